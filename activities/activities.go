@@ -1,0 +1,211 @@
+// Package activities holds every side effect of an incident: reading the
+// worker's config, paging people, posting to channels. Activities are methods
+// on one struct whose clients are injected once at worker start-up.
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/incidentflow/incidentflow/config"
+	"github.com/incidentflow/incidentflow/oncall"
+	"github.com/incidentflow/incidentflow/workflows"
+)
+
+// Activities is registered once per worker. Notifiers are tried in order;
+// the first that can reach a recipient delivers (Slack before the console).
+type Activities struct {
+	Config    *config.Config
+	Notifiers []Notifier
+	Logger    *slog.Logger
+	// Now is the clock for on-call resolution; tests pin it.
+	Now func() time.Time
+}
+
+// Message is what a notifier delivers.
+type Message struct {
+	IncidentID string
+	Title      string
+	Severity   string
+	Service    string
+	Text       string
+	// IdempotencyKey names this delivery (workflow ID + step).
+	IdempotencyKey string
+}
+
+// Notifier delivers messages to people and channels. ok=false means this
+// notifier cannot reach that recipient and the next one should be tried.
+type Notifier interface {
+	Name() string
+	NotifyUser(ctx context.Context, name string, u config.User, m Message) (ok bool, err error)
+	NotifyChannel(ctx context.Context, channel string, m Message) (ok bool, err error)
+}
+
+func (a *Activities) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+func (a *Activities) logger() *slog.Logger {
+	if a.Logger != nil {
+		return a.Logger
+	}
+	return slog.Default()
+}
+
+// ResolvePlan turns the service's escalation policy into the plan the
+// workflow follows. It never fails for a config problem: an incident whose
+// service or policy is unknown still pages the fallback, with a warning.
+func (a *Activities) ResolvePlan(ctx context.Context, req workflows.PlanRequest) (workflows.EscalationPlan, error) {
+	cfg := a.Config
+	plan := workflows.EscalationPlan{
+		RoundGap: cfg.Timings.AckTimeout.D(),
+		Page:     true,
+		Fallback: cfg.Slack.AnnounceChannelTarget(),
+	}
+	if sev, ok := cfg.Severities[req.Severity]; ok {
+		plan.Page = sev.Page
+	} else {
+		plan.Warning = fmt.Sprintf("unknown severity %q; paging as if it were %s", req.Severity, cfg.LowestPagingSeverity())
+	}
+	svc, ok := cfg.Services[req.Service]
+	if !ok {
+		plan.Warning = fmt.Sprintf("unknown service %q: no escalation policy; telling the fallback", req.Service)
+		return plan, nil
+	}
+	pol := cfg.EscalationPolicies[svc.EscalationPolicy]
+	if pol.Fallback != "" {
+		plan.Fallback = pol.Fallback
+	}
+	plan.Repeat = pol.Repeat
+	for i, st := range pol.Steps {
+		delay := cfg.Timings.AckTimeout.D()
+		if st.Delay != nil {
+			delay = st.Delay.D()
+		}
+		if i == 0 && delay > 0 {
+			// The first step pages at once; its delay is the gap before the
+			// next round instead.
+			plan.RoundGap = delay
+			delay = 0
+		}
+		plan.Steps = append(plan.Steps, workflows.PlanStep{Delay: delay, Targets: append([]string(nil), st.Targets...)})
+	}
+	return plan, nil
+}
+
+// Page reaches one target of an escalation step. Schedules are resolved to
+// the person on call now, at page time.
+func (a *Activities) Page(ctx context.Context, req workflows.PageRequest) (workflows.PageResult, error) {
+	t, err := config.ParseTarget(req.Target)
+	if err != nil {
+		return workflows.PageResult{}, temporal.NewNonRetryableApplicationError(err.Error(), "BadTarget", err)
+	}
+	m := Message{
+		IncidentID: req.IncidentID, Title: req.Title, Severity: req.Severity, Service: req.Service,
+		IdempotencyKey: req.IdempotencyKey,
+	}
+	switch t.Kind {
+	case config.TargetSchedule:
+		sched, ok := a.Config.Schedules[t.Name]
+		if !ok {
+			return workflows.PageResult{}, nonRetryable("UnknownSchedule", "unknown schedule %q", t.Name)
+		}
+		user, err := oncall.Who(sched, a.now())
+		if err != nil {
+			return workflows.PageResult{}, nonRetryable("NobodyOnCall", "schedule %q: %v", t.Name, err)
+		}
+		m.Text = pageText(req, fmt.Sprintf("you are on call for %s", t.Name))
+		return a.pageUser(ctx, user, m)
+	case config.TargetUser:
+		m.Text = pageText(req, "")
+		return a.pageUser(ctx, t.Name, m)
+	case config.TargetSlackChannel:
+		m.Text = pageText(req, "")
+		return a.postChannel(ctx, t.Name, m)
+	default:
+		// Email and webhook delivery are not built yet: say so loudly on the
+		// console rather than pretend the page went out.
+		m.Text = pageText(req, fmt.Sprintf("(%s delivery is not implemented yet; shown here instead)", t.Kind))
+		return a.postChannel(ctx, t.String(), m)
+	}
+}
+
+// Announce posts a message to a target: a channel, a user, or the console
+// when the target is empty.
+func (a *Activities) Announce(ctx context.Context, req workflows.AnnounceRequest) error {
+	m := Message{IncidentID: req.IncidentID, Text: req.Text, IdempotencyKey: req.IdempotencyKey}
+	if req.Target == "" {
+		_, err := a.postChannel(ctx, "", m)
+		return err
+	}
+	t, err := config.ParseTarget(req.Target)
+	if err != nil {
+		return temporal.NewNonRetryableApplicationError(err.Error(), "BadTarget", err)
+	}
+	if t.Kind == config.TargetUser {
+		_, err = a.pageUser(ctx, t.Name, m)
+	} else {
+		_, err = a.postChannel(ctx, t.Name, m)
+	}
+	return err
+}
+
+func (a *Activities) pageUser(ctx context.Context, name string, m Message) (workflows.PageResult, error) {
+	u, ok := a.Config.Users[name]
+	if !ok {
+		return workflows.PageResult{}, nonRetryable("UnknownUser", "unknown user %q", name)
+	}
+	for _, n := range a.Notifiers {
+		delivered, err := n.NotifyUser(ctx, name, u, m)
+		if err != nil {
+			return workflows.PageResult{}, fmt.Errorf("page %s via %s: %w", name, n.Name(), err)
+		}
+		if delivered {
+			a.logger().Info("paged", "incident", m.IncidentID, "user", name, "via", n.Name(), "key", m.IdempotencyKey)
+			return workflows.PageResult{Recipient: name, Channel: n.Name()}, nil
+		}
+	}
+	return workflows.PageResult{}, nonRetryable("Unreachable", "no notifier can reach user %q (no slack_id, and no console)", name)
+}
+
+func (a *Activities) postChannel(ctx context.Context, channel string, m Message) (workflows.PageResult, error) {
+	for _, n := range a.Notifiers {
+		delivered, err := n.NotifyChannel(ctx, channel, m)
+		if err != nil {
+			return workflows.PageResult{}, fmt.Errorf("post to %s via %s: %w", displayChannel(channel), n.Name(), err)
+		}
+		if delivered {
+			return workflows.PageResult{Recipient: displayChannel(channel), Channel: n.Name()}, nil
+		}
+	}
+	return workflows.PageResult{}, nonRetryable("Unreachable", "no notifier can post to %s", displayChannel(channel))
+}
+
+func displayChannel(c string) string {
+	if c == "" {
+		return "console"
+	}
+	return c
+}
+
+func pageText(req workflows.PageRequest, extra string) string {
+	s := fmt.Sprintf("[%s] %s: %s (service %s; escalation round %d step %d)",
+		req.Severity, req.IncidentID, req.Title, req.Service, req.Round, req.Step)
+	if extra != "" {
+		s += " " + extra
+	}
+	return s
+}
+
+func nonRetryable(kind, format string, args ...any) error {
+	msg := fmt.Sprintf(format, args...)
+	return temporal.NewNonRetryableApplicationError(msg, kind, errors.New(msg))
+}

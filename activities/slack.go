@@ -1,0 +1,86 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/slack-go/slack"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/incidentflow/incidentflow/config"
+)
+
+// Slack pages by DM (conversations.open + chat.postMessage) and posts to
+// channels, through the real slack-go client built once with the bot token.
+type Slack struct {
+	Client *slack.Client
+}
+
+func (s *Slack) Name() string { return "slack" }
+
+func (s *Slack) NotifyUser(ctx context.Context, name string, u config.User, m Message) (bool, error) {
+	if u.SlackID == "" {
+		return false, nil
+	}
+	ch, _, _, err := s.Client.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{u.SlackID}, ReturnIM: true})
+	if err != nil {
+		return false, classifySlack(fmt.Sprintf("open DM with %s", name), err)
+	}
+	if err := s.post(ctx, ch.ID, m); err != nil {
+		return false, classifySlack(fmt.Sprintf("DM %s", name), err)
+	}
+	return true, nil
+}
+
+func (s *Slack) NotifyChannel(ctx context.Context, channel string, m Message) (bool, error) {
+	if channel == "" || !isSlackChannel(channel) {
+		return false, nil
+	}
+	if err := s.post(ctx, channel, m); err != nil {
+		return false, classifySlack(fmt.Sprintf("post to %s", channel), err)
+	}
+	return true, nil
+}
+
+func (s *Slack) post(ctx context.Context, channel string, m Message) error {
+	_, _, err := s.Client.PostMessageContext(ctx, channel,
+		slack.MsgOptionText(m.Text, false),
+		// The key travels with the message so a later lookup can tell a
+		// retried delivery from a new one.
+		slack.MsgOptionMetadata(slack.SlackMetadata{
+			EventType:    "incidentflow_notification",
+			EventPayload: map[string]any{"incident_id": m.IncidentID, "idempotency_key": m.IdempotencyKey},
+		}),
+	)
+	return err
+}
+
+func isSlackChannel(c string) bool {
+	return len(c) > 1 && (c[0] == '#' || c[0] == 'C' || c[0] == 'G' || c[0] == 'D')
+}
+
+// permanentSlackErrors will not go away by retrying.
+var permanentSlackErrors = map[string]bool{
+	"channel_not_found": true, "not_in_channel": true, "is_archived": true,
+	"invalid_auth": true, "not_authed": true, "account_inactive": true,
+	"token_revoked": true, "token_expired": true, "missing_scope": true,
+	"user_not_found": true, "users_not_found": true, "cannot_dm_bot": true,
+	"user_disabled": true, "invalid_arguments": true, "msg_too_long": true,
+	"no_text": true, "restricted_action": true, "ekm_access_denied": true,
+}
+
+// classifySlack maps Slack's answers onto Temporal retry semantics: 429 waits
+// exactly as long as Slack said, permanent errors stop retrying at once.
+func classifySlack(op string, err error) error {
+	var rl *slack.RateLimitedError
+	if errors.As(err, &rl) {
+		return temporal.NewApplicationErrorWithOptions(fmt.Sprintf("%s: rate limited by Slack", op), "SlackRateLimited",
+			temporal.ApplicationErrorOptions{NextRetryDelay: rl.RetryAfter, Cause: err})
+	}
+	var se slack.SlackErrorResponse
+	if errors.As(err, &se) && permanentSlackErrors[se.Err] {
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s: slack says %s", op, se.Err), "SlackPermanent", err)
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/slack-go/slack"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/contrib/envconfig"
+	sdklog "go.temporal.io/sdk/log"
+
+	"github.com/incidentflow/incidentflow/activities"
+	"github.com/incidentflow/incidentflow/config"
+)
+
+func newLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+// loadConfig reads --config, else INCIDENTFLOW_CONFIG; demo says whether
+// the built-in demo config may stand in when neither is given.
+func loadConfig(path string, demo bool) (*config.Config, string, error) {
+	if path == "" {
+		path = os.Getenv(config.EnvConfigFile)
+	}
+	if path == "" {
+		if !demo {
+			return nil, "", fmt.Errorf("no config: pass --config FILE or set %s", config.EnvConfigFile)
+		}
+		cfg, err := config.Demo()
+		return cfg, "built-in demo config", err
+	}
+	cfg, err := config.Load(path)
+	return cfg, path, err
+}
+
+// temporalOptions: the config file's temporal section first, then the
+// standard TEMPORAL_* variables and temporal.toml profile on top.
+func temporalOptions(cfg *config.Config, logger *slog.Logger) (client.Options, error) {
+	opts, err := envconfig.LoadClientOptions(envconfig.LoadClientOptionsRequest{})
+	if err != nil {
+		return opts, fmt.Errorf("temporal client settings: %w", err)
+	}
+	if os.Getenv("TEMPORAL_ADDRESS") == "" && cfg.Temporal.Address != "" {
+		opts.HostPort = cfg.Temporal.Address
+	}
+	if os.Getenv("TEMPORAL_NAMESPACE") == "" && (opts.Namespace == "" || opts.Namespace == "default") {
+		opts.Namespace = cfg.Temporal.Namespace
+	}
+	t := cfg.Temporal.TLS
+	if t.Enabled || t.CertFile != "" || t.CAFile != "" {
+		tc := &tls.Config{ServerName: t.ServerName, MinVersion: tls.VersionTLS12}
+		if t.CertFile != "" {
+			cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+			if err != nil {
+				return opts, fmt.Errorf("temporal.tls: load client certificate: %w", err)
+			}
+			tc.Certificates = []tls.Certificate{cert}
+		}
+		if t.CAFile != "" {
+			pem, err := os.ReadFile(t.CAFile)
+			if err != nil {
+				return opts, fmt.Errorf("temporal.tls.ca_file: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return opts, fmt.Errorf("temporal.tls.ca_file: no certificates in %s", t.CAFile)
+			}
+			tc.RootCAs = pool
+		}
+		opts.ConnectionOptions.TLS = tc
+	}
+	if env := cfg.Temporal.APIKeyEnv; env != "" {
+		key := os.Getenv(env)
+		if key == "" {
+			return opts, fmt.Errorf("temporal.api_key_env: %s is empty", env)
+		}
+		opts.Credentials = client.NewAPIKeyStaticCredentials(key)
+		if opts.ConnectionOptions.TLS == nil {
+			opts.ConnectionOptions.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+	}
+	opts.Logger = sdklog.NewStructuredLogger(logger)
+	return opts, nil
+}
+
+// newActivities builds the activity struct with its clients, once. Slack
+// is used when its bot token is set; the console pages whoever Slack cannot
+// reach when alwaysConsole is set (dev), or everyone when nothing else is
+// configured.
+func newActivities(cfg *config.Config, logger *slog.Logger, console io.Writer, alwaysConsole bool) *activities.Activities {
+	var notifiers []activities.Notifier
+	if env := cfg.Slack.BotTokenEnv; env != "" {
+		if token := os.Getenv(env); token != "" {
+			opts := []slack.Option{slack.OptionHTTPClient(&http.Client{Timeout: 15 * time.Second})}
+			if cfg.Slack.APIURL != "" {
+				opts = append(opts, slack.OptionAPIURL(cfg.Slack.APIURL))
+			}
+			notifiers = append(notifiers, &activities.Slack{Client: slack.New(token, opts...)})
+		} else {
+			logger.Warn("slack bot token variable is empty: Slack paging is off", "bot_token_env", env)
+		}
+	}
+	if alwaysConsole || len(notifiers) == 0 {
+		notifiers = append(notifiers, &activities.Console{Out: console})
+	}
+	return &activities.Activities{Config: cfg, Notifiers: notifiers, Logger: logger}
+}

@@ -1,0 +1,354 @@
+// Package config loads, defaults and validates incidentflow's YAML config.
+// Secrets are never in the file: keys ending in _env name environment
+// variables, which the binary reads at start-up and injects where needed.
+package config
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole file. Field names follow CONTRACT.md; do not rename.
+type Config struct {
+	Temporal           Temporal                    `yaml:"temporal"`
+	HTTP               HTTP                        `yaml:"http"`
+	Integrations       []Integration               `yaml:"integrations"`
+	Slack              Slack                       `yaml:"slack"`
+	GitHub             GitHub                      `yaml:"github"`
+	SMTP               SMTP                        `yaml:"smtp"`
+	Severities         map[string]Severity         `yaml:"severities"`
+	Timings            Timings                     `yaml:"timings"`
+	Services           map[string]Service          `yaml:"services"`
+	EscalationPolicies map[string]EscalationPolicy `yaml:"escalation_policies"`
+	Schedules          map[string]Schedule         `yaml:"schedules"`
+	Users              map[string]User             `yaml:"users"`
+	Webhooks           map[string]Webhook          `yaml:"webhooks"`
+}
+
+type Temporal struct {
+	// Address is host:port of the frontend; TEMPORAL_ADDRESS overrides it.
+	Address   string `yaml:"address"`
+	Namespace string `yaml:"namespace"`
+	TaskQueue string `yaml:"task_queue"`
+	TLS       TLS    `yaml:"tls"`
+	// APIKeyEnv names the variable holding a Temporal Cloud API key.
+	APIKeyEnv string `yaml:"api_key_env"`
+}
+
+type TLS struct {
+	Enabled    bool   `yaml:"enabled"`
+	CertFile   string `yaml:"cert_file"`
+	KeyFile    string `yaml:"key_file"`
+	CAFile     string `yaml:"ca_file"`
+	ServerName string `yaml:"server_name"`
+}
+
+type HTTP struct {
+	Listen       string `yaml:"listen"`
+	MaxBodyBytes int64  `yaml:"max_body_bytes"`
+}
+
+// Integration kinds.
+const (
+	KindAlertmanager = "alertmanager"
+	KindEventsV2     = "events_v2"
+	KindGeneric      = "generic"
+)
+
+type Integration struct {
+	Name string `yaml:"name"`
+	Kind string `yaml:"kind"`
+	// TokenEnv names the variable holding the bearer token (Events v2: the
+	// routing key). Without it the integration accepts unauthenticated alerts.
+	TokenEnv string `yaml:"token_env"`
+	Service  string `yaml:"service"`
+	// DefaultSeverity applies when an alert carries no recognisable severity.
+	DefaultSeverity string `yaml:"default_severity"`
+}
+
+type Slack struct {
+	BotTokenEnv      string `yaml:"bot_token_env"`
+	SigningSecretEnv string `yaml:"signing_secret_env"`
+	APIURL           string `yaml:"api_url"`
+	AnnounceChannel  string `yaml:"announce_channel"`
+}
+
+// AnnounceChannelTarget is the announce channel as an escalation target,
+// or "" (the console) when none is configured.
+func (s Slack) AnnounceChannelTarget() string {
+	if s.AnnounceChannel == "" {
+		return ""
+	}
+	return TargetSlackChannel + ":" + s.AnnounceChannel
+}
+
+type GitHub struct {
+	TokenEnv    string `yaml:"token_env"`
+	APIURL      string `yaml:"api_url"`
+	DefaultRepo string `yaml:"default_repo"`
+}
+
+type SMTP struct {
+	Host        string `yaml:"host"`
+	Port        int    `yaml:"port"`
+	From        string `yaml:"from"`
+	UsernameEnv string `yaml:"username_env"`
+	PasswordEnv string `yaml:"password_env"`
+}
+
+type Severity struct {
+	UpdateEvery    Duration `yaml:"update_every"`
+	ResolveTimeout Duration `yaml:"resolve_timeout"`
+	Roles          []string `yaml:"roles"`
+	Postmortem     bool     `yaml:"postmortem"`
+	Page           bool     `yaml:"page"`
+	Channel        bool     `yaml:"channel"`
+}
+
+type Timings struct {
+	// AckTimeout is the default step delay, and how long the last step of a
+	// round is given before the next round (or the fallback) is paged.
+	AckTimeout          Duration   `yaml:"ack_timeout"`
+	ResolveStableFor    Duration   `yaml:"resolve_stable_for"`
+	PostmortemDue       Duration   `yaml:"postmortem_due"`
+	PostmortemReminders []Duration `yaml:"postmortem_reminders"`
+	NoProgressNudge     Duration   `yaml:"no_progress_nudge"`
+	CommanderHandover   Duration   `yaml:"commander_handover"`
+}
+
+type Service struct {
+	EscalationPolicy string `yaml:"escalation_policy"`
+	SlackChannel     string `yaml:"slack_channel"`
+	GitHubRepo       string `yaml:"github_repo"`
+}
+
+type EscalationPolicy struct {
+	// Repeat is the number of extra rounds after the first.
+	Repeat int    `yaml:"repeat"`
+	Steps  []Step `yaml:"steps"`
+	// Fallback is told when every round went unanswered; defaults to
+	// slack.announce_channel (or the console when Slack is not configured).
+	Fallback string `yaml:"fallback"`
+}
+
+type Step struct {
+	// Delay is the time after the previous step; nil means timings.ack_timeout.
+	Delay   *Duration `yaml:"delay"`
+	Targets []string  `yaml:"targets"`
+}
+
+type Schedule struct {
+	TimeZone  string     `yaml:"time_zone"`
+	Layers    []Layer    `yaml:"layers"`
+	Overrides []Override `yaml:"overrides"`
+}
+
+// Layer hands over every Shift starting at Start, cycling through Users.
+// A later layer wins over an earlier one wherever it has someone on call.
+type Layer struct {
+	Start        string        `yaml:"start"`
+	Shift        Duration      `yaml:"shift"`
+	Users        []string      `yaml:"users"`
+	Restrictions []Restriction `yaml:"restrictions"`
+}
+
+// Restriction limits a layer to a daily window (in the schedule's time zone),
+// optionally on some weekdays only; End before Start wraps past midnight.
+type Restriction struct {
+	Days  []string `yaml:"days"`
+	Start string   `yaml:"start"`
+	End   string   `yaml:"end"`
+}
+
+type Override struct {
+	Start string `yaml:"start"`
+	End   string `yaml:"end"`
+	User  string `yaml:"user"`
+}
+
+type User struct {
+	SlackID string `yaml:"slack_id"`
+	Email   string `yaml:"email"`
+}
+
+type Webhook struct {
+	URL string `yaml:"url"`
+}
+
+// Duration is a Go duration string in YAML ("5m", "2s").
+type Duration time.Duration
+
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	var s string
+	if err := n.Decode(&s); err != nil {
+		return fmt.Errorf("line %d: want a duration like \"5m\"", n.Line)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration (use Go syntax: 30s, 5m, 2h)", n.Line, s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+func (d Duration) MarshalYAML() (interface{}, error) { return time.Duration(d).String(), nil }
+
+// EnvConfigFile is the variable that may name the config file.
+const EnvConfigFile = "INCIDENTFLOW_CONFIG"
+
+//go:embed demo.yaml
+var demoYAML []byte
+
+// Demo is the built-in config `incidentflow dev` runs without --config.
+func Demo() (*Config, error) { return Parse(demoYAML) }
+
+// Load reads, defaults and validates a file.
+func Load(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	cfg, err := Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// Parse decodes YAML, applies defaults and validates. Unknown keys are
+// errors: a misspelt key in an incident tool is a page that never goes out.
+func Parse(b []byte) (*Config, error) {
+	var cfg Config
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		return nil, Problems{strings.TrimPrefix(err.Error(), "yaml: ")}
+	}
+	cfg.applyDefaults()
+	if problems := cfg.Validate(); len(problems) > 0 {
+		return nil, problems
+	}
+	return &cfg, nil
+}
+
+// Problems lists every validation failure, each naming its key.
+type Problems []string
+
+func (p Problems) Error() string { return strings.Join(p, "\n") }
+
+// Default severities, highest first, as CONTRACT.md describes them.
+func defaultSeverities() map[string]Severity {
+	return map[string]Severity{
+		"P1": {UpdateEvery: Duration(15 * time.Minute), ResolveTimeout: Duration(time.Hour), Roles: []string{"commander", "comms", "ops", "scribe"}, Postmortem: true, Page: true, Channel: true},
+		"P2": {UpdateEvery: Duration(30 * time.Minute), ResolveTimeout: Duration(2 * time.Hour), Roles: []string{"commander", "ops"}, Postmortem: true, Page: true, Channel: true},
+		"P3": {UpdateEvery: Duration(2 * time.Hour), Roles: []string{"commander"}, Page: true},
+		"P4": {Roles: []string{"commander"}},
+	}
+}
+
+func (c *Config) applyDefaults() {
+	if c.Temporal.Namespace == "" {
+		c.Temporal.Namespace = "default"
+	}
+	if c.Temporal.TaskQueue == "" {
+		c.Temporal.TaskQueue = "incidents"
+	}
+	if c.HTTP.Listen == "" {
+		c.HTTP.Listen = "127.0.0.1:8080"
+	}
+	if c.HTTP.MaxBodyBytes == 0 {
+		c.HTTP.MaxBodyBytes = 1 << 20
+	}
+	if len(c.Severities) == 0 {
+		c.Severities = defaultSeverities()
+	}
+	t := &c.Timings
+	setDefault(&t.AckTimeout, 5*time.Minute)
+	setDefault(&t.ResolveStableFor, 30*time.Minute)
+	setDefault(&t.PostmortemDue, 48*time.Hour)
+	setDefault(&t.NoProgressNudge, 30*time.Minute)
+	setDefault(&t.CommanderHandover, 2*time.Hour)
+	if t.PostmortemReminders == nil {
+		t.PostmortemReminders = []Duration{Duration(24 * time.Hour), Duration(44 * time.Hour)}
+	}
+	for i := range c.Integrations {
+		in := &c.Integrations[i]
+		if in.DefaultSeverity == "" {
+			in.DefaultSeverity = c.LowestPagingSeverity()
+		} else if n, ok := c.NormalizeSeverity(in.DefaultSeverity); ok {
+			in.DefaultSeverity = n
+		}
+	}
+}
+
+func setDefault(d *Duration, v time.Duration) {
+	if *d == 0 {
+		*d = Duration(v)
+	}
+}
+
+// SeverityNames returns the configured severities, highest first
+// (sorted by name: P1 < P2, SEV1 < SEV2).
+func (c *Config) SeverityNames() []string {
+	names := make([]string, 0, len(c.Severities))
+	for n := range c.Severities {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// LowestPagingSeverity is the least severe level that still pages; alerts
+// with no severity land there so they are never silently unpaged.
+func (c *Config) LowestPagingSeverity() string {
+	names := c.SeverityNames()
+	for i := len(names) - 1; i >= 0; i-- {
+		if c.Severities[names[i]].Page {
+			return names[i]
+		}
+	}
+	if len(names) > 0 {
+		return names[0]
+	}
+	return ""
+}
+
+// NormalizeSeverity maps a configured name or a common alias (critical,
+// high, warning, sev1, ...) to a configured severity name.
+func (c *Config) NormalizeSeverity(s string) (string, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", false
+	}
+	for _, n := range c.SeverityNames() {
+		if strings.EqualFold(n, s) {
+			return n, true
+		}
+	}
+	rank := map[string]int{
+		"critical": 0, "sev1": 0, "sev-1": 0, "page": 0,
+		"high": 1, "error": 1, "major": 1, "sev2": 1, "sev-2": 1,
+		"medium": 2, "warning": 2, "warn": 2, "minor": 2, "sev3": 2, "sev-3": 2,
+		"low": 3, "info": 3, "informational": 3, "none": 3, "sev4": 3, "sev-4": 3,
+	}
+	i, ok := rank[strings.ToLower(s)]
+	names := c.SeverityNames()
+	if !ok || len(names) == 0 {
+		return "", false
+	}
+	if i >= len(names) {
+		i = len(names) - 1
+	}
+	return names[i], true
+}

@@ -1,0 +1,122 @@
+package starter
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/incidentflow/incidentflow/config"
+	"github.com/incidentflow/incidentflow/workflows"
+)
+
+// alertmanagerWebhook is Alertmanager's webhook payload, version 4.
+type alertmanagerWebhook struct {
+	Version           string              `json:"version"`
+	GroupKey          string              `json:"groupKey"`
+	TruncatedAlerts   int                 `json:"truncatedAlerts"`
+	Status            string              `json:"status"`
+	Receiver          string              `json:"receiver"`
+	GroupLabels       map[string]string   `json:"groupLabels"`
+	CommonLabels      map[string]string   `json:"commonLabels"`
+	CommonAnnotations map[string]string   `json:"commonAnnotations"`
+	ExternalURL       string              `json:"externalURL"`
+	Alerts            []alertmanagerAlert `json:"alerts"`
+}
+
+type alertmanagerAlert struct {
+	Status       string            `json:"status"`
+	Labels       map[string]string `json:"labels"`
+	Annotations  map[string]string `json:"annotations"`
+	StartsAt     string            `json:"startsAt"`
+	EndsAt       string            `json:"endsAt"`
+	GeneratorURL string            `json:"generatorURL"`
+	Fingerprint  string            `json:"fingerprint"`
+}
+
+// alertmanagerEvents validates a webhook and turns it into one event per
+// alert, all keyed by the group key. Nothing is returned unless every alert
+// is valid, so a sender's retry after a 400 cannot half-apply.
+func alertmanagerEvents(cfg *config.Config, integ config.Integration, w alertmanagerWebhook) ([]AlertEvent, error) {
+	if w.Version != "" && w.Version != "4" {
+		return nil, &BadRequest{Field: "version", Msg: fmt.Sprintf("unsupported webhook version %q (want \"4\")", w.Version)}
+	}
+	if strings.TrimSpace(w.GroupKey) == "" {
+		return nil, &BadRequest{Field: "groupKey", Msg: "required (the dedup key of the incident)"}
+	}
+	if len(w.Alerts) == 0 {
+		return nil, &BadRequest{Field: "alerts", Msg: "at least one alert is required"}
+	}
+	service := integ.Service
+	if s := firstNonEmpty(w.CommonLabels["service"], w.GroupLabels["service"]); s != "" {
+		if _, ok := cfg.Services[s]; ok {
+			service = s
+		}
+	}
+	severity := integ.DefaultSeverity
+	if s, ok := cfg.NormalizeSeverity(firstNonEmpty(w.CommonLabels["severity"], w.GroupLabels["severity"])); ok {
+		severity = s
+	}
+	title := firstNonEmpty(w.CommonAnnotations["summary"], w.CommonAnnotations["title"],
+		w.CommonLabels["alertname"], w.GroupLabels["alertname"], w.GroupKey)
+
+	events := make([]AlertEvent, 0, len(w.Alerts))
+	for i, a := range w.Alerts {
+		if a.Status != workflows.AlertFiring && a.Status != workflows.AlertResolved {
+			return nil, &BadRequest{Field: fmt.Sprintf("alerts[%d].status", i), Msg: fmt.Sprintf("%q must be firing or resolved", a.Status)}
+		}
+		sev := severity
+		if s, ok := cfg.NormalizeSeverity(a.Labels["severity"]); ok && severityRank(cfg, s) < severityRank(cfg, sev) {
+			// The most severe alert in the group sets the incident's severity.
+			sev = s
+			severity = s
+		}
+		events = append(events, AlertEvent{
+			Key:      w.GroupKey,
+			Title:    title,
+			Service:  service,
+			Severity: sev,
+			Source:   integ.Name,
+			Alert: workflows.AlertSignal{
+				Fingerprint: firstNonEmpty(a.Fingerprint, labelFingerprint(a.Labels)),
+				Status:      a.Status,
+				Summary:     firstNonEmpty(a.Annotations["summary"], a.Labels["alertname"]),
+				Source:      integ.Name,
+				Labels:      a.Labels,
+			},
+		})
+	}
+	for i := range events {
+		events[i].Severity = severity
+	}
+	return events, nil
+}
+
+func severityRank(cfg *config.Config, s string) int {
+	return slices.Index(cfg.SeverityNames(), s)
+}
+
+// labelFingerprint identifies an alert by its label set when the sender
+// gives no fingerprint.
+func labelFingerprint(labels map[string]string) string {
+	keys := make([]string, 0, len(labels))
+	for k := range labels {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	h := sha256.New()
+	for _, k := range keys {
+		fmt.Fprintf(h, "%s=%s\x00", k, labels[k])
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+func firstNonEmpty(vals ...string) string {
+	for _, v := range vals {
+		if strings.TrimSpace(v) != "" {
+			return v
+		}
+	}
+	return ""
+}

@@ -1,0 +1,294 @@
+// Package starter is the only code that starts or signals incident
+// workflows: the HTTP intake and API, and the operations the CLI shares.
+package starter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/incidentflow/incidentflow/config"
+	"github.com/incidentflow/incidentflow/workflows"
+)
+
+// Incidents performs every Temporal operation on incidents.
+type Incidents struct {
+	Client    client.Client
+	Config    *config.Config
+	TaskQueue string
+}
+
+// AlertEvent is one alert for the incident named by Key.
+type AlertEvent struct {
+	Key      string
+	Title    string
+	Service  string
+	Severity string
+	Source   string
+	Alert    workflows.AlertSignal
+}
+
+// Alert hands one alert to Temporal and returns only once Temporal has it.
+// A firing alert starts the incident or joins the open one (SignalWithStart,
+// so duplicates never page twice); a resolved alert only informs an open
+// incident, and is dropped when there is none, since it would open nothing.
+func (in *Incidents) Alert(ctx context.Context, ev AlertEvent) (string, error) {
+	id := workflows.IncidentID(ev.Key)
+	if ev.Alert.Status == workflows.AlertResolved {
+		err := in.Client.SignalWorkflow(ctx, id, "", workflows.SignalAlert, ev.Alert)
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			return id, nil
+		}
+		return id, err
+	}
+	_, err := in.Client.SignalWithStartWorkflow(ctx, id, workflows.SignalAlert, ev.Alert, in.startOptions(id, ev),
+		workflows.IncidentWorkflowName, workflows.IncidentInput{
+			Key: ev.Key, Title: ev.Title, Service: ev.Service, Severity: ev.Severity, Source: ev.Source,
+		})
+	return id, err
+}
+
+func (in *Incidents) startOptions(id string, ev AlertEvent) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{
+		ID:        id,
+		TaskQueue: in.TaskQueue,
+		// A resolved incident's key may open a new incident later.
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.SearchSeverity.ValueSet(ev.Severity),
+			workflows.SearchStatus.ValueSet(string(workflows.StatusTriggered)),
+			workflows.SearchService.ValueSet(ev.Service),
+		),
+		Memo:          map[string]interface{}{workflows.MemoTitle: ev.Title},
+		StaticSummary: fmt.Sprintf("%s %s: %s", ev.Severity, ev.Service, ev.Title),
+	}
+}
+
+// Act runs an update (ack, resolve) and returns the incident after it.
+func (in *Incidents) Act(ctx context.Context, id, update string, req workflows.ActionRequest) (*workflows.IncidentState, error) {
+	h, err := in.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   id,
+		UpdateName:   update,
+		Args:         []interface{}{req},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		var st workflows.IncidentState
+		if err = h.Get(ctx, &st); err == nil {
+			return &st, nil
+		}
+	}
+	return nil, in.explain(ctx, id, err)
+}
+
+// Signal sends a fire-and-forget signal (escalate).
+func (in *Incidents) Signal(ctx context.Context, id, signal string, req workflows.ActionRequest) error {
+	if err := in.Client.SignalWorkflow(ctx, id, "", signal, req); err != nil {
+		return in.explain(ctx, id, err)
+	}
+	return nil
+}
+
+// Get returns the incident's state, running or closed.
+func (in *Incidents) Get(ctx context.Context, id string) (*workflows.IncidentState, error) {
+	v, err := in.Client.QueryWorkflow(ctx, id, "", workflows.QueryState)
+	if err != nil {
+		return nil, in.explain(ctx, id, err)
+	}
+	var st workflows.IncidentState
+	if err := v.Get(&st); err != nil {
+		return nil, fmt.Errorf("decode state of %s: %w", id, err)
+	}
+	return &st, nil
+}
+
+// Summary is an incident as the visibility store knows it, without a query.
+type Summary struct {
+	ID        string     `json:"id"`
+	Title     string     `json:"title"`
+	Service   string     `json:"service"`
+	Severity  string     `json:"severity"`
+	Status    string     `json:"status"`
+	Commander string     `json:"commander"`
+	Running   bool       `json:"running"`
+	CreatedAt time.Time  `json:"created_at"`
+	ClosedAt  *time.Time `json:"closed_at,omitempty"`
+}
+
+// ListStatuses are the values `status` may take when listing.
+var ListStatuses = []string{"open", "closed", string(workflows.StatusTriggered), string(workflows.StatusAcknowledged), string(workflows.StatusResolved)}
+
+// List returns incidents, newest first. status: "" (all), "open", "closed"
+// or an incident status.
+func (in *Incidents) List(ctx context.Context, status string, limit int) ([]Summary, error) {
+	q := fmt.Sprintf("WorkflowType = '%s'", workflows.IncidentWorkflowName)
+	switch status {
+	case "":
+	case "open":
+		q += " AND ExecutionStatus = 'Running'"
+	case "closed":
+		q += " AND ExecutionStatus != 'Running'"
+	case string(workflows.StatusTriggered), string(workflows.StatusAcknowledged), string(workflows.StatusResolved):
+		q += fmt.Sprintf(" AND %s = '%s'", workflows.SearchStatus.GetName(), status)
+	default:
+		return nil, &BadRequest{Field: "status", Msg: fmt.Sprintf("must be one of %s", strings.Join(ListStatuses, ", "))}
+	}
+	var out []Summary
+	var token []byte
+	for {
+		resp, err := in.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, NextPageToken: token, PageSize: 100})
+		if err != nil {
+			return nil, in.explain(ctx, "", err)
+		}
+		for _, e := range resp.GetExecutions() {
+			s := Summary{
+				ID:        e.GetExecution().GetWorkflowId(),
+				Running:   e.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING,
+				CreatedAt: e.GetStartTime().AsTime(),
+			}
+			if e.GetCloseTime() != nil {
+				t := e.GetCloseTime().AsTime()
+				s.ClosedAt = &t
+			}
+			fields := e.GetSearchAttributes().GetIndexedFields()
+			s.Severity = payloadString(fields[workflows.SearchSeverity.GetName()])
+			s.Status = payloadString(fields[workflows.SearchStatus.GetName()])
+			s.Service = payloadString(fields[workflows.SearchService.GetName()])
+			s.Commander = payloadString(fields[workflows.SearchCommander.GetName()])
+			s.Title = payloadString(e.GetMemo().GetFields()[workflows.MemoTitle])
+			out = append(out, s)
+			if limit > 0 && len(out) >= limit {
+				return out, nil
+			}
+		}
+		if token = resp.GetNextPageToken(); len(token) == 0 {
+			return out, nil
+		}
+	}
+}
+
+func payloadString(p *commonpb.Payload) string {
+	if p == nil {
+		return ""
+	}
+	var s string
+	if err := converter.GetDefaultDataConverter().FromPayload(p, &s); err != nil {
+		return ""
+	}
+	return s
+}
+
+// BadRequest is a 400 naming the field at fault.
+type BadRequest struct {
+	Field string
+	Msg   string
+}
+
+func (e *BadRequest) Error() string { return e.Field + ": " + e.Msg }
+
+// NotFound is a 404.
+type NotFound struct{ ID string }
+
+func (e *NotFound) Error() string { return fmt.Sprintf("no incident %q", e.ID) }
+
+// Conflict is a 409: the incident refused the transition.
+type Conflict struct{ Msg string }
+
+func (e *Conflict) Error() string { return e.Msg }
+
+// Unavailable is a 503: Temporal did not take the request; retry.
+type Unavailable struct{ Err error }
+
+func (e *Unavailable) Error() string {
+	return "temporal is unavailable, retry later: " + e.Err.Error()
+}
+
+func (e *Unavailable) Unwrap() error { return e.Err }
+
+// explain turns Temporal's errors into the API's.
+func (in *Incidents) explain(ctx context.Context, id string, err error) error {
+	var appErr *temporal.ApplicationError
+	var nf *serviceerror.NotFound
+	var unavailable *serviceerror.Unavailable
+	var deadline *serviceerror.DeadlineExceeded
+	var queryFailed *serviceerror.QueryFailed
+	switch {
+	case errors.As(err, &appErr):
+		return &Conflict{Msg: appErr.Message()}
+	case errors.As(err, &queryFailed):
+		return fmt.Errorf("query %s: %s", id, queryFailed.Message)
+	case errors.As(err, &nf):
+		if id != "" && in.closed(ctx, id) {
+			return &Conflict{Msg: fmt.Sprintf("incident %s is closed", id)}
+		}
+		return &NotFound{ID: id}
+	case errors.As(err, &unavailable), errors.As(err, &deadline),
+		errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return &Unavailable{Err: err}
+	}
+	return err
+}
+
+func (in *Incidents) closed(ctx context.Context, id string) bool {
+	d, err := in.Client.DescribeWorkflowExecution(ctx, id, "")
+	return err == nil && d.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+}
+
+// Declaration opens an incident by hand.
+type Declaration struct {
+	Service  string
+	Severity string
+	Title    string
+	By       string
+}
+
+// Declare starts a new incident with its own key and returns its ID.
+func (in *Incidents) Declare(ctx context.Context, d Declaration) (string, error) {
+	if _, ok := in.Config.Services[d.Service]; !ok {
+		return "", &BadRequest{Field: "service", Msg: fmt.Sprintf("unknown service %q", d.Service)}
+	}
+	sev, ok := in.Config.NormalizeSeverity(d.Severity)
+	if !ok {
+		return "", &BadRequest{Field: "severity", Msg: fmt.Sprintf("unknown severity %q (one of %s)", d.Severity, strings.Join(in.Config.SeverityNames(), ", "))}
+	}
+	if strings.TrimSpace(d.Title) == "" {
+		return "", &BadRequest{Field: "title", Msg: "required"}
+	}
+	key := fmt.Sprintf("declared-%s-%s", time.Now().UTC().Format("20060102-150405"), slug(d.Title))
+	id := workflows.IncidentID(key)
+	ev := AlertEvent{Key: key, Title: d.Title, Service: d.Service, Severity: sev, Source: "declared:" + d.By}
+	_, err := in.Client.ExecuteWorkflow(ctx, in.startOptions(id, ev), workflows.IncidentWorkflowName, workflows.IncidentInput{
+		Key: key, Title: d.Title, Service: d.Service, Severity: sev, Source: ev.Source,
+	})
+	if err != nil {
+		return "", in.explain(ctx, id, err)
+	}
+	return id, nil
+}
+
+func slug(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case b.Len() > 0 && !strings.HasSuffix(b.String(), "-"):
+			b.WriteByte('-')
+		}
+		if b.Len() >= 40 {
+			break
+		}
+	}
+	return strings.Trim(b.String(), "-")
+}

@@ -1,0 +1,280 @@
+package starter
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/incidentflow/incidentflow/config"
+	"github.com/incidentflow/incidentflow/workflows"
+)
+
+// Server is the HTTP intake and API.
+type Server struct {
+	incidents *Incidents
+	cfg       *config.Config
+	log       *slog.Logger
+	// tokens holds each integration's secret, read from the environment at
+	// start-up; an integration with token_env but an empty variable gets no
+	// entry and so accepts nothing (fail closed).
+	tokens map[string]string
+	// timeout bounds each Temporal call so an outage answers 503, not a hang.
+	timeout time.Duration
+}
+
+// NewServer reads integration tokens with getenv (os.Getenv in production).
+func NewServer(inc *Incidents, log *slog.Logger, getenv func(string) string) *Server {
+	s := &Server{incidents: inc, cfg: inc.Config, log: log, tokens: map[string]string{}, timeout: 10 * time.Second}
+	for _, in := range s.cfg.Integrations {
+		if in.TokenEnv == "" {
+			continue
+		}
+		if tok := getenv(in.TokenEnv); tok != "" {
+			s.tokens[in.Name] = tok
+		} else {
+			log.Warn("integration token variable is empty: its alerts will be refused", "integration", in.Name, "token_env", in.TokenEnv)
+		}
+	}
+	return s
+}
+
+// Handler routes every endpoint.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/alerts/alertmanager", s.alertmanager)
+	mux.HandleFunc("GET /v1/incidents", s.listIncidents)
+	mux.HandleFunc("GET /v1/incidents/{id}", s.getIncident)
+	mux.HandleFunc("POST /v1/incidents/{id}/{action}", s.act)
+	mux.HandleFunc("GET /healthz", s.healthz)
+	return s.limitBody(mux)
+}
+
+func (s *Server) limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.HTTP.MaxBodyBytes)
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) alertmanager(w http.ResponseWriter, r *http.Request) {
+	integ, err := s.authenticate(r, config.KindAlertmanager)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var payload alertmanagerWebhook
+	if err := decodeJSON(r, &payload); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	events, err := alertmanagerEvents(s.cfg, integ, payload)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
+	defer cancel()
+	var id string
+	for _, ev := range events {
+		if id, err = s.incidents.Alert(ctx, ev); err != nil {
+			s.fail(w, r, s.incidents.explain(ctx, "", err))
+			return
+		}
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"status": "accepted", "incident_id": id, "alerts": len(events)})
+}
+
+func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) {
+	limit := 100
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			s.fail(w, r, &BadRequest{Field: "limit", Msg: "must be a number from 1 to 1000"})
+			return
+		}
+		limit = n
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
+	defer cancel()
+	list, err := s.incidents.List(ctx, r.URL.Query().Get("status"), limit)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if list == nil {
+		list = []Summary{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"incidents": list})
+}
+
+func (s *Server) getIncident(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
+	defer cancel()
+	st, err := s.incidents.Get(ctx, workflows.NormalizeID(r.PathValue("id")))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+func (s *Server) act(w http.ResponseWriter, r *http.Request) {
+	id := workflows.NormalizeID(r.PathValue("id"))
+	action := r.PathValue("action")
+	var req workflows.ActionRequest
+	if err := decodeJSON(r, &req); err != nil && !errors.Is(err, errEmptyBody) {
+		s.fail(w, r, err)
+		return
+	}
+	if strings.TrimSpace(req.By) == "" {
+		s.fail(w, r, &BadRequest{Field: "by", Msg: "required: the configured user acting"})
+		return
+	}
+	if _, ok := s.cfg.Users[req.By]; !ok {
+		s.fail(w, r, &BadRequest{Field: "by", Msg: fmt.Sprintf("unknown user %q", req.By)})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
+	defer cancel()
+	switch action {
+	case "ack", "resolve":
+		update := workflows.UpdateAck
+		if action == "resolve" {
+			update = workflows.UpdateResolve
+		}
+		st, err := s.incidents.Act(ctx, id, update, req)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, st)
+	case "escalate":
+		if err := s.incidents.Signal(ctx, id, workflows.SignalEscalate, req); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusAccepted, map[string]any{"status": "accepted", "incident_id": id})
+	default:
+		s.fail(w, r, &NotFound{ID: id + "/" + action})
+	}
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	if _, err := s.incidents.Client.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": "temporal: " + err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// authenticate finds the integration of this kind the request belongs to.
+// A matching bearer token picks it; an integration without token_env
+// accepts requests that match no token.
+func (s *Server) authenticate(r *http.Request, kind string) (config.Integration, error) {
+	bearer := ""
+	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
+		bearer = strings.TrimSpace(strings.TrimPrefix(h, "Bearer "))
+	}
+	var open *config.Integration
+	found := false
+	for i, in := range s.cfg.Integrations {
+		if in.Kind != kind {
+			continue
+		}
+		found = true
+		if in.TokenEnv == "" {
+			if open == nil {
+				open = &s.cfg.Integrations[i]
+			}
+			continue
+		}
+		if tok, ok := s.tokens[in.Name]; ok && bearer != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(bearer)) == 1 {
+			return in, nil
+		}
+	}
+	if open != nil {
+		return *open, nil
+	}
+	if !found {
+		return config.Integration{}, &NotFound{ID: "integration of kind " + kind}
+	}
+	return config.Integration{}, errUnauthorized
+}
+
+var (
+	errUnauthorized = errors.New("missing or wrong bearer token")
+	errEmptyBody    = errors.New("empty body")
+)
+
+func decodeJSON(r *http.Request, v any) error {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return tooBig
+		}
+		return &BadRequest{Field: "body", Msg: "could not read: " + err.Error()}
+	}
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return errEmptyBody
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) && typeErr.Field != "" {
+			return &BadRequest{Field: typeErr.Field, Msg: fmt.Sprintf("want %s, got %s", typeErr.Type, typeErr.Value)}
+		}
+		return &BadRequest{Field: "body", Msg: "invalid JSON: " + err.Error()}
+	}
+	return nil
+}
+
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status := http.StatusInternalServerError
+	msg := err.Error()
+	var bad *BadRequest
+	var nf *NotFound
+	var conflict *Conflict
+	var unavailable *Unavailable
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.Is(err, errEmptyBody):
+		status, msg = http.StatusBadRequest, "body: required (JSON)"
+	case errors.As(err, &bad):
+		status = http.StatusBadRequest
+	case errors.Is(err, errUnauthorized):
+		status = http.StatusUnauthorized
+	case errors.As(err, &tooBig):
+		status, msg = http.StatusRequestEntityTooLarge, fmt.Sprintf("body: larger than %d bytes (http.max_body_bytes)", tooBig.Limit)
+	case errors.As(err, &nf):
+		status = http.StatusNotFound
+	case errors.As(err, &conflict):
+		status = http.StatusConflict
+	case errors.As(err, &unavailable):
+		status = http.StatusServiceUnavailable
+		w.Header().Set("Retry-After", "5")
+	}
+	if status >= 500 {
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", status, "error", err)
+	}
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}

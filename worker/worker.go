@@ -1,0 +1,31 @@
+// Package worker registers incidentflow's workflows and activities on a
+// Temporal worker with the options they were tuned for.
+package worker
+
+import (
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/incidentflow/incidentflow/activities"
+	"github.com/incidentflow/incidentflow/workflows"
+)
+
+// New builds (but does not start) a worker on taskQueue.
+func New(c client.Client, taskQueue string, acts *activities.Activities) sdkworker.Worker {
+	w := sdkworker.New(c, taskQueue, sdkworker.Options{
+		// Incidents are many small, mostly idle workflows; keeping them cached
+		// avoids replaying history on every signal.
+		MaxConcurrentWorkflowTaskPollers: 4,
+		MaxConcurrentActivityTaskPollers: 4,
+	})
+	Register(w, acts)
+	return w
+}
+
+// Register puts every workflow and activity on w; tests and replayers use it
+// so they register exactly what production does.
+func Register(w sdkworker.Registry, acts *activities.Activities) {
+	w.RegisterWorkflowWithOptions(workflows.IncidentWorkflow, workflow.RegisterOptions{Name: workflows.IncidentWorkflowName})
+	w.RegisterActivity(acts)
+}

@@ -1,0 +1,250 @@
+package workflows
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+)
+
+// Names shared with every caller (intake, CLI, `temporal workflow signal`).
+const (
+	IncidentWorkflowName = "IncidentWorkflow"
+
+	SignalAlert    = "alert"
+	SignalAck      = "ack"
+	SignalResolve  = "resolve"
+	SignalEscalate = "escalate"
+
+	// Updates share the signal names: the HTTP API uses them to get a
+	// validated answer, plain `temporal workflow signal` uses the signal.
+	UpdateAck     = "ack"
+	UpdateResolve = "resolve"
+
+	QueryState = "state"
+
+	// Activity names: the methods of activities.Activities.
+	ActivityResolvePlan = "ResolvePlan"
+	ActivityPage        = "Page"
+	ActivityAnnounce    = "Announce"
+
+	MemoTitle = "title"
+)
+
+// Search attributes ops filter incidents by in the Temporal UI.
+var (
+	SearchSeverity  = temporal.NewSearchAttributeKeyKeyword("IncidentSeverity")
+	SearchStatus    = temporal.NewSearchAttributeKeyKeyword("IncidentStatus")
+	SearchService   = temporal.NewSearchAttributeKeyKeyword("IncidentService")
+	SearchCommander = temporal.NewSearchAttributeKeyKeyword("IncidentCommander")
+)
+
+// SearchAttributeNames lists the attributes a namespace must have registered.
+func SearchAttributeNames() []string {
+	return []string{SearchSeverity.GetName(), SearchStatus.GetName(), SearchService.GetName(), SearchCommander.GetName()}
+}
+
+const idPrefix = "incident-"
+
+// IncidentID turns a dedup key into the workflow ID `incident-<key>`. Keys
+// that are not already lowercase [a-z0-9._-] are made safe and get a short
+// hash of the original, so two different keys never share an incident.
+func IncidentID(key string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(key) {
+		ok := r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '_'
+		if ok {
+			b.WriteRune(r)
+			dash = false
+		} else if !dash && b.Len() > 0 {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	safe := strings.Trim(b.String(), "-")
+	if len(safe) > 80 {
+		safe = strings.Trim(safe[:80], "-")
+	}
+	if safe == key && safe != "" {
+		return idPrefix + safe
+	}
+	sum := sha256.Sum256([]byte(key))
+	if safe == "" {
+		return idPrefix + hex.EncodeToString(sum[:6])
+	}
+	return idPrefix + safe + "-" + hex.EncodeToString(sum[:4])
+}
+
+// NormalizeID accepts `incident-<key>` or a bare key as typed by a person.
+func NormalizeID(idOrKey string) string {
+	if strings.HasPrefix(idOrKey, idPrefix) {
+		return idOrKey
+	}
+	return IncidentID(idOrKey)
+}
+
+// Status of an incident.
+type Status string
+
+const (
+	StatusTriggered    Status = "triggered"
+	StatusAcknowledged Status = "acknowledged"
+	StatusResolved     Status = "resolved"
+)
+
+// Alert statuses, as Alertmanager spells them.
+const (
+	AlertFiring   = "firing"
+	AlertResolved = "resolved"
+)
+
+// IncidentInput starts an incident. Secrets never go here: it is history.
+type IncidentInput struct {
+	Key      string `json:"key"`
+	Title    string `json:"title"`
+	Service  string `json:"service"`
+	Severity string `json:"severity"`
+	// Source names the integration or person that opened it.
+	Source string `json:"source"`
+}
+
+// AlertSignal is one alert event for the incident, from intake.
+type AlertSignal struct {
+	Fingerprint string            `json:"fingerprint"`
+	Status      string            `json:"status"`
+	Summary     string            `json:"summary,omitempty"`
+	Source      string            `json:"source,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`
+}
+
+// ActionRequest is what a person sends to ack, resolve or escalate.
+type ActionRequest struct {
+	By   string `json:"by"`
+	Note string `json:"note,omitempty"`
+}
+
+// TimelineEntry is one event, with who did it and when.
+type TimelineEntry struct {
+	At      time.Time `json:"at"`
+	Kind    string    `json:"kind"`
+	Actor   string    `json:"actor,omitempty"`
+	Message string    `json:"message"`
+}
+
+// Alert is one distinct alert (by fingerprint) seen by the incident.
+type Alert struct {
+	Fingerprint string    `json:"fingerprint"`
+	Status      string    `json:"status"`
+	Summary     string    `json:"summary,omitempty"`
+	FirstSeen   time.Time `json:"first_seen"`
+	LastSeen    time.Time `json:"last_seen"`
+	Count       int       `json:"count"`
+}
+
+// Escalation tracks where the incident is in its policy. Position counts
+// pages through the flattened policy: round r, step s is r*len(steps)+s; the
+// position after the last round is the fallback.
+type Escalation struct {
+	Position   int       `json:"position"`
+	Round      int       `json:"round"`
+	Step       int       `json:"step"`
+	NextPageAt time.Time `json:"next_page_at,omitempty"`
+	Exhausted  bool      `json:"exhausted"`
+	// Generation changes when a reopen starts the policy over, so page
+	// idempotency keys of the new run never collide with the old ones.
+	Generation int `json:"generation"`
+}
+
+// IncidentState is the whole incident: the `state` query answer, the
+// update result, and what continue-as-new will carry.
+type IncidentState struct {
+	ID             string            `json:"id"`
+	Key            string            `json:"key"`
+	Title          string            `json:"title"`
+	Service        string            `json:"service"`
+	Severity       string            `json:"severity"`
+	Status         Status            `json:"status"`
+	Stage          string            `json:"stage"`
+	Source         string            `json:"source,omitempty"`
+	Commander      string            `json:"commander"`
+	Roles          map[string]string `json:"roles"`
+	AcknowledgedBy string            `json:"acknowledged_by"`
+	ResolvedBy     string            `json:"resolved_by,omitempty"`
+	CreatedAt      time.Time         `json:"created_at"`
+	AcknowledgedAt *time.Time        `json:"acknowledged_at"`
+	ResolvedAt     *time.Time        `json:"resolved_at"`
+	// MTTASeconds and MTTRSeconds are time from trigger to ack / resolve.
+	MTTASeconds *float64        `json:"mtta_seconds,omitempty"`
+	MTTRSeconds *float64        `json:"mttr_seconds,omitempty"`
+	AlertCount  int             `json:"alert_count"`
+	Alerts      []Alert         `json:"alerts"`
+	Escalation  Escalation      `json:"escalation"`
+	Plan        EscalationPlan  `json:"plan"`
+	Timeline    []TimelineEntry `json:"timeline"`
+	ActionItems []ActionItem    `json:"action_items"`
+}
+
+// ActionItem is a post-mortem follow-up (filled by later work).
+type ActionItem struct {
+	Title string `json:"title"`
+	Type  string `json:"type"`
+	Owner string `json:"owner"`
+	Due   string `json:"due,omitempty"`
+}
+
+// EscalationPlan is the service's policy as resolved when the incident opened.
+type EscalationPlan struct {
+	Steps []PlanStep `json:"steps"`
+	// Repeat is the number of extra rounds after the first.
+	Repeat int `json:"repeat"`
+	// RoundGap is the wait after a round's last step before the next round
+	// or the fallback is paged.
+	RoundGap time.Duration `json:"round_gap"`
+	Fallback string        `json:"fallback"`
+	// Page is false for severities that do not page (P4 by default).
+	Page bool `json:"page"`
+	// Warning explains a plan made without the service's policy.
+	Warning string `json:"warning,omitempty"`
+}
+
+// PlanStep pages Targets Delay after the previous step.
+type PlanStep struct {
+	Delay   time.Duration `json:"delay"`
+	Targets []string      `json:"targets"`
+}
+
+// PlanRequest asks the worker's config for an incident's plan.
+type PlanRequest struct {
+	Service  string `json:"service"`
+	Severity string `json:"severity"`
+}
+
+// PageRequest pages one target.
+type PageRequest struct {
+	IncidentID string `json:"incident_id"`
+	Title      string `json:"title"`
+	Severity   string `json:"severity"`
+	Service    string `json:"service"`
+	Target     string `json:"target"`
+	Round      int    `json:"round"`
+	Step       int    `json:"step"`
+	// IdempotencyKey is workflow ID + step: a retried activity must never page twice.
+	IdempotencyKey string `json:"idempotency_key"`
+}
+
+// PageResult says who was reached and how.
+type PageResult struct {
+	Recipient string `json:"recipient"`
+	Channel   string `json:"channel"`
+}
+
+// AnnounceRequest posts a message to a target (the fallback, say).
+type AnnounceRequest struct {
+	IncidentID     string `json:"incident_id"`
+	Target         string `json:"target"`
+	Text           string `json:"text"`
+	IdempotencyKey string `json:"idempotency_key"`
+}

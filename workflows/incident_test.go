@@ -1,0 +1,333 @@
+package workflows_test
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"github.com/stretchr/testify/suite"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/incidentflow/incidentflow/activities"
+	"github.com/incidentflow/incidentflow/config"
+	"github.com/incidentflow/incidentflow/worker"
+	"github.com/incidentflow/incidentflow/workflows"
+)
+
+// The policy of these tests: step 1 pages at once, step 2 after 5m, step 3
+// 5m later; one repeat; 5m ack timeout before the next round and the fallback.
+const testConfig = `
+slack: {announce_channel: "#incidents"}
+timings: {ack_timeout: 5m}
+services:
+  checkout: {escalation_policy: primary}
+escalation_policies:
+  primary:
+    repeat: 1
+    steps:
+      - {delay: 0s, targets: [user:alice]}
+      - {delay: 5m, targets: [user:bob]}
+      - {delay: 5m, targets: [user:carol, "slack_channel:#sre"]}
+users:
+  alice: {}
+  bob: {}
+  carol: {}
+`
+
+type incidentSuite struct {
+	suite.Suite
+	testsuite.WorkflowTestSuite
+	env   *testsuite.TestWorkflowEnvironment
+	acts  *activities.Activities
+	start time.Time
+	pages []page
+}
+
+type page struct {
+	at     time.Duration
+	target string
+	round  int
+	step   int
+}
+
+func TestIncidentWorkflow(t *testing.T) { suite.Run(t, new(incidentSuite)) }
+
+func (s *incidentSuite) SetupTest() {
+	cfg, err := config.Parse([]byte(testConfig))
+	s.Require().NoError(err)
+	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
+	s.env = s.NewTestWorkflowEnvironment()
+	s.acts = &activities.Activities{Config: cfg, Notifiers: []activities.Notifier{&activities.Console{Out: discard{}}}}
+	worker.Register(s.env, s.acts)
+	s.start = s.env.Now()
+	s.pages = nil
+}
+
+// recordPages answers every page not matched by a mock registered before it
+// (testify tries mocks in the order they were set up) and records when it came.
+func (s *incidentSuite) recordPages() {
+	s.env.OnActivity(s.acts.Page, mock.Anything, mock.Anything).Maybe().Return(
+		func(_ context.Context, req workflows.PageRequest) (workflows.PageResult, error) {
+			s.pages = append(s.pages, page{at: s.env.Now().Sub(s.start), target: req.Target, round: req.Round, step: req.Step})
+			return workflows.PageResult{Recipient: req.Target, Channel: "test"}, nil
+		})
+}
+
+// result checks the run ended well and that no page failed (a .Never() mock
+// that was hit fails its activity, which the timeline records).
+func (s *incidentSuite) result() workflows.IncidentState {
+	s.Require().True(s.env.IsWorkflowCompleted())
+	s.Require().NoError(s.env.GetWorkflowError())
+	var st workflows.IncidentState
+	s.Require().NoError(s.env.GetWorkflowResult(&st))
+	for _, e := range st.Timeline {
+		s.NotEqual("page_failed", e.Kind, e.Message)
+	}
+	return st
+}
+
+func (s *incidentSuite) AfterTest(_, _ string) { s.env.AssertExpectations(s.T()) }
+
+func (s *incidentSuite) input() workflows.IncidentInput {
+	return workflows.IncidentInput{Key: "checkout-5xx", Title: "checkout 5xx", Service: "checkout", Severity: "P2", Source: "test"}
+}
+
+func (s *incidentSuite) at(d time.Duration, fn func()) { s.env.RegisterDelayedCallback(fn, d) }
+
+func (s *incidentSuite) signal(name string, arg any) { s.env.SignalWorkflow(name, arg) }
+
+func (s *incidentSuite) state() workflows.IncidentState {
+	v, err := s.env.QueryWorkflow(workflows.QueryState)
+	s.Require().NoError(err)
+	var st workflows.IncidentState
+	s.Require().NoError(v.Get(&st))
+	return st
+}
+
+func (s *incidentSuite) resolveAt(d time.Duration) {
+	s.at(d, func() { s.signal(workflows.SignalResolve, workflows.ActionRequest{By: "alice"}) })
+}
+
+func (s *incidentSuite) TestStep2PagedExactlyAtFiveMinutesWithoutAck() {
+	s.recordPages()
+	s.resolveAt(7 * time.Minute)
+	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, s.input())
+	s.result()
+	s.Equal([]page{
+		{at: 0, target: "user:alice", round: 1, step: 1},
+		{at: 5 * time.Minute, target: "user:bob", round: 1, step: 2},
+	}, s.pages)
+}
+
+func (s *incidentSuite) TestAckAtFourMinutesMeansStep2NeverPaged() {
+	s.env.OnActivity(s.acts.Page, mock.Anything, mock.MatchedBy(func(r workflows.PageRequest) bool {
+		return r.Target == "user:bob"
+	})).Never()
+	s.recordPages()
+	var ackedAt time.Duration
+	s.at(4*time.Minute, func() {
+		ackedAt = s.env.Now().Sub(s.start)
+		s.signal(workflows.SignalAck, workflows.ActionRequest{By: "alice"})
+	})
+	s.at(30*time.Minute, func() {
+		st := s.state()
+		s.Equal(workflows.StatusAcknowledged, st.Status)
+		s.Equal("alice", st.AcknowledgedBy)
+		s.Equal("alice", st.Commander)
+		s.Require().NotNil(st.MTTASeconds)
+		s.InDelta(240, *st.MTTASeconds, 0.001)
+		s.signal(workflows.SignalResolve, workflows.ActionRequest{By: "alice"})
+	})
+	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, s.input())
+	s.result()
+	s.Equal(4*time.Minute, ackedAt)
+	s.Equal([]page{{at: 0, target: "user:alice", round: 1, step: 1}}, s.pages)
+}
+
+func (s *incidentSuite) TestFallbackToldOnceAfterRepeatRounds() {
+	s.recordPages()
+	var fallbacks []time.Duration
+	var fallbackTarget string
+	s.env.OnActivity(s.acts.Announce, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, req workflows.AnnounceRequest) error {
+			fallbacks = append(fallbacks, s.env.Now().Sub(s.start))
+			fallbackTarget = req.Target
+			return nil
+		})
+	s.resolveAt(3 * time.Hour)
+	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, s.input())
+	s.result()
+
+	want := []page{}
+	for round := 0; round < 2; round++ {
+		base := time.Duration(round) * 15 * time.Minute
+		want = append(want,
+			page{at: base, target: "user:alice", round: round + 1, step: 1},
+			page{at: base + 5*time.Minute, target: "user:bob", round: round + 1, step: 2},
+			page{at: base + 10*time.Minute, target: "user:carol", round: round + 1, step: 3},
+			page{at: base + 10*time.Minute, target: "slack_channel:#sre", round: round + 1, step: 3},
+		)
+	}
+	s.ElementsMatch(want, s.pages)
+	s.Equal([]time.Duration{30 * time.Minute}, fallbacks, "fallback told once, ack_timeout after the last step of the last round")
+	s.Equal("slack_channel:#incidents", fallbackTarget)
+}
+
+func (s *incidentSuite) TestDuplicateAlertsNeverPageTwice() {
+	s.env.OnActivity(s.acts.Page, mock.Anything, mock.MatchedBy(func(r workflows.PageRequest) bool {
+		return r.Target == "user:alice"
+	})).Once().Return(workflows.PageResult{Recipient: "alice", Channel: "test"}, nil)
+	alert := workflows.AlertSignal{Fingerprint: "fp1", Status: workflows.AlertFiring, Summary: "5xx > 5%", Source: "test"}
+	s.at(0, func() { s.signal(workflows.SignalAlert, alert) })
+	for i := 1; i <= 50; i++ {
+		s.at(time.Duration(i)*time.Second, func() { s.signal(workflows.SignalAlert, alert) })
+	}
+	s.at(2*time.Minute, func() {
+		st := s.state()
+		s.Equal(51, st.AlertCount)
+		s.Len(st.Alerts, 1)
+		s.Equal(51, st.Alerts[0].Count)
+		s.signal(workflows.SignalAck, workflows.ActionRequest{By: "alice"})
+		s.signal(workflows.SignalResolve, workflows.ActionRequest{By: "alice"})
+	})
+	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, s.input())
+	s.result()
+}
+
+func (s *incidentSuite) TestEscalateSignalPagesNextStepNowAndRestartsItsTimer() {
+	s.recordPages()
+	s.at(time.Minute, func() { s.signal(workflows.SignalEscalate, workflows.ActionRequest{By: "alice", Note: "need db help"}) })
+	s.resolveAt(8 * time.Minute)
+	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, s.input())
+	s.result()
+	s.Equal([]page{
+		{at: 0, target: "user:alice", round: 1, step: 1},
+		{at: time.Minute, target: "user:bob", round: 1, step: 2},
+		{at: 6 * time.Minute, target: "user:carol", round: 1, step: 3},
+		{at: 6 * time.Minute, target: "slack_channel:#sre", round: 1, step: 3},
+	}, s.pages)
+}
+
+func (s *incidentSuite) TestAllAlertsResolvedResolvesTheIncident() {
+	s.recordPages()
+	s.at(0, func() {
+		s.signal(workflows.SignalAlert, workflows.AlertSignal{Fingerprint: "a", Status: workflows.AlertFiring, Source: "am"})
+		s.signal(workflows.SignalAlert, workflows.AlertSignal{Fingerprint: "b", Status: workflows.AlertFiring, Source: "am"})
+	})
+	s.at(2*time.Minute, func() {
+		s.signal(workflows.SignalAlert, workflows.AlertSignal{Fingerprint: "a", Status: workflows.AlertResolved, Source: "am"})
+	})
+	s.at(3*time.Minute, func() {
+		s.Equal(workflows.StatusTriggered, s.state().Status, "one alert still firing")
+		s.signal(workflows.SignalAlert, workflows.AlertSignal{Fingerprint: "b", Status: workflows.AlertResolved, Source: "am"})
+	})
+	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, s.input())
+	s.result()
+	st := s.result()
+	s.Equal(workflows.StatusResolved, st.Status)
+	s.Equal("alert:am", st.ResolvedBy)
+	s.Require().NotNil(st.MTTRSeconds)
+	s.InDelta(180, *st.MTTRSeconds, 0.001)
+	s.Len(s.pages, 1, "resolved before step 2 was due")
+}
+
+func (s *incidentSuite) TestAckUpdateValidatorRejectsInvalidTransitions() {
+	s.recordPages()
+	type result struct {
+		err error
+		st  *workflows.IncidentState
+	}
+	var noBy, first, second result
+	update := func(name string, req workflows.ActionRequest, out *result) {
+		s.env.UpdateWorkflow(name, "", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { out.err = err },
+			OnAccept: func() {},
+			OnComplete: func(v interface{}, err error) {
+				out.err = err
+				if st, ok := v.(*workflows.IncidentState); ok {
+					snapshot := *st
+					out.st = &snapshot
+				}
+			},
+		}, req)
+	}
+	s.at(time.Minute, func() { update(workflows.UpdateAck, workflows.ActionRequest{}, &noBy) })
+	s.at(2*time.Minute, func() { update(workflows.UpdateAck, workflows.ActionRequest{By: "bob"}, &first) })
+	s.at(3*time.Minute, func() { update(workflows.UpdateAck, workflows.ActionRequest{By: "carol"}, &second) })
+	s.resolveAt(4 * time.Minute)
+	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, s.input())
+	s.result()
+
+	s.ErrorContains(noBy.err, "by: required")
+	s.Require().NoError(first.err)
+	s.Require().NotNil(first.st)
+	s.Equal(workflows.StatusAcknowledged, first.st.Status)
+	s.ErrorContains(second.err, "already acknowledged by bob")
+}
+
+func (s *incidentSuite) TestP4DoesNotPage() {
+	s.env.OnActivity(s.acts.Page, mock.Anything, mock.Anything).Never()
+	in := s.input()
+	in.Severity = "P4"
+	s.resolveAt(time.Hour)
+	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, in)
+	s.result()
+}
+
+func (s *incidentSuite) TestSearchAttributesFollowTheIncident() {
+	s.recordPages()
+	type upsert struct {
+		at                                   time.Duration
+		severity, status, service, commander string
+	}
+	var upserts []upsert
+	s.env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil).Run(func(args mock.Arguments) {
+		sa := args.Get(0).(temporal.SearchAttributes)
+		var u upsert
+		u.at = s.env.Now().Sub(s.start)
+		u.severity, _ = sa.GetKeyword(workflows.SearchSeverity)
+		u.status, _ = sa.GetKeyword(workflows.SearchStatus)
+		u.service, _ = sa.GetKeyword(workflows.SearchService)
+		u.commander, _ = sa.GetKeyword(workflows.SearchCommander)
+		upserts = append(upserts, u)
+	})
+	var memos []map[string]interface{}
+	s.env.OnUpsertMemo(mock.Anything).Return(nil).Run(func(args mock.Arguments) {
+		memos = append(memos, args.Get(0).(map[string]interface{}))
+	})
+	s.at(time.Minute, func() { s.signal(workflows.SignalAck, workflows.ActionRequest{By: "bob"}) })
+	s.resolveAt(2 * time.Minute)
+	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, s.input())
+	s.result()
+	s.Equal([]upsert{
+		{at: 0, severity: "P2", status: "triggered", service: "checkout"},
+		{at: time.Minute, status: "acknowledged", commander: "bob"},
+		{at: 2 * time.Minute, status: "resolved"},
+	}, upserts)
+	s.Equal([]map[string]interface{}{{workflows.MemoTitle: "checkout 5xx"}}, memos)
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+func TestIncidentIDIsSafeAndCollisionFree(t *testing.T) {
+	for _, tc := range []struct{ key, want string }{
+		{"checkout-5xx", "incident-checkout-5xx"},
+		{"Checkout-5xx", "incident-checkout-5xx-"},
+		{`{}:{alertname="HighErrorRate"}`, "incident-alertname-higherrorrate-"},
+		{"", "incident-"},
+	} {
+		got := workflows.IncidentID(tc.key)
+		require.Contains(t, got, tc.want, tc.key)
+	}
+	require.NotEqual(t, workflows.IncidentID("a b"), workflows.IncidentID("a/b"))
+	require.Equal(t, workflows.IncidentID("x"), workflows.NormalizeID("incident-x"))
+	require.Equal(t, "incident-x", workflows.NormalizeID("x"))
+}
