@@ -166,7 +166,7 @@ func (a *Activities) pageUser(ctx context.Context, name string, m Message) (work
 	for _, n := range a.Notifiers {
 		delivered, err := n.NotifyUser(ctx, name, u, m)
 		if err != nil {
-			return workflows.PageResult{}, fmt.Errorf("page %s via %s: %w", name, n.Name(), err)
+			return workflows.PageResult{}, keepRetryPolicy(err, "page %s via %s", name, n.Name())
 		}
 		if delivered {
 			a.logger().Info("paged", "incident", m.IncidentID, "user", name, "via", n.Name(), "key", m.IdempotencyKey)
@@ -180,7 +180,7 @@ func (a *Activities) postChannel(ctx context.Context, channel string, m Message)
 	for _, n := range a.Notifiers {
 		delivered, err := n.NotifyChannel(ctx, channel, m)
 		if err != nil {
-			return workflows.PageResult{}, fmt.Errorf("post to %s via %s: %w", displayChannel(channel), n.Name(), err)
+			return workflows.PageResult{}, keepRetryPolicy(err, "post to %s via %s", displayChannel(channel), n.Name())
 		}
 		if delivered {
 			return workflows.PageResult{Recipient: displayChannel(channel), Channel: n.Name()}, nil
@@ -203,6 +203,19 @@ func pageText(req workflows.PageRequest, extra string) string {
 		s += " " + extra
 	}
 	return s
+}
+
+// keepRetryPolicy adds context to err without hiding an ApplicationError:
+// Temporal reads retryability and NextRetryDelay only from the error
+// returned, so wrapping one with fmt.Errorf would turn "never retry" and
+// "retry after Slack's Retry-After" into plain retries.
+func keepRetryPolicy(err error, format string, args ...any) error {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return temporal.NewApplicationErrorWithOptions(fmt.Sprintf(format, args...)+": "+appErr.Message(), appErr.Type(),
+			temporal.ApplicationErrorOptions{NonRetryable: appErr.NonRetryable(), NextRetryDelay: appErr.NextRetryDelay(), Cause: appErr})
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
 }
 
 func nonRetryable(kind, format string, args ...any) error {

@@ -28,13 +28,13 @@ type Server struct {
 	// start-up; an integration with token_env but an empty variable gets no
 	// entry and so accepts nothing (fail closed).
 	tokens map[string]string
-	// timeout bounds each Temporal call so an outage answers 503, not a hang.
-	timeout time.Duration
+	// Timeout bounds each Temporal call so an outage answers 503, not a hang.
+	Timeout time.Duration
 }
 
 // NewServer reads integration tokens with getenv (os.Getenv in production).
 func NewServer(inc *Incidents, log *slog.Logger, getenv func(string) string) *Server {
-	s := &Server{incidents: inc, cfg: inc.Config, log: log, tokens: map[string]string{}, timeout: 10 * time.Second}
+	s := &Server{incidents: inc, cfg: inc.Config, log: log, tokens: map[string]string{}, Timeout: 10 * time.Second}
 	for _, in := range s.cfg.Integrations {
 		if in.TokenEnv == "" {
 			continue
@@ -82,7 +82,7 @@ func (s *Server) alertmanager(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
+	ctx, cancel := context.WithTimeout(r.Context(), s.Timeout)
 	defer cancel()
 	var id string
 	for _, ev := range events {
@@ -104,7 +104,7 @@ func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
+	ctx, cancel := context.WithTimeout(r.Context(), s.Timeout)
 	defer cancel()
 	list, err := s.incidents.List(ctx, r.URL.Query().Get("status"), limit)
 	if err != nil {
@@ -118,7 +118,7 @@ func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getIncident(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
+	ctx, cancel := context.WithTimeout(r.Context(), s.Timeout)
 	defer cancel()
 	st, err := s.incidents.Get(ctx, workflows.NormalizeID(r.PathValue("id")))
 	if err != nil {
@@ -144,7 +144,7 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, &BadRequest{Field: "by", Msg: fmt.Sprintf("unknown user %q", req.By)})
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
+	ctx, cancel := context.WithTimeout(r.Context(), s.Timeout)
 	defer cancel()
 	switch action {
 	case "ack", "resolve":

@@ -1,0 +1,94 @@
+package activities_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/slack-go/slack"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/incidentflow/incidentflow/activities"
+	"github.com/incidentflow/incidentflow/config"
+	"github.com/incidentflow/incidentflow/internal/fakeslack"
+	"github.com/incidentflow/incidentflow/workflows"
+)
+
+func newSlack(t *testing.T) (*fakeslack.Server, *activities.Slack) {
+	fake := fakeslack.New("xoxb-t")
+	t.Cleanup(fake.Close)
+	return fake, &activities.Slack{Client: slack.New("xoxb-t", slack.OptionAPIURL(fake.APIURL()))}
+}
+
+func TestSlackErrorsMapToRetrySemantics(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		arrange       func(*fakeslack.Server)
+		wantRetryable bool
+		wantDelay     bool
+	}{
+		{"permanent user_not_found", func(f *fakeslack.Server) { f.FailNext("conversations.open", "user_not_found") }, false, false},
+		{"permanent channel_not_found", func(f *fakeslack.Server) { f.FailNext("chat.postMessage", "channel_not_found") }, false, false},
+		{"transient internal_error", func(f *fakeslack.Server) { f.FailNext("chat.postMessage", "internal_error") }, true, false},
+		{"rate limited", func(f *fakeslack.Server) { f.RateLimitNext("chat.postMessage", 7) }, true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fake, s := newSlack(t)
+			tc.arrange(fake)
+			ok, err := s.NotifyUser(context.Background(), "alice", config.User{SlackID: "U0ALICE"}, activities.Message{Text: "page"})
+			require.False(t, ok)
+			require.Error(t, err)
+			var appErr *temporal.ApplicationError
+			if !tc.wantRetryable {
+				require.True(t, errors.As(err, &appErr), "%T %v", err, err)
+				require.True(t, appErr.NonRetryable())
+				return
+			}
+			if tc.wantDelay {
+				require.True(t, errors.As(err, &appErr))
+				require.Equal(t, "7s", appErr.NextRetryDelay().String())
+				return
+			}
+			require.False(t, errors.As(err, &appErr) && appErr.NonRetryable())
+		})
+	}
+}
+
+func TestSlackDMGoesToTheOpenedConversation(t *testing.T) {
+	fake, s := newSlack(t)
+	ok, err := s.NotifyUser(context.Background(), "alice", config.User{SlackID: "U0ALICE"}, activities.Message{Text: "page", IdempotencyKey: "incident-x/g0/r1/s1/user:alice"})
+	require.NoError(t, err)
+	require.True(t, ok)
+	msgs := fake.Messages("D0ALICE")
+	require.Len(t, msgs, 1)
+	require.Equal(t, "page", msgs[0].Form.Get("text"))
+	require.Contains(t, msgs[0].Form.Get("metadata"), "incident-x/g0/r1/s1/user:alice")
+
+	ok, err = s.NotifyUser(context.Background(), "bob", config.User{}, activities.Message{Text: "page"})
+	require.NoError(t, err)
+	require.False(t, ok, "no slack_id: another notifier must take it")
+}
+
+// Through the activity, the retry policy must survive the added context.
+func TestPageKeepsNonRetryableAndRetryAfterThroughTheActivity(t *testing.T) {
+	fake, s := newSlack(t)
+	cfg, err := config.Parse([]byte("users: {alice: {slack_id: U0ALICE}}"))
+	require.NoError(t, err)
+	a := &activities.Activities{Config: cfg, Notifiers: []activities.Notifier{s}}
+
+	fake.FailNext("conversations.open", "user_not_found")
+	_, err = a.Page(context.Background(), workflows.PageRequest{Target: "user:alice"})
+	// Temporal's failure converter type-switches on the returned error itself.
+	appErr, ok := err.(*temporal.ApplicationError)
+	require.True(t, ok, "%T", err)
+	require.True(t, appErr.NonRetryable())
+	require.Contains(t, appErr.Error(), "user_not_found")
+
+	fake.RateLimitNext("chat.postMessage", 3)
+	_, err = a.Page(context.Background(), workflows.PageRequest{Target: "user:alice"})
+	appErr, ok = err.(*temporal.ApplicationError)
+	require.True(t, ok, "%T", err)
+	require.False(t, appErr.NonRetryable())
+	require.Equal(t, "3s", appErr.NextRetryDelay().String())
+}

@@ -1,0 +1,349 @@
+// Package e2e drives incidentflow the way users meet it: HTTP requests into
+// the intake, a real Temporal server embedded in the test binary, the real
+// worker, and the real slack-go client talking to a Slack-speaking server.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/stretchr/testify/require"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/incidentflow/incidentflow/activities"
+	"github.com/incidentflow/incidentflow/config"
+	"github.com/incidentflow/incidentflow/devserver"
+	"github.com/incidentflow/incidentflow/internal/fakeslack"
+	"github.com/incidentflow/incidentflow/starter"
+	"github.com/incidentflow/incidentflow/worker"
+	"github.com/incidentflow/incidentflow/workflows"
+)
+
+var temporalClient client.Client
+
+func TestMain(m *testing.M) {
+	ctx := context.Background()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv, err := devserver.Start(ctx, devserver.Options{
+		Namespace: "default", SearchAttributes: workflows.SearchAttributeNames(),
+		Logger: quiet, LogLevel: slog.LevelError,
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "start embedded temporal:", err)
+		os.Exit(1)
+	}
+	temporalClient, err = client.Dial(client.Options{HostPort: srv.FrontendAddress(), Namespace: "default", Logger: sdkQuiet{}})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "dial embedded temporal:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	temporalClient.Close()
+	srv.Stop()
+	os.Exit(code)
+}
+
+const botToken = "xoxb-test-token"
+const promToken = "prom-secret"
+
+// Step 2 is due 3s after step 1; the fallback 3s after that.
+const configTemplate = `
+temporal: {task_queue: %q}
+integrations:
+  - {name: prom, kind: alertmanager, token_env: PROM_TOKEN, service: checkout}
+slack: {bot_token_env: SLACK_BOT_TOKEN, api_url: %q, announce_channel: "#incidents"}
+timings: {ack_timeout: 3s}
+services:
+  checkout: {escalation_policy: primary}
+escalation_policies:
+  primary:
+    repeat: 0
+    steps:
+      - {delay: 0s, targets: [schedule:primary]}
+      - {delay: 3s, targets: [user:bob]}
+schedules:
+  primary:
+    time_zone: UTC
+    layers: [{start: "2026-01-01T00:00:00Z", shift: 8760h, users: [alice]}]
+users:
+  alice: {slack_id: U0ALICE, email: alice@example.com}
+  bob: {slack_id: U0BOB, email: bob@example.com}
+`
+
+const (
+	aliceDM = "D0ALICE"
+	bobDM   = "D0BOB"
+)
+
+type harness struct {
+	t     *testing.T
+	slack *fakeslack.Server
+	api   *httptest.Server
+	cfg   *config.Config
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	fake := fakeslack.New(botToken)
+	t.Cleanup(fake.Close)
+	queue := "e2e-" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
+	cfg, err := config.Parse([]byte(fmt.Sprintf(configTemplate, queue, fake.APIURL())))
+	require.NoError(t, err)
+
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	// Wired as cmd/incidentflow wires production: one slack-go client, built once.
+	slackClient := slack.New(botToken, slack.OptionAPIURL(cfg.Slack.APIURL))
+	acts := &activities.Activities{Config: cfg, Notifiers: []activities.Notifier{&activities.Slack{Client: slackClient}}, Logger: logger}
+	w := worker.New(temporalClient, queue, acts)
+	require.NoError(t, w.Start())
+	t.Cleanup(w.Stop)
+
+	env := map[string]string{"PROM_TOKEN": promToken, "SLACK_BOT_TOKEN": botToken}
+	srv := starter.NewServer(&starter.Incidents{Client: temporalClient, Config: cfg, TaskQueue: queue}, logger, func(k string) string { return env[k] })
+	api := httptest.NewServer(srv.Handler())
+	t.Cleanup(api.Close)
+	return &harness{t: t, slack: fake, api: api, cfg: cfg}
+}
+
+func alertmanagerPayload(groupKey, status string) []byte {
+	b, _ := json.Marshal(map[string]any{
+		"version": "4", "groupKey": groupKey, "status": status, "receiver": "incidentflow",
+		"groupLabels":       map[string]string{"alertname": "HighErrorRate"},
+		"commonLabels":      map[string]string{"alertname": "HighErrorRate", "severity": "critical"},
+		"commonAnnotations": map[string]string{"summary": "checkout 5xx above 5%"},
+		"alerts": []map[string]any{{
+			"status": status, "fingerprint": "fp-" + groupKey,
+			"labels":      map[string]string{"alertname": "HighErrorRate", "severity": "critical"},
+			"annotations": map[string]string{"summary": "checkout 5xx above 5%"},
+		}},
+	})
+	return b
+}
+
+func (h *harness) post(path string, body []byte, token string) (int, map[string]any) {
+	h.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, h.api.URL+path, bytes.NewReader(body))
+	require.NoError(h.t, err)
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(h.t, err)
+	defer resp.Body.Close()
+	var out map[string]any
+	require.NoError(h.t, json.NewDecoder(resp.Body).Decode(&out))
+	return resp.StatusCode, out
+}
+
+func (h *harness) incident(id string) workflows.IncidentState {
+	h.t.Helper()
+	resp, err := http.Get(h.api.URL + "/v1/incidents/" + id)
+	require.NoError(h.t, err)
+	defer resp.Body.Close()
+	require.Equal(h.t, http.StatusOK, resp.StatusCode)
+	var st workflows.IncidentState
+	require.NoError(h.t, json.NewDecoder(resp.Body).Decode(&st))
+	return st
+}
+
+func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestAlertmanagerPagesOverSlackDedupsAndAckStopsEscalation(t *testing.T) {
+	h := newHarness(t)
+	groupKey := `{}:{alertname="HighErrorRate"}` + t.Name()
+
+	start := time.Now()
+	code, body := h.post("/v1/alerts/alertmanager", alertmanagerPayload(groupKey, "firing"), promToken)
+	require.Equal(t, http.StatusAccepted, code, body)
+	id := body["incident_id"].(string)
+	require.Equal(t, workflows.IncidentID(groupKey), id)
+
+	waitFor(t, "the on-call DM", 10*time.Second, func() bool { return len(h.slack.Messages(aliceDM)) == 1 })
+	firstPage := h.slack.Messages(aliceDM)[0]
+	t.Logf("alert POST to Slack DM: %s", firstPage.At.Sub(start))
+	require.Contains(t, firstPage.Form.Get("text"), "checkout 5xx above 5%")
+	require.Contains(t, firstPage.Form.Get("text"), "[P1]")
+	require.Len(t, h.slack.Calls("conversations.open"), 1)
+
+	// 100 duplicates, ten at a time, all accepted, all joining one incident.
+	var wg sync.WaitGroup
+	codes := make(chan int, 100)
+	for g := 0; g < 10; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 10; i++ {
+				c, _ := h.post("/v1/alerts/alertmanager", alertmanagerPayload(groupKey, "firing"), promToken)
+				codes <- c
+			}
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	for c := range codes {
+		require.Equal(t, http.StatusAccepted, c)
+	}
+	waitFor(t, "101 alerts counted", 10*time.Second, func() bool { return h.incident(id).AlertCount == 101 })
+	resp, err := temporalClient.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
+		Query: fmt.Sprintf("WorkflowId = '%s'", id)})
+	require.NoError(t, err)
+	require.Len(t, resp.GetExecutions(), 1, "duplicates must join one workflow")
+	require.Len(t, h.slack.Messages(aliceDM), 1, "duplicates must never page again")
+
+	code, body = h.post("/v1/incidents/"+id+"/ack", []byte(`{"by":"alice","note":"on it"}`), "")
+	require.Equal(t, http.StatusOK, code, body)
+	require.Equal(t, "acknowledged", body["status"])
+	require.Equal(t, "alice", body["commander"])
+
+	code, body = h.post("/v1/incidents/"+id+"/ack", []byte(`{"by":"bob"}`), "")
+	require.Equal(t, http.StatusConflict, code)
+	require.Contains(t, body["error"], "already acknowledged by alice")
+
+	// Step 2 was due 3s after the first page; give it twice that.
+	time.Sleep(time.Until(firstPage.At.Add(6 * time.Second)))
+	require.Empty(t, h.slack.Messages(bobDM), "an ack must stop escalation")
+
+	// Ops find it in the Temporal UI by its search attributes.
+	query := fmt.Sprintf("WorkflowId = '%s' AND IncidentSeverity = 'P1' AND IncidentStatus = 'acknowledged' AND IncidentService = 'checkout' AND IncidentCommander = 'alice'", id)
+	waitFor(t, "search attributes", 10*time.Second, func() bool {
+		r, err := temporalClient.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{Query: query})
+		return err == nil && len(r.GetExecutions()) == 1
+	})
+
+	code, body = h.post("/v1/incidents/"+id+"/resolve", []byte(`{"by":"alice","note":"rolled back"}`), "")
+	require.Equal(t, http.StatusOK, code, body)
+	require.Equal(t, "resolved", body["status"])
+	recordHistory(t, id, "ack_then_resolve")
+}
+
+func TestUnacknowledgedIncidentEscalatesThenTellsTheFallback(t *testing.T) {
+	h := newHarness(t)
+	groupKey := "escalation-" + t.Name()
+	code, body := h.post("/v1/alerts/alertmanager", alertmanagerPayload(groupKey, "firing"), promToken)
+	require.Equal(t, http.StatusAccepted, code, body)
+	id := body["incident_id"].(string)
+
+	waitFor(t, "step 1 DM", 10*time.Second, func() bool { return len(h.slack.Messages(aliceDM)) == 1 })
+	waitFor(t, "step 2 DM", 15*time.Second, func() bool { return len(h.slack.Messages(bobDM)) == 1 })
+	waitFor(t, "fallback post", 15*time.Second, func() bool { return len(h.slack.Messages("#incidents")) == 1 })
+	step1, step2, fallback := h.slack.Messages(aliceDM)[0].At, h.slack.Messages(bobDM)[0].At, h.slack.Messages("#incidents")[0].At
+	t.Logf("step 2 after %s, fallback %s later (both configured 3s)", step2.Sub(step1), fallback.Sub(step2))
+	require.GreaterOrEqual(t, step2.Sub(step1), 2900*time.Millisecond)
+	require.GreaterOrEqual(t, fallback.Sub(step2), 2900*time.Millisecond)
+	require.Contains(t, h.slack.Messages("#incidents")[0].Form.Get("text"), "Nobody acknowledged")
+
+	// The alert resolving resolves the incident.
+	code, _ = h.post("/v1/alerts/alertmanager", alertmanagerPayload(groupKey, "resolved"), promToken)
+	require.Equal(t, http.StatusAccepted, code)
+	waitFor(t, "auto-resolve", 10*time.Second, func() bool { return h.incident(id).Status == workflows.StatusResolved })
+	require.Equal(t, "alert:prom", h.incident(id).ResolvedBy)
+	recordHistory(t, id, "escalate_fallback_autoresolve")
+}
+
+func TestSlackRateLimitIsRetriedAfterRetryAfterAndPagesOnce(t *testing.T) {
+	h := newHarness(t)
+	h.slack.RateLimitNext("chat.postMessage", 1)
+	start := time.Now()
+	code, body := h.post("/v1/alerts/alertmanager", alertmanagerPayload("ratelimit-"+t.Name(), "firing"), promToken)
+	require.Equal(t, http.StatusAccepted, code, body)
+	waitFor(t, "DM after the 429", 15*time.Second, func() bool { return len(h.slack.Messages(aliceDM)) == 1 })
+	require.Len(t, h.slack.Calls("chat.postMessage (failed)"), 1)
+	require.GreaterOrEqual(t, h.slack.Messages(aliceDM)[0].At.Sub(start), time.Second, "Retry-After honoured")
+	time.Sleep(500 * time.Millisecond)
+	require.Len(t, h.slack.Messages(aliceDM), 1)
+	_, _ = h.post("/v1/incidents/"+body["incident_id"].(string)+"/resolve", []byte(`{"by":"alice"}`), "")
+}
+
+func TestPermanentSlackErrorIsShownOnTheTimeline(t *testing.T) {
+	h := newHarness(t)
+	h.slack.FailNext("conversations.open", "user_not_found")
+	code, body := h.post("/v1/alerts/alertmanager", alertmanagerPayload("permanent-"+t.Name(), "firing"), promToken)
+	require.Equal(t, http.StatusAccepted, code, body)
+	id := body["incident_id"].(string)
+	waitFor(t, "page_failed on the timeline", 10*time.Second, func() bool {
+		for _, e := range h.incident(id).Timeline {
+			if e.Kind == "page_failed" && strings.Contains(e.Message, "user_not_found") {
+				return true
+			}
+		}
+		return false
+	})
+	require.Len(t, h.slack.Calls("conversations.open (failed)"), 1, "a permanent error is not retried")
+	_, _ = h.post("/v1/incidents/"+id+"/resolve", []byte(`{"by":"alice"}`), "")
+}
+
+func TestTemporalDownAnswers503(t *testing.T) {
+	cfg, err := config.Parse([]byte(fmt.Sprintf(configTemplate, "unused", "http://127.0.0.1:1/api/")))
+	require.NoError(t, err)
+	down, err := client.NewLazyClient(client.Options{HostPort: "127.0.0.1:1", Logger: sdkQuiet{}})
+	require.NoError(t, err)
+	defer down.Close()
+	srv := starter.NewServer(&starter.Incidents{Client: down, Config: cfg, TaskQueue: "unused"},
+		slog.New(slog.NewTextHandler(io.Discard, nil)), func(string) string { return promToken })
+	srv.Timeout = time.Second
+	api := httptest.NewServer(srv.Handler())
+	defer api.Close()
+	h := &harness{t: t, api: api, cfg: cfg}
+	code, body := h.post("/v1/alerts/alertmanager", alertmanagerPayload("down", "firing"), promToken)
+	require.Equal(t, http.StatusServiceUnavailable, code)
+	require.Contains(t, body["error"], "temporal is unavailable")
+}
+
+// recordHistory refreshes workflows/testdata when INCIDENTFLOW_RECORD_HISTORY
+// is set, so the replay test there guards today's behaviour.
+func recordHistory(t *testing.T, id, name string) {
+	if os.Getenv("INCIDENTFLOW_RECORD_HISTORY") == "" {
+		return
+	}
+	ctx := context.Background()
+	waitFor(t, "workflow to close", 10*time.Second, func() bool {
+		d, err := temporalClient.DescribeWorkflowExecution(ctx, id, "")
+		return err == nil && d.GetWorkflowExecutionInfo().GetCloseTime() != nil
+	})
+	var hist historypb.History
+	it := temporalClient.GetWorkflowHistory(ctx, id, "", false, 0)
+	for it.HasNext() {
+		e, err := it.Next()
+		require.NoError(t, err)
+		hist.Events = append(hist.Events, e)
+	}
+	b, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(&hist)
+	require.NoError(t, err)
+	path := filepath.Join("..", "workflows", "testdata", name+".json")
+	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+	require.NoError(t, os.WriteFile(path, b, 0o644))
+	t.Logf("recorded %d events of %s into %s", len(hist.Events), id, path)
+}
+
+type sdkQuiet struct{}
+
+func (sdkQuiet) Debug(string, ...interface{}) {}
+func (sdkQuiet) Info(string, ...interface{})  {}
+func (sdkQuiet) Warn(string, ...interface{})  {}
+func (sdkQuiet) Error(string, ...interface{}) {}

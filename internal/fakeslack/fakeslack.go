@@ -1,0 +1,157 @@
+// Package fakeslack is a local HTTP server that speaks the parts of Slack's
+// Web API incidentflow uses, with Slack's JSON shapes, `ok:false` errors and
+// 429 + Retry-After, so tests drive the real slack-go client against it.
+package fakeslack
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Call is one Web API request as Slack would have received it.
+type Call struct {
+	Method string
+	Form   url.Values
+	At     time.Time
+}
+
+// Server records every call; tests read them with Calls.
+type Server struct {
+	Token string
+	srv   *httptest.Server
+
+	mu       sync.Mutex
+	calls    []Call
+	failures map[string][]failure
+	seq      int
+}
+
+type failure struct {
+	status     int
+	retryAfter int
+	slackError string
+}
+
+// New starts a server that accepts only the bot token given.
+func New(token string) *Server {
+	s := &Server{Token: token, failures: map[string][]failure{}}
+	s.srv = httptest.NewServer(http.HandlerFunc(s.handle))
+	return s
+}
+
+// APIURL is the base to give slack-go's OptionAPIURL (ends in /api/).
+func (s *Server) APIURL() string { return s.srv.URL + "/api/" }
+
+func (s *Server) Close() { s.srv.Close() }
+
+// RateLimitNext makes the next call to method answer 429 with Retry-After.
+func (s *Server) RateLimitNext(method string, retryAfterSeconds int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failures[method] = append(s.failures[method], failure{status: http.StatusTooManyRequests, retryAfter: retryAfterSeconds})
+}
+
+// FailNext makes the next call to method answer ok:false with slackError.
+func (s *Server) FailNext(method, slackError string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failures[method] = append(s.failures[method], failure{status: http.StatusOK, slackError: slackError})
+}
+
+// Calls returns the recorded calls to method ("" for all).
+func (s *Server) Calls(method string) []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Call
+	for _, c := range s.calls {
+		if method == "" || c.Method == method {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Messages returns chat.postMessage calls whose channel is channel ("" for all).
+func (s *Server) Messages(channel string) []Call {
+	var out []Call
+	for _, c := range s.Calls("chat.postMessage") {
+		if channel == "" || c.Form.Get("channel") == channel {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
+	method := strings.TrimPrefix(r.URL.Path, "/api/")
+	if err := r.ParseForm(); err != nil {
+		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "invalid_form_data"})
+		return
+	}
+	token := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if token == "" {
+		token = r.Form.Get("token")
+	}
+
+	s.mu.Lock()
+	if fs := s.failures[method]; len(fs) > 0 {
+		f := fs[0]
+		s.failures[method] = fs[1:]
+		s.calls = append(s.calls, Call{Method: method + " (failed)", Form: r.Form, At: time.Now()})
+		s.mu.Unlock()
+		if f.status == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", fmt.Sprint(f.retryAfter))
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": f.slackError})
+		return
+	}
+	if token != s.Token {
+		s.mu.Unlock()
+		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "invalid_auth"})
+		return
+	}
+	s.calls = append(s.calls, Call{Method: method, Form: r.Form, At: time.Now()})
+	s.seq++
+	ts := fmt.Sprintf("%d.%06d", time.Now().Unix(), s.seq)
+	s.mu.Unlock()
+
+	switch method {
+	case "auth.test":
+		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "user_id": "UBOT", "team_id": "T0TEST", "bot_id": "B0TEST"})
+	case "conversations.open":
+		users := r.Form.Get("users")
+		if users == "" {
+			writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "users_not_found"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "channel": map[string]any{"id": "D" + strings.TrimPrefix(users, "U")}})
+	case "chat.postMessage":
+		channel := r.Form.Get("channel")
+		if channel == "" {
+			writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "channel_not_found"})
+			return
+		}
+		if r.Form.Get("text") == "" && r.Form.Get("blocks") == "" {
+			writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "no_text"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "channel": channel, "ts": ts,
+			"message": map[string]any{"type": "message", "text": r.Form.Get("text"), "ts": ts}})
+	default:
+		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "unknown_method"})
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
