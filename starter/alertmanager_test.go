@@ -1,0 +1,364 @@
+package starter
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/incidentflow/incidentflow/config"
+	"github.com/incidentflow/incidentflow/workflows"
+)
+
+// testYAML has one token-protected Alertmanager integration for checkout and
+// a second service, payments, that a `service` label may select.
+const testYAML = `
+http:
+  max_body_bytes: 200
+integrations:
+  - name: prometheus
+    kind: alertmanager
+    token_env: PROM_TOKEN
+    service: checkout
+services:
+  checkout: {escalation_policy: main}
+  payments: {escalation_policy: main}
+escalation_policies:
+  main:
+    steps:
+      - targets: [user:alice]
+users:
+  alice: {email: alice@example.com}
+  bob: {email: bob@example.com}
+`
+
+func testConfig(t *testing.T) *config.Config {
+	t.Helper()
+	cfg, err := config.Parse([]byte(testYAML))
+	require.NoError(t, err)
+	return cfg
+}
+
+func firing(fingerprint string, labels map[string]string) alertmanagerAlert {
+	return alertmanagerAlert{Status: workflows.AlertFiring, Fingerprint: fingerprint, Labels: labels}
+}
+
+func TestAlertmanagerEvents(t *testing.T) {
+	cfg := testConfig(t)
+	integ := cfg.Integrations[0]
+	require.Equal(t, "P3", integ.DefaultSeverity)
+
+	base := func() alertmanagerWebhook {
+		return alertmanagerWebhook{
+			Version:      "4",
+			GroupKey:     `{}:{alertname="HighLatency"}`,
+			Status:       "firing",
+			CommonLabels: map[string]string{"alertname": "HighLatency"},
+			Alerts: []alertmanagerAlert{
+				firing("aaa", map[string]string{"alertname": "HighLatency", "instance": "a"}),
+				{Status: workflows.AlertResolved, Fingerprint: "bbb", Labels: map[string]string{"alertname": "HighLatency", "instance": "b"}},
+			},
+		}
+	}
+
+	tests := []struct {
+		name string
+		edit func(*alertmanagerWebhook)
+		// check inspects the events of a valid webhook.
+		check func(t *testing.T, evs []AlertEvent)
+		// wantField is the BadRequest field of an invalid webhook.
+		wantField string
+	}{
+		{
+			name: "two alerts give two events keyed by the group key",
+			edit: func(*alertmanagerWebhook) {},
+			check: func(t *testing.T, evs []AlertEvent) {
+				require.Len(t, evs, 2)
+				for _, ev := range evs {
+					require.Equal(t, `{}:{alertname="HighLatency"}`, ev.Key)
+					require.Equal(t, "checkout", ev.Service)
+					require.Equal(t, "P3", ev.Severity, "integration default")
+					require.Equal(t, "prometheus", ev.Source)
+					require.Equal(t, "prometheus", ev.Alert.Source)
+					require.Equal(t, "HighLatency", ev.Title)
+				}
+				require.Equal(t, "aaa", evs[0].Alert.Fingerprint)
+				require.Equal(t, workflows.AlertFiring, evs[0].Alert.Status)
+				require.Equal(t, "a", evs[0].Alert.Labels["instance"])
+				require.Equal(t, "bbb", evs[1].Alert.Fingerprint)
+				require.Equal(t, workflows.AlertResolved, evs[1].Alert.Status)
+			},
+		},
+		{
+			name:  "version may be omitted",
+			edit:  func(w *alertmanagerWebhook) { w.Version = "" },
+			check: func(t *testing.T, evs []AlertEvent) { require.Len(t, evs, 2) },
+		},
+		{
+			name: "common severity label critical is P1",
+			edit: func(w *alertmanagerWebhook) { w.CommonLabels["severity"] = "critical" },
+			check: func(t *testing.T, evs []AlertEvent) {
+				for _, ev := range evs {
+					require.Equal(t, "P1", ev.Severity)
+				}
+			},
+		},
+		{
+			name: "group severity label is used without a common one",
+			edit: func(w *alertmanagerWebhook) { w.GroupLabels = map[string]string{"severity": "high"} },
+			check: func(t *testing.T, evs []AlertEvent) {
+				for _, ev := range evs {
+					require.Equal(t, "P2", ev.Severity)
+				}
+			},
+		},
+		{
+			name: "unknown severity label keeps the integration default",
+			edit: func(w *alertmanagerWebhook) { w.CommonLabels["severity"] = "spicy" },
+			check: func(t *testing.T, evs []AlertEvent) {
+				for _, ev := range evs {
+					require.Equal(t, "P3", ev.Severity)
+				}
+			},
+		},
+		{
+			name: "a more severe alert raises every event",
+			edit: func(w *alertmanagerWebhook) {
+				w.CommonLabels["severity"] = "warning"
+				w.Alerts[1].Labels["severity"] = "critical"
+			},
+			check: func(t *testing.T, evs []AlertEvent) {
+				require.Len(t, evs, 2)
+				for _, ev := range evs {
+					require.Equal(t, "P1", ev.Severity)
+				}
+			},
+		},
+		{
+			name: "a less severe alert does not lower the group",
+			edit: func(w *alertmanagerWebhook) {
+				w.CommonLabels["severity"] = "high"
+				w.Alerts[0].Labels["severity"] = "info"
+			},
+			check: func(t *testing.T, evs []AlertEvent) {
+				for _, ev := range evs {
+					require.Equal(t, "P2", ev.Severity)
+				}
+			},
+		},
+		{
+			name: "service label selects a configured service",
+			edit: func(w *alertmanagerWebhook) { w.CommonLabels["service"] = "payments" },
+			check: func(t *testing.T, evs []AlertEvent) {
+				for _, ev := range evs {
+					require.Equal(t, "payments", ev.Service)
+				}
+			},
+		},
+		{
+			name: "group service label selects a configured service",
+			edit: func(w *alertmanagerWebhook) { w.GroupLabels = map[string]string{"service": "payments"} },
+			check: func(t *testing.T, evs []AlertEvent) {
+				for _, ev := range evs {
+					require.Equal(t, "payments", ev.Service)
+				}
+			},
+		},
+		{
+			name: "unknown service label falls back to the integration's",
+			edit: func(w *alertmanagerWebhook) { w.CommonLabels["service"] = "billing" },
+			check: func(t *testing.T, evs []AlertEvent) {
+				for _, ev := range evs {
+					require.Equal(t, "checkout", ev.Service)
+				}
+			},
+		},
+		{
+			name: "title from the common summary",
+			edit: func(w *alertmanagerWebhook) {
+				w.CommonAnnotations = map[string]string{"summary": "Checkout p99 above 2s"}
+			},
+			check: func(t *testing.T, evs []AlertEvent) { require.Equal(t, "Checkout p99 above 2s", evs[0].Title) },
+		},
+		{
+			name:  "title falls back to the group key",
+			edit:  func(w *alertmanagerWebhook) { w.CommonLabels = nil },
+			check: func(t *testing.T, evs []AlertEvent) { require.Equal(t, `{}:{alertname="HighLatency"}`, evs[0].Title) },
+		},
+		{
+			name: "alert summary from its annotation, else its alertname",
+			edit: func(w *alertmanagerWebhook) {
+				w.Alerts[0].Annotations = map[string]string{"summary": "instance a is slow"}
+			},
+			check: func(t *testing.T, evs []AlertEvent) {
+				require.Equal(t, "instance a is slow", evs[0].Alert.Summary)
+				require.Equal(t, "HighLatency", evs[1].Alert.Summary)
+			},
+		},
+		{name: "missing group key", edit: func(w *alertmanagerWebhook) { w.GroupKey = "" }, wantField: "groupKey"},
+		{name: "blank group key", edit: func(w *alertmanagerWebhook) { w.GroupKey = "  " }, wantField: "groupKey"},
+		{name: "invalid second alert status", edit: func(w *alertmanagerWebhook) { w.Alerts[1].Status = "pending" }, wantField: "alerts[1].status"},
+		{name: "missing first alert status", edit: func(w *alertmanagerWebhook) { w.Alerts[0].Status = "" }, wantField: "alerts[0].status"},
+		{name: "version 3", edit: func(w *alertmanagerWebhook) { w.Version = "3" }, wantField: "version"},
+		{name: "no alerts", edit: func(w *alertmanagerWebhook) { w.Alerts = nil }, wantField: "alerts"},
+		{name: "empty alerts", edit: func(w *alertmanagerWebhook) { w.Alerts = []alertmanagerAlert{} }, wantField: "alerts"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w := base()
+			tc.edit(&w)
+			evs, err := alertmanagerEvents(cfg, integ, w)
+			if tc.wantField != "" {
+				var bad *BadRequest
+				require.True(t, errors.As(err, &bad), "want *BadRequest, got %v", err)
+				require.Equal(t, tc.wantField, bad.Field)
+				require.True(t, strings.HasPrefix(bad.Error(), tc.wantField+": "), bad.Error())
+				require.Nil(t, evs, "nothing is returned unless every alert is valid")
+				return
+			}
+			require.NoError(t, err)
+			tc.check(t, evs)
+		})
+	}
+}
+
+func TestAlertmanagerLabelFingerprint(t *testing.T) {
+	cfg := testConfig(t)
+	integ := cfg.Integrations[0]
+	fingerprint := func(labels map[string]string) string {
+		t.Helper()
+		evs, err := alertmanagerEvents(cfg, integ, alertmanagerWebhook{
+			GroupKey: "g",
+			Alerts:   []alertmanagerAlert{firing("", labels)},
+		})
+		require.NoError(t, err)
+		require.Len(t, evs, 1)
+		fp := evs[0].Alert.Fingerprint
+		require.NotEmpty(t, fp)
+		return fp
+	}
+	ab := map[string]string{"alertname": "Down", "instance": "a"}
+	tests := []struct {
+		name  string
+		other map[string]string
+		same  bool
+	}{
+		{"same labels", map[string]string{"instance": "a", "alertname": "Down"}, true},
+		{"different value", map[string]string{"alertname": "Down", "instance": "b"}, false},
+		{"extra label", map[string]string{"alertname": "Down", "instance": "a", "job": "x"}, false},
+		{"key/value boundary moved", map[string]string{"alertname": "Down", "instanc": "ea"}, false},
+		{"no labels", nil, false},
+	}
+	first := fingerprint(ab)
+	require.Equal(t, first, fingerprint(ab), "stable across calls")
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.same {
+				require.Equal(t, first, fingerprint(tc.other))
+			} else {
+				require.NotEqual(t, first, fingerprint(tc.other))
+			}
+		})
+	}
+	t.Run("a given fingerprint wins", func(t *testing.T) {
+		evs, err := alertmanagerEvents(cfg, integ, alertmanagerWebhook{GroupKey: "g", Alerts: []alertmanagerAlert{firing("abc123", ab)}})
+		require.NoError(t, err)
+		require.Equal(t, "abc123", evs[0].Alert.Fingerprint)
+	})
+}
+
+// testServer is the HTTP handler without Temporal: every case below must
+// fail before the first Temporal call (Client is nil).
+func testServer(t *testing.T, getenv func(string) string) http.Handler {
+	t.Helper()
+	cfg := testConfig(t)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	return NewServer(&Incidents{Config: cfg}, log, getenv).Handler()
+}
+
+func TestServerRequestValidation(t *testing.T) {
+	withToken := func(name string) string {
+		if name == "PROM_TOKEN" {
+			return "s3cret"
+		}
+		return ""
+	}
+	noToken := func(string) string { return "" }
+	const alerts = "/v1/alerts/alertmanager"
+	noGroupKey := `{"version":"4","alerts":[{"status":"firing","labels":{"alertname":"X"}}]}`
+
+	tests := []struct {
+		name       string
+		getenv     func(string) string
+		method     string
+		path       string
+		auth       string
+		body       string
+		wantStatus int
+		// wantError must appear in the JSON error.
+		wantError string
+	}{
+		{name: "no token", getenv: withToken, path: alerts, body: noGroupKey, wantStatus: http.StatusUnauthorized, wantError: "bearer token"},
+		{name: "wrong token", getenv: withToken, path: alerts, auth: "Bearer nope", body: noGroupKey, wantStatus: http.StatusUnauthorized, wantError: "bearer token"},
+		{name: "token without Bearer", getenv: withToken, path: alerts, auth: "s3cret", body: noGroupKey, wantStatus: http.StatusUnauthorized, wantError: "bearer token"},
+		{name: "empty token variable fails closed", getenv: noToken, path: alerts, auth: "Bearer ", body: noGroupKey, wantStatus: http.StatusUnauthorized, wantError: "bearer token"},
+		{name: "empty token variable refuses any token", getenv: noToken, path: alerts, auth: "Bearer s3cret", body: noGroupKey, wantStatus: http.StatusUnauthorized, wantError: "bearer token"},
+		{name: "body too large", getenv: withToken, path: alerts, auth: "Bearer s3cret", body: `{"groupKey":"` + strings.Repeat("x", 300) + `"}`, wantStatus: http.StatusRequestEntityTooLarge, wantError: "max_body_bytes"},
+		{name: "missing groupKey", getenv: withToken, path: alerts, auth: "Bearer s3cret", body: noGroupKey, wantStatus: http.StatusBadRequest, wantError: "groupKey"},
+		{name: "invalid JSON", getenv: withToken, path: alerts, auth: "Bearer s3cret", body: `{"groupKey":`, wantStatus: http.StatusBadRequest, wantError: "body: invalid JSON"},
+		{name: "empty body", getenv: withToken, path: alerts, auth: "Bearer s3cret", body: "", wantStatus: http.StatusBadRequest, wantError: "body"},
+		{name: "wrong JSON type names the field", getenv: withToken, path: alerts, auth: "Bearer s3cret", body: `{"groupKey":"g","alerts":"x"}`, wantStatus: http.StatusBadRequest, wantError: "alerts"},
+		{name: "bad alert status", getenv: withToken, path: alerts, auth: "Bearer s3cret", body: `{"groupKey":"g","alerts":[{"status":"firing"},{"status":"ok"}]}`, wantStatus: http.StatusBadRequest, wantError: "alerts[1].status"},
+		{name: "webhook version 3", getenv: withToken, path: alerts, auth: "Bearer s3cret", body: `{"version":"3","groupKey":"g","alerts":[{"status":"firing"}]}`, wantStatus: http.StatusBadRequest, wantError: "version"},
+		{name: "ack without by", getenv: withToken, path: "/v1/incidents/x/ack", body: `{}`, wantStatus: http.StatusBadRequest, wantError: "by: required"},
+		{name: "ack with empty body", getenv: withToken, path: "/v1/incidents/x/ack", body: "", wantStatus: http.StatusBadRequest, wantError: "by: required"},
+		{name: "ack by unknown user", getenv: withToken, path: "/v1/incidents/x/ack", body: `{"by":"zed"}`, wantStatus: http.StatusBadRequest, wantError: `by: unknown user "zed"`},
+		{name: "resolve by a number", getenv: withToken, path: "/v1/incidents/x/resolve", body: `{"by":5}`, wantStatus: http.StatusBadRequest, wantError: "by"},
+		{name: "escalate with invalid JSON", getenv: withToken, path: "/v1/incidents/x/escalate", body: `{by}`, wantStatus: http.StatusBadRequest, wantError: "body: invalid JSON"},
+		{name: "unknown action", getenv: withToken, path: "/v1/incidents/x/dance", body: `{"by":"alice"}`, wantStatus: http.StatusNotFound, wantError: "x/dance"},
+		{name: "list with bad limit", getenv: withToken, method: http.MethodGet, path: "/v1/incidents?limit=0", wantStatus: http.StatusBadRequest, wantError: "limit"},
+		{name: "list with bad status", getenv: withToken, method: http.MethodGet, path: "/v1/incidents?status=sleeping", wantStatus: http.StatusBadRequest, wantError: "status"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			method := tc.method
+			if method == "" {
+				method = http.MethodPost
+			}
+			req := httptest.NewRequest(method, tc.path, strings.NewReader(tc.body))
+			req.Header.Set("Content-Type", "application/json")
+			if tc.auth != "" {
+				req.Header.Set("Authorization", tc.auth)
+			}
+			rec := httptest.NewRecorder()
+			testServer(t, tc.getenv).ServeHTTP(rec, req)
+
+			require.Equal(t, tc.wantStatus, rec.Code, rec.Body.String())
+			require.Equal(t, "application/json", rec.Header().Get("Content-Type"))
+			var answer map[string]any
+			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &answer), rec.Body.String())
+			msg, ok := answer["error"].(string)
+			require.True(t, ok, "no error string in %s", rec.Body.String())
+			require.Contains(t, msg, tc.wantError)
+		})
+	}
+}
+
+func TestServerOpenIntegration(t *testing.T) {
+	// Without token_env an integration accepts alerts with no token; the
+	// payload is still validated before Temporal is called.
+	cfg, err := config.Parse([]byte(strings.Replace(testYAML, "    token_env: PROM_TOKEN\n", "", 1)))
+	require.NoError(t, err)
+	h := NewServer(&Incidents{Config: cfg}, slog.New(slog.NewTextHandler(io.Discard, nil)), func(string) string { return "" }).Handler()
+	req := httptest.NewRequest(http.MethodPost, "/v1/alerts/alertmanager", strings.NewReader(`{"alerts":[{"status":"firing"}]}`))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	require.Equal(t, http.StatusBadRequest, rec.Code, rec.Body.String())
+	require.JSONEq(t, `{"error":"groupKey: required (the dedup key of the incident)"}`, rec.Body.String())
+}
