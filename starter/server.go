@@ -34,7 +34,7 @@ type Server struct {
 
 // NewServer reads integration tokens with getenv (os.Getenv in production).
 func NewServer(inc *Incidents, log *slog.Logger, getenv func(string) string) *Server {
-	s := &Server{incidents: inc, cfg: inc.Config, log: log, tokens: map[string]string{}, Timeout: 10 * time.Second}
+	s := &Server{incidents: inc, cfg: inc.Config, log: log, tokens: map[string]string{}, Timeout: 5 * time.Second}
 	for _, in := range s.cfg.Integrations {
 		if in.TokenEnv == "" {
 			continue
