@@ -24,6 +24,7 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/incidentflow/incidentflow/activities"
@@ -48,7 +49,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "start embedded temporal:", err)
 		os.Exit(1)
 	}
-	temporalClient, err = client.Dial(client.Options{HostPort: srv.FrontendAddress(), Namespace: "default", Logger: sdkQuiet{}})
+	temporalClient, err = client.Dial(client.Options{HostPort: srv.FrontendAddress(), Namespace: "default", Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "dial embedded temporal:", err)
 		os.Exit(1)
@@ -301,7 +302,7 @@ func TestPermanentSlackErrorIsShownOnTheTimeline(t *testing.T) {
 func TestTemporalDownAnswers503(t *testing.T) {
 	cfg, err := config.Parse([]byte(fmt.Sprintf(configTemplate, "unused", "http://127.0.0.1:1/api/")))
 	require.NoError(t, err)
-	down, err := client.NewLazyClient(client.Options{HostPort: "127.0.0.1:1", Logger: sdkQuiet{}})
+	down, err := client.NewLazyClient(client.Options{HostPort: "127.0.0.1:1", Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
 	require.NoError(t, err)
 	defer down.Close()
 	srv := starter.NewServer(&starter.Incidents{Client: down, Config: cfg, TaskQueue: "unused"},
@@ -340,10 +341,3 @@ func recordHistory(t *testing.T, id, name string) {
 	require.NoError(t, os.WriteFile(path, b, 0o644))
 	t.Logf("recorded %d events of %s into %s", len(hist.Events), id, path)
 }
-
-type sdkQuiet struct{}
-
-func (sdkQuiet) Debug(string, ...interface{}) {}
-func (sdkQuiet) Info(string, ...interface{})  {}
-func (sdkQuiet) Warn(string, ...interface{})  {}
-func (sdkQuiet) Error(string, ...interface{}) {}

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/incidentflow/incidentflow/activities"
 	"github.com/incidentflow/incidentflow/config"
@@ -80,7 +81,7 @@ func run(incidents int, rate float64, dupIncidents, dups, concurrency int) error
 		return err
 	}
 	defer srv.Stop()
-	c, err := client.Dial(client.Options{HostPort: srv.FrontendAddress(), Logger: nopLogger{}})
+	c, err := client.Dial(client.Options{HostPort: srv.FrontendAddress(), Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
 	if err != nil {
 		return err
 	}
@@ -213,10 +214,3 @@ func pct(sorted []time.Duration, p int) time.Duration {
 	}
 	return sorted[i].Round(100 * time.Microsecond)
 }
-
-type nopLogger struct{}
-
-func (nopLogger) Debug(string, ...interface{}) {}
-func (nopLogger) Info(string, ...interface{})  {}
-func (nopLogger) Warn(string, ...interface{})  {}
-func (nopLogger) Error(string, ...interface{}) {}
