@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -66,10 +67,27 @@ func (a *Activities) logger() *slog.Logger {
 func (a *Activities) ResolvePlan(ctx context.Context, req workflows.PlanRequest) (workflows.EscalationPlan, error) {
 	cfg := a.Config
 	plan := workflows.EscalationPlan{
-		RoundGap: cfg.Timings.AckTimeout.D(),
-		Page:     true,
-		Fallback: cfg.Slack.AnnounceChannelTarget(),
+		RoundGap:            cfg.Timings.AckTimeout.D(),
+		Page:                true,
+		Fallback:            cfg.Slack.AnnounceChannelTarget(),
+		Channel:             cfg.Slack.AnnounceChannelTarget(),
+		SeverityOrder:       cfg.SeverityNames(),
+		Severities:          map[string]workflows.SeverityPlan{},
+		ResolveStableFor:    cfg.Timings.ResolveStableFor.D(),
+		NoProgressNudge:     cfg.Timings.NoProgressNudge.D(),
+		CommanderHandover:   cfg.Timings.CommanderHandover.D(),
+		ContinueAsNewEvents: cfg.History.ContinueAsNewEvents,
 	}
+	for name, sev := range cfg.Severities {
+		plan.Severities[name] = workflows.SeverityPlan{
+			UpdateEvery: sev.UpdateEvery.D(), ResolveTimeout: sev.ResolveTimeout.D(),
+			Roles: append([]string(nil), sev.Roles...), Page: sev.Page,
+		}
+	}
+	for name := range cfg.Users {
+		plan.Users = append(plan.Users, name)
+	}
+	slices.Sort(plan.Users)
 	if sev, ok := cfg.Severities[req.Severity]; ok {
 		plan.Page = sev.Page
 	} else {
@@ -79,6 +97,9 @@ func (a *Activities) ResolvePlan(ctx context.Context, req workflows.PlanRequest)
 	if !ok {
 		plan.Warning = fmt.Sprintf("unknown service %q: no escalation policy; telling the fallback", req.Service)
 		return plan, nil
+	}
+	if svc.SlackChannel != "" {
+		plan.Channel = config.TargetSlackChannel + ":" + svc.SlackChannel
 	}
 	pol := cfg.EscalationPolicies[svc.EscalationPolicy]
 	if pol.Fallback != "" {

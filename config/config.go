@@ -32,6 +32,14 @@ type Config struct {
 	Schedules          map[string]Schedule         `yaml:"schedules"`
 	Users              map[string]User             `yaml:"users"`
 	Webhooks           map[string]Webhook          `yaml:"webhooks"`
+	History            History                     `yaml:"history"`
+}
+
+// History bounds an incident workflow's event history.
+type History struct {
+	// ContinueAsNewEvents hands a long incident to a fresh run past this many
+	// events; 0 waits for Temporal's own suggestion (about 4,096 events).
+	ContinueAsNewEvents int `yaml:"continue_as_new_events"`
 }
 
 type Temporal struct {

@@ -87,6 +87,9 @@ func (c *Config) Validate() Problems {
 		p = append(p, key+": "+fmt.Sprintf(format, args...))
 	}
 
+	if n := c.History.ContinueAsNewEvents; n < 0 || (n > 0 && n < 100) || n > 40000 {
+		add("history.continue_as_new_events", "%d must be 0 (Temporal's suggestion) or from 100 to 40000", n)
+	}
 	if c.HTTP.MaxBodyBytes < 0 {
 		add("http.max_body_bytes", "must be positive")
 	}

@@ -69,7 +69,7 @@ temporal: {task_queue: %q}
 integrations:
   - {name: prom, kind: alertmanager, token_env: PROM_TOKEN, service: checkout}
 slack: {bot_token_env: SLACK_BOT_TOKEN, api_url: %q, announce_channel: "#incidents"}
-timings: {ack_timeout: 3s}
+timings: {ack_timeout: 3s, resolve_stable_for: 2s}
 services:
   checkout: {escalation_policy: primary}
 escalation_policies:
@@ -239,8 +239,9 @@ func TestAlertmanagerPagesOverSlackDedupsAndAckStopsEscalation(t *testing.T) {
 
 	code, body = h.post("/v1/incidents/"+id+"/resolve", []byte(`{"by":"alice","note":"rolled back"}`), "")
 	require.Equal(t, http.StatusOK, code, body)
-	require.Equal(t, "resolved", body["status"])
-	recordHistory(t, id, "ack_then_resolve")
+	require.Equal(t, "monitoring", body["status"], "resolve starts the stable-for window")
+	waitFor(t, "the monitoring window to end", 10*time.Second, func() bool { return h.incident(id).Status == workflows.StatusResolved })
+	recordHistory(t, id, "v1_ack_then_resolve")
 }
 
 func TestUnacknowledgedIncidentEscalatesThenTellsTheFallback(t *testing.T) {
@@ -262,9 +263,10 @@ func TestUnacknowledgedIncidentEscalatesThenTellsTheFallback(t *testing.T) {
 	// The alert resolving resolves the incident.
 	code, _ = h.post("/v1/alerts/alertmanager", alertmanagerPayload(groupKey, "resolved"), promToken)
 	require.Equal(t, http.StatusAccepted, code)
-	waitFor(t, "auto-resolve", 10*time.Second, func() bool { return h.incident(id).Status == workflows.StatusResolved })
+	waitFor(t, "auto-resolve", 10*time.Second, func() bool { return h.incident(id).Status == workflows.StatusMonitoring })
 	require.Equal(t, "alert:prom", h.incident(id).ResolvedBy)
-	recordHistory(t, id, "escalate_fallback_autoresolve")
+	waitFor(t, "the monitoring window to end", 10*time.Second, func() bool { return h.incident(id).Status == workflows.StatusResolved })
+	recordHistory(t, id, "v1_escalate_fallback_autoresolve")
 }
 
 func TestSlackRateLimitIsRetriedAfterRetryAfterAndPagesOnce(t *testing.T) {

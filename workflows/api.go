@@ -13,15 +13,27 @@ import (
 const (
 	IncidentWorkflowName = "IncidentWorkflow"
 
-	SignalAlert    = "alert"
-	SignalAck      = "ack"
-	SignalResolve  = "resolve"
-	SignalEscalate = "escalate"
+	SignalAlert        = "alert"
+	SignalAck          = "ack"
+	SignalResolve      = "resolve"
+	SignalReopen       = "reopen"
+	SignalEscalate     = "escalate"
+	SignalSetSeverity  = "set-severity"
+	SignalAssignRole   = "assign-role"
+	SignalStatusUpdate = "status-update"
+	SignalNote         = "note"
 
-	// Updates share the signal names: the HTTP API uses them to get a
-	// validated answer, plain `temporal workflow signal` uses the signal.
-	UpdateAck     = "ack"
-	UpdateResolve = "resolve"
+	// Every command but alert is also an Update of the same name: the HTTP
+	// API uses the Update to get a validated answer (409 with the reason);
+	// plain `temporal workflow signal` uses the fire-and-forget signal.
+	UpdateAck          = SignalAck
+	UpdateResolve      = SignalResolve
+	UpdateReopen       = SignalReopen
+	UpdateEscalate     = SignalEscalate
+	UpdateSetSeverity  = SignalSetSeverity
+	UpdateAssignRole   = SignalAssignRole
+	UpdateStatusUpdate = SignalStatusUpdate
+	UpdateNote         = SignalNote
 
 	QueryState = "state"
 
@@ -92,8 +104,18 @@ type Status string
 const (
 	StatusTriggered    Status = "triggered"
 	StatusAcknowledged Status = "acknowledged"
-	StatusResolved     Status = "resolved"
+	// StatusMonitoring: resolved by a person, waiting out the stable-for
+	// window; an alert firing again reopens it.
+	StatusMonitoring Status = "monitoring"
+	StatusResolved   Status = "resolved"
 )
+
+// Roles of the incident command system; the commander holds every role
+// not assigned to someone else.
+var Roles = []string{"commander", "comms", "ops", "scribe"}
+
+// Stages shown to stakeholders.
+var Stages = []string{"investigating", "identified", "monitoring", "resolved"}
 
 // Alert statuses, as Alertmanager spells them.
 const (
@@ -109,6 +131,8 @@ type IncidentInput struct {
 	Severity string `json:"severity"`
 	// Source names the integration or person that opened it.
 	Source string `json:"source"`
+	// Resume carries the whole state across continue-as-new.
+	Resume *IncidentState `json:"resume,omitempty"`
 }
 
 // AlertSignal is one alert event for the incident, from intake.
@@ -124,6 +148,40 @@ type AlertSignal struct {
 type ActionRequest struct {
 	By   string `json:"by"`
 	Note string `json:"note,omitempty"`
+}
+
+// SeverityRequest changes the severity.
+type SeverityRequest struct {
+	By       string `json:"by"`
+	Severity string `json:"severity"`
+	Note     string `json:"note,omitempty"`
+}
+
+// RoleRequest hands a role to a user, with a handover note.
+type RoleRequest struct {
+	By   string `json:"by"`
+	Role string `json:"role"`
+	User string `json:"user"`
+	Note string `json:"note,omitempty"`
+}
+
+// StatusUpdate is a stakeholder update, in the usual template.
+type StatusUpdate struct {
+	By         string    `json:"by"`
+	Stage      string    `json:"stage"`
+	Message    string    `json:"message"`
+	Impact     string    `json:"impact,omitempty"`
+	Known      string    `json:"known,omitempty"`
+	Doing      string    `json:"doing,omitempty"`
+	ETA        string    `json:"eta,omitempty"`
+	Workaround string    `json:"workaround,omitempty"`
+	At         time.Time `json:"at,omitempty"`
+}
+
+// NoteRequest adds a line to the timeline.
+type NoteRequest struct {
+	By   string `json:"by"`
+	Text string `json:"text"`
 }
 
 // TimelineEntry is one event, with who did it and when.
@@ -176,7 +234,22 @@ type IncidentState struct {
 	CreatedAt      time.Time         `json:"created_at"`
 	AcknowledgedAt *time.Time        `json:"acknowledged_at"`
 	ResolvedAt     *time.Time        `json:"resolved_at"`
-	// MTTASeconds and MTTRSeconds are time from trigger to ack / resolve.
+	// MitigatedAt is when a person resolved it and monitoring began;
+	// ResolvedAt is when the stable-for window passed.
+	MitigatedAt     *time.Time    `json:"mitigated_at,omitempty"`
+	MonitoringUntil *time.Time    `json:"monitoring_until,omitempty"`
+	LastAckAt       *time.Time    `json:"last_ack_at,omitempty"`
+	StageChangedAt  time.Time     `json:"stage_changed_at"`
+	CommanderSince  *time.Time    `json:"commander_since,omitempty"`
+	LastUpdate      *StatusUpdate `json:"last_update,omitempty"`
+	NextUpdateDue   *time.Time    `json:"next_update_due,omitempty"`
+	MissingRoles    []string      `json:"missing_roles"`
+	Reminders       Reminders     `json:"reminders"`
+	// Version is the lifecycle version the incident runs (workflow.GetVersion).
+	Version int `json:"version"`
+	// Runs counts continue-as-new hand-overs.
+	Runs int `json:"runs"`
+	// MTTASeconds is trigger to first ack; MTTRSeconds trigger to mitigation.
 	MTTASeconds *float64        `json:"mtta_seconds,omitempty"`
 	MTTRSeconds *float64        `json:"mttr_seconds,omitempty"`
 	AlertCount  int             `json:"alert_count"`
@@ -185,6 +258,16 @@ type IncidentState struct {
 	Plan        EscalationPlan  `json:"plan"`
 	Timeline    []TimelineEntry `json:"timeline"`
 	ActionItems []ActionItem    `json:"action_items"`
+}
+
+// Reminders remembers which reminder went out for which moment, so each
+// fires once per period and survives continue-as-new.
+type Reminders struct {
+	UpdateDueFor     time.Time `json:"update_due_for,omitempty"`
+	UpdateOverdueFor time.Time `json:"update_overdue_for,omitempty"`
+	NoProgressFor    time.Time `json:"no_progress_for,omitempty"`
+	HandoverFor      time.Time `json:"handover_for,omitempty"`
+	AckTimeoutFor    time.Time `json:"ack_timeout_for,omitempty"`
 }
 
 // ActionItem is a post-mortem follow-up (filled by later work).
@@ -208,6 +291,30 @@ type EscalationPlan struct {
 	Page bool `json:"page"`
 	// Warning explains a plan made without the service's policy.
 	Warning string `json:"warning,omitempty"`
+
+	// SeverityOrder lists severities, highest first; Severities their settings.
+	SeverityOrder     []string                `json:"severity_order,omitempty"`
+	Severities        map[string]SeverityPlan `json:"severities,omitempty"`
+	ResolveStableFor  time.Duration           `json:"resolve_stable_for,omitempty"`
+	NoProgressNudge   time.Duration           `json:"no_progress_nudge,omitempty"`
+	CommanderHandover time.Duration           `json:"commander_handover,omitempty"`
+	// Channel is where reminders and updates go: the service's Slack
+	// channel, else the announce channel, else the console ("").
+	Channel string `json:"channel,omitempty"`
+	// Users are the configured people roles can go to.
+	Users []string `json:"users,omitempty"`
+	// ContinueAsNewEvents hands the incident to a fresh run past this many
+	// history events, even if Temporal has not suggested it yet (0: only
+	// when suggested).
+	ContinueAsNewEvents int `json:"continue_as_new_events,omitempty"`
+}
+
+// SeverityPlan is one severity's settings.
+type SeverityPlan struct {
+	UpdateEvery    time.Duration `json:"update_every"`
+	ResolveTimeout time.Duration `json:"resolve_timeout"`
+	Roles          []string      `json:"roles"`
+	Page           bool          `json:"page"`
 }
 
 // PlanStep pages Targets Delay after the previous step.

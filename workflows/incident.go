@@ -14,13 +14,21 @@ import (
 	"go.temporal.io/sdk/workflow"
 )
 
+// Lifecycle versions (workflow.GetVersion "lifecycle"). Version 0 resolved
+// at once and had only escalation timers; version 1 adds the monitoring
+// window, cadence reminders, nudges, ack timeout and continue-as-new.
+const (
+	lifecycleChange = "lifecycle"
+	lifecycleV1     = 1
+)
+
 // IncidentWorkflow runs one incident from trigger to resolution.
 func IncidentWorkflow(ctx workflow.Context, in IncidentInput) (*IncidentState, error) {
 	w := &incident{}
 	if err := w.setup(ctx, in); err != nil {
 		return nil, err
 	}
-	return w.run(ctx)
+	return w.run(ctx, in.Resume != nil)
 }
 
 type incident struct {
@@ -30,6 +38,11 @@ type incident struct {
 	wake      workflow.Channel
 	timer     deadline
 	published published
+	commands  []command
+	alerts    workflow.ReceiveChannel
+	// inFlight counts notifications whose results the timeline still awaits;
+	// continue-as-new waits for them so no "paged" line is lost.
+	inFlight int
 }
 
 // published remembers what the search attributes and memo say, so they are
@@ -39,25 +52,33 @@ type published struct {
 }
 
 func (w *incident) setup(ctx workflow.Context, in IncidentInput) error {
-	info := workflow.GetInfo(ctx)
-	title := strings.TrimSpace(in.Title)
-	if title == "" {
-		title = in.Key
-	}
-	w.st = IncidentState{
-		ID:          info.WorkflowExecution.ID,
-		Key:         in.Key,
-		Title:       title,
-		Service:     in.Service,
-		Severity:    in.Severity,
-		Status:      StatusTriggered,
-		Stage:       "investigating",
-		Source:      in.Source,
-		Roles:       map[string]string{},
-		CreatedAt:   workflow.Now(ctx),
-		Alerts:      []Alert{},
-		Timeline:    []TimelineEntry{},
-		ActionItems: []ActionItem{},
+	if in.Resume != nil {
+		w.st = *in.Resume
+		w.st.Runs++
+	} else {
+		info := workflow.GetInfo(ctx)
+		title := strings.TrimSpace(in.Title)
+		if title == "" {
+			title = in.Key
+		}
+		now := workflow.Now(ctx)
+		w.st = IncidentState{
+			ID:             info.WorkflowExecution.ID,
+			Key:            in.Key,
+			Title:          title,
+			Service:        in.Service,
+			Severity:       in.Severity,
+			Status:         StatusTriggered,
+			Stage:          "investigating",
+			StageChangedAt: now,
+			Source:         in.Source,
+			Roles:          map[string]string{},
+			CreatedAt:      now,
+			Alerts:         []Alert{},
+			Timeline:       []TimelineEntry{},
+			ActionItems:    []ActionItem{},
+			MissingRoles:   []string{},
+		}
 	}
 	// The query comes first so even a workflow stuck in its first task can be read.
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (*IncidentState, error) {
@@ -67,30 +88,8 @@ func (w *incident) setup(ctx workflow.Context, in IncidentInput) error {
 	}
 	w.wake = workflow.NewBufferedChannel(ctx, 1)
 	w.published = currentlyPublished(ctx)
-
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAck,
-		func(ctx workflow.Context, req ActionRequest) (*IncidentState, error) {
-			w.ack(ctx, req)
-			return &w.st, nil
-		},
-		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, req ActionRequest) error {
-			return w.validateAck(req)
-		}},
-	); err != nil {
-		return fmt.Errorf("register %s update: %w", UpdateAck, err)
-	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateResolve,
-		func(ctx workflow.Context, req ActionRequest) (*IncidentState, error) {
-			w.resolve(ctx, req)
-			return &w.st, nil
-		},
-		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, req ActionRequest) error {
-			return w.validateResolve(req)
-		}},
-	); err != nil {
-		return fmt.Errorf("register %s update: %w", UpdateResolve, err)
-	}
-	return nil
+	w.alerts = workflow.GetSignalChannel(ctx, SignalAlert)
+	return w.defineCommands(ctx)
 }
 
 func currentlyPublished(ctx workflow.Context) published {
@@ -109,49 +108,34 @@ func currentlyPublished(ctx workflow.Context) published {
 	return p
 }
 
-func (w *incident) run(ctx workflow.Context) (*IncidentState, error) {
-	w.record(ctx, "triggered", w.st.Source, fmt.Sprintf("%s incident opened on %s: %s", w.st.Severity, w.st.Service, w.st.Title))
-	w.publish(ctx)
-	w.st.Plan = w.resolvePlan(ctx)
-	w.startEscalation(ctx)
-
-	alerts := workflow.GetSignalChannel(ctx, SignalAlert)
-	acks := workflow.GetSignalChannel(ctx, SignalAck)
-	resolves := workflow.GetSignalChannel(ctx, SignalResolve)
-	escalations := workflow.GetSignalChannel(ctx, SignalEscalate)
+func (w *incident) run(ctx workflow.Context, resumed bool) (*IncidentState, error) {
+	if !resumed {
+		w.st.Version = int(workflow.GetVersion(ctx, lifecycleChange, workflow.DefaultVersion, lifecycleV1))
+		w.record(ctx, "triggered", w.st.Source, fmt.Sprintf("%s incident opened on %s: %s", w.st.Severity, w.st.Service, w.st.Title))
+		w.publish(ctx)
+		w.st.Plan = w.resolvePlan(ctx)
+		w.startEscalation(ctx)
+		w.refreshRoles()
+	} else {
+		w.record(ctx, "continued", "", fmt.Sprintf("continued as new (run %d); timers resume", w.st.Runs+1))
+	}
 
 	for {
 		for w.st.Status != StatusResolved {
 			w.advance(ctx)
 			w.publish(ctx)
-			// People's actions are taken before alerts that arrived with them:
-			// a firing alert handled after a resolve reopens the incident,
-			// whereas handled first it would be swept away by the resolve.
+			if w.shouldContinueAsNew(ctx) {
+				return nil, w.continueAsNew(ctx)
+			}
+			// People's commands are taken before alerts that arrived with
+			// them: a firing alert handled after a resolve reopens the
+			// incident, whereas handled first it would be swept away by it.
 			sel := workflow.NewSelector(ctx)
-			sel.AddReceive(acks, func(c workflow.ReceiveChannel, _ bool) {
-				var r ActionRequest
-				c.Receive(ctx, &r)
-				if err := w.validateAck(r); err != nil {
-					w.record(ctx, "ignored", r.By, "ack ignored: "+err.Error())
-					return
-				}
-				w.ack(ctx, r)
-			})
-			sel.AddReceive(resolves, func(c workflow.ReceiveChannel, _ bool) {
-				var r ActionRequest
-				c.Receive(ctx, &r)
-				if err := w.validateResolve(r); err != nil {
-					w.record(ctx, "ignored", r.By, "resolve ignored: "+err.Error())
-					return
-				}
-				w.resolve(ctx, r)
-			})
-			sel.AddReceive(escalations, func(c workflow.ReceiveChannel, _ bool) {
-				var r ActionRequest
-				c.Receive(ctx, &r)
-				w.escalate(ctx, r)
-			})
-			sel.AddReceive(alerts, func(c workflow.ReceiveChannel, _ bool) {
+			for _, c := range w.commands {
+				c := c
+				sel.AddReceive(c.ch, func(workflow.ReceiveChannel, bool) { c.receive(ctx) })
+			}
+			sel.AddReceive(w.alerts, func(c workflow.ReceiveChannel, _ bool) {
 				var s AlertSignal
 				c.Receive(ctx, &s)
 				w.alert(ctx, s)
@@ -172,34 +156,29 @@ func (w *incident) run(ctx workflow.Context) (*IncidentState, error) {
 		if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 			return &w.st, err
 		}
-		if !w.drainAfterResolve(ctx, alerts, acks, resolves, escalations) {
+		if !w.drain(ctx) {
 			return &w.st, nil
 		}
 	}
 }
 
-// drainAfterResolve handles signals that arrived with the resolution. It
-// reports whether a firing alert reopened the incident.
-func (w *incident) drainAfterResolve(ctx workflow.Context, alerts, acks, resolves, escalations workflow.ReceiveChannel) bool {
+// drain handles every queued signal. It reports whether one of them
+// brought the incident back to life.
+func (w *incident) drain(ctx workflow.Context) bool {
 	for {
-		var a AlertSignal
-		if alerts.ReceiveAsync(&a) {
-			w.alert(ctx, a)
-			if w.st.Status != StatusResolved {
-				return true
+		got := false
+		for _, c := range w.commands {
+			for c.receiveAsync(ctx) {
+				got = true
 			}
-			continue
 		}
-		var r ActionRequest
-		switch {
-		case acks.ReceiveAsync(&r):
-			w.record(ctx, "ignored", r.By, "ack ignored: incident is resolved")
-		case resolves.ReceiveAsync(&r):
-			w.record(ctx, "ignored", r.By, "resolve ignored: incident is already resolved")
-		case escalations.ReceiveAsync(&r):
-			w.record(ctx, "ignored", r.By, "escalate ignored: incident is resolved")
-		default:
-			return false
+		var a AlertSignal
+		for w.alerts.ReceiveAsync(&a) {
+			got = true
+			w.alert(ctx, a)
+		}
+		if !got {
+			return w.st.Status != StatusResolved
 		}
 	}
 }
@@ -226,21 +205,32 @@ func (w *incident) startEscalation(ctx workflow.Context) {
 	e := &w.st.Escalation
 	e.Position, e.Round, e.Step, e.Exhausted = 0, 0, 0, false
 	e.NextPageAt = workflow.Now(ctx)
-	if !w.st.Plan.Page {
+	if !w.pages() {
 		e.Exhausted = true
 		e.NextPageAt = time.Time{}
 		w.record(ctx, "escalation", "", fmt.Sprintf("%s does not page; nobody was paged", w.st.Severity))
 	}
 }
 
-// advance pages every step that is due and arms the timer for the next one.
-func (w *incident) advance(ctx workflow.Context) {
-	e := &w.st.Escalation
-	for w.st.Status == StatusTriggered && !e.Exhausted && !e.NextPageAt.After(workflow.Now(ctx)) {
-		w.pageNext(ctx)
+// pages says whether the current severity pages. Version 0 fixed it at start.
+func (w *incident) pages() bool {
+	if sev, ok := w.st.Plan.Severities[w.st.Severity]; ok && w.st.Version >= lifecycleV1 {
+		return sev.Page
 	}
-	if w.st.Status == StatusTriggered && !e.Exhausted {
-		w.timer.arm(ctx, e.NextPageAt, w.nextPageSummary())
+	return w.st.Plan.Page
+}
+
+// advance fires everything that is due and arms the timer for what is next.
+func (w *incident) advance(ctx workflow.Context) {
+	for i := 0; i < 100; i++ {
+		d, ok := w.nextDue()
+		if !ok || d.at.After(workflow.Now(ctx)) {
+			break
+		}
+		w.fire(ctx, d.kind)
+	}
+	if d, ok := w.nextDue(); ok {
+		w.timer.arm(ctx, d.at, d.summary)
 	} else {
 		w.timer.stop()
 	}
@@ -277,7 +267,7 @@ func (w *incident) pageNext(ctx workflow.Context) {
 	targets := plan.Steps[step].Targets
 	w.record(ctx, "escalation", "", fmt.Sprintf("round %d step %d: paging %s", round+1, step+1, strings.Join(targets, ", ")))
 	for _, t := range targets {
-		w.page(ctx, round, step, t)
+		w.page(ctx, round, step, t, "")
 	}
 	e.Position++
 	var wait time.Duration
@@ -293,7 +283,9 @@ func (w *incident) pageNext(ctx workflow.Context) {
 	e.NextPageAt = now.Add(wait)
 }
 
-func (w *incident) page(ctx workflow.Context, round, step int, target string) {
+// page pages one target; tag distinguishes extra pages of the same step
+// (a severity raise) so their idempotency keys differ.
+func (w *incident) page(ctx workflow.Context, round, step int, target, tag string) {
 	req := PageRequest{
 		IncidentID: w.st.ID,
 		Title:      w.st.Title,
@@ -305,40 +297,50 @@ func (w *incident) page(ctx workflow.Context, round, step int, target string) {
 		IdempotencyKey: fmt.Sprintf("%s/g%d/r%d/s%d/%s",
 			w.st.ID, w.st.Escalation.Generation, round+1, step+1, target),
 	}
+	if tag != "" {
+		req.IdempotencyKey += "/" + tag
+	}
 	actx := workflow.WithActivityOptions(ctx, notifyOptions("page "+target))
 	f := workflow.ExecuteActivity(actx, ActivityPage, req)
 	// Pages complete beside the main loop, so a slow or failing channel never
 	// holds up an ack or the next escalation step.
+	w.inFlight++
 	workflow.Go(ctx, func(gctx workflow.Context) {
+		defer w.settled()
 		var res PageResult
 		if err := f.Get(gctx, &res); err != nil {
 			w.record(gctx, "page_failed", "", fmt.Sprintf("page to %s failed: %s", target, errorMessage(err)))
 		} else {
 			w.record(gctx, "paged", "", fmt.Sprintf("paged %s via %s (%s)", res.Recipient, res.Channel, target))
 		}
-		w.wakeUp()
 	})
+}
+
+func (w *incident) settled() {
+	w.inFlight--
+	w.wakeUp()
 }
 
 func (w *incident) announceFallback(ctx workflow.Context) {
 	rounds := w.st.Plan.Repeat + 1
 	text := fmt.Sprintf("Nobody acknowledged %s incident %s (%s) after %d round(s) of paging.",
 		w.st.Severity, w.st.ID, w.st.Title, rounds)
-	target := w.st.Plan.Fallback
-	w.record(ctx, "escalation", "", "policy exhausted: telling "+displayTarget(target))
-	req := AnnounceRequest{
-		IncidentID:     w.st.ID,
-		Target:         target,
-		Text:           text,
-		IdempotencyKey: fmt.Sprintf("%s/g%d/fallback", w.st.ID, w.st.Escalation.Generation),
-	}
-	actx := workflow.WithActivityOptions(ctx, notifyOptions("tell fallback "+displayTarget(target)))
+	w.record(ctx, "escalation", "", "policy exhausted: telling "+displayTarget(w.st.Plan.Fallback))
+	w.announce(ctx, w.st.Plan.Fallback, text, fmt.Sprintf("g%d/fallback", w.st.Escalation.Generation), "tell fallback")
+}
+
+// announce posts text to a target beside the main loop; key makes the
+// delivery idempotent within this incident.
+func (w *incident) announce(ctx workflow.Context, target, text, key, summary string) {
+	req := AnnounceRequest{IncidentID: w.st.ID, Target: target, Text: text, IdempotencyKey: w.st.ID + "/" + key}
+	actx := workflow.WithActivityOptions(ctx, notifyOptions(summary+" "+displayTarget(target)))
 	f := workflow.ExecuteActivity(actx, ActivityAnnounce, req)
+	w.inFlight++
 	workflow.Go(ctx, func(gctx workflow.Context) {
+		defer w.settled()
 		if err := f.Get(gctx, nil); err != nil {
 			w.record(gctx, "page_failed", "", fmt.Sprintf("telling %s failed: %s", displayTarget(target), errorMessage(err)))
 		}
-		w.wakeUp()
 	})
 }
 
@@ -396,7 +398,7 @@ func (w *incident) alert(ctx workflow.Context, s AlertSignal) {
 				w.record(ctx, "alert", s.Source, "alert firing again: "+summary)
 			}
 		}
-		if w.st.Status == StatusResolved {
+		if w.st.Status == StatusResolved || w.st.Status == StatusMonitoring {
 			w.reopen(ctx, "alert:"+s.Source, "alert fired again: "+summary)
 		}
 	case AlertResolved:
@@ -409,7 +411,7 @@ func (w *incident) alert(ctx workflow.Context, s AlertSignal) {
 			return
 		}
 		w.record(ctx, "alert", s.Source, "alert resolved: "+summary)
-		if w.st.Status != StatusResolved && w.allAlertsResolved() {
+		if (w.st.Status == StatusTriggered || w.st.Status == StatusAcknowledged) && w.allAlertsResolved() {
 			w.resolve(ctx, ActionRequest{By: "alert:" + s.Source, Note: "every alert of the incident resolved"})
 		}
 	default:
@@ -424,86 +426,6 @@ func (w *incident) allAlertsResolved() bool {
 		}
 	}
 	return len(w.st.Alerts) > 0
-}
-
-func (w *incident) validateAck(r ActionRequest) error {
-	if strings.TrimSpace(r.By) == "" {
-		return errors.New("by: required (who is acknowledging)")
-	}
-	switch w.st.Status {
-	case StatusAcknowledged:
-		return fmt.Errorf("incident %s is already acknowledged by %s", w.st.ID, w.st.AcknowledgedBy)
-	case StatusResolved:
-		return fmt.Errorf("incident %s is resolved; it cannot be acknowledged", w.st.ID)
-	}
-	return nil
-}
-
-func (w *incident) ack(ctx workflow.Context, r ActionRequest) {
-	now := workflow.Now(ctx)
-	w.st.Status = StatusAcknowledged
-	w.st.AcknowledgedBy = r.By
-	w.st.AcknowledgedAt = &now
-	mtta := now.Sub(w.st.CreatedAt).Seconds()
-	w.st.MTTASeconds = &mtta
-	msg := "acknowledged; escalation stopped"
-	if w.st.Commander == "" {
-		// Whoever acknowledges first leads until someone takes over.
-		w.st.Commander = r.By
-		w.st.Roles["commander"] = r.By
-		msg += "; " + r.By + " is commander"
-	}
-	w.record(ctx, "ack", r.By, withNote(msg, r.Note))
-	w.wakeUp()
-}
-
-func (w *incident) validateResolve(r ActionRequest) error {
-	if strings.TrimSpace(r.By) == "" {
-		return errors.New("by: required (who is resolving)")
-	}
-	if w.st.Status == StatusResolved {
-		return fmt.Errorf("incident %s is already resolved", w.st.ID)
-	}
-	return nil
-}
-
-func (w *incident) resolve(ctx workflow.Context, r ActionRequest) {
-	now := workflow.Now(ctx)
-	w.st.Status = StatusResolved
-	w.st.Stage = "resolved"
-	w.st.ResolvedBy = r.By
-	w.st.ResolvedAt = &now
-	mttr := now.Sub(w.st.CreatedAt).Seconds()
-	w.st.MTTRSeconds = &mttr
-	w.record(ctx, "resolve", r.By, withNote("resolved", r.Note))
-	w.wakeUp()
-}
-
-func (w *incident) reopen(ctx workflow.Context, by, why string) {
-	w.st.Status = StatusTriggered
-	w.st.Stage = "investigating"
-	w.st.AcknowledgedBy, w.st.AcknowledgedAt = "", nil
-	w.st.ResolvedBy, w.st.ResolvedAt = "", nil
-	w.st.MTTASeconds, w.st.MTTRSeconds = nil, nil
-	w.st.Escalation.Generation++
-	w.record(ctx, "reopen", by, "reopened: "+why)
-	w.startEscalation(ctx)
-}
-
-// escalate pages the next step now, acknowledged or not; an unacknowledged
-// incident then continues its timers from this page.
-func (w *incident) escalate(ctx workflow.Context, r ActionRequest) {
-	if w.st.Status == StatusResolved {
-		w.record(ctx, "ignored", r.By, "escalate ignored: incident is resolved")
-		return
-	}
-	w.record(ctx, "escalate", r.By, withNote("escalation requested", r.Note))
-	e := &w.st.Escalation
-	if e.Exhausted {
-		w.announceFallback(ctx)
-		return
-	}
-	w.pageNext(ctx)
 }
 
 func (w *incident) record(ctx workflow.Context, kind, actor, msg string) {
@@ -548,6 +470,35 @@ func (w *incident) publish(ctx workflow.Context) {
 		}
 	}
 	w.published = now
+}
+
+// shouldContinueAsNew: Temporal suggests it (history near its limits) or the
+// configured event count is passed, and no notification is in flight.
+func (w *incident) shouldContinueAsNew(ctx workflow.Context) bool {
+	if w.st.Version < lifecycleV1 || w.inFlight > 0 {
+		return false
+	}
+	info := workflow.GetInfo(ctx)
+	if info.GetContinueAsNewSuggested() {
+		return true
+	}
+	limit := w.st.Plan.ContinueAsNewEvents
+	return limit > 0 && info.GetCurrentHistoryLength() >= limit
+}
+
+// continueAsNew hands the whole state to a fresh run: pending signals are
+// applied first and handlers finish, so nothing sent to this run is lost.
+func (w *incident) continueAsNew(ctx workflow.Context) error {
+	w.timer.stop()
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return err
+	}
+	w.drain(ctx)
+	w.publish(ctx)
+	st := w.st
+	return workflow.NewContinueAsNewError(ctx, IncidentWorkflowName, IncidentInput{
+		Key: st.Key, Title: st.Title, Service: st.Service, Severity: st.Severity, Source: st.Source, Resume: &st,
+	})
 }
 
 func withNote(msg, note string) string {

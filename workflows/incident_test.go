@@ -2,6 +2,7 @@ package workflows_test
 
 import (
 	"context"
+	"strings"
 	"log/slog"
 	"os"
 	"testing"
@@ -156,8 +157,10 @@ func (s *incidentSuite) TestFallbackToldOnceAfterRepeatRounds() {
 	var fallbackTarget string
 	s.env.OnActivity(s.acts.Announce, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, req workflows.AnnounceRequest) error {
-			fallbacks = append(fallbacks, s.env.Now().Sub(s.start))
-			fallbackTarget = req.Target
+			if strings.HasPrefix(req.Text, "Nobody acknowledged") {
+				fallbacks = append(fallbacks, s.env.Now().Sub(s.start))
+				fallbackTarget = req.Target
+			}
 			return nil
 		})
 	s.resolveAt(3 * time.Hour)
@@ -206,7 +209,7 @@ func (s *incidentSuite) TestEscalateSignalPagesNextStepNowAndRestartsItsTimer() 
 	s.resolveAt(8 * time.Minute)
 	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, s.input())
 	s.result()
-	s.Equal([]page{
+	s.ElementsMatch([]page{
 		{at: 0, target: "user:alice", round: 1, step: 1},
 		{at: time.Minute, target: "user:bob", round: 1, step: 2},
 		{at: 6 * time.Minute, target: "user:carol", round: 1, step: 3},
@@ -308,7 +311,8 @@ func (s *incidentSuite) TestSearchAttributesFollowTheIncident() {
 	s.Equal([]upsert{
 		{at: 0, severity: "P2", status: "triggered", service: "checkout"},
 		{at: time.Minute, status: "acknowledged", commander: "bob"},
-		{at: 2 * time.Minute, status: "resolved"},
+		{at: 2 * time.Minute, status: "monitoring"},
+		{at: 32 * time.Minute, status: "resolved"},
 	}, upserts)
 	s.Equal([]map[string]interface{}{{workflows.MemoTitle: "checkout 5xx"}}, memos)
 }
