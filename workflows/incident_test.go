@@ -11,9 +11,11 @@ import (
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"github.com/stretchr/testify/suite"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/incidentflow/incidentflow/activities"
 	"github.com/incidentflow/incidentflow/config"
@@ -334,4 +336,8 @@ func TestIncidentIDIsSafeAndCollisionFree(t *testing.T) {
 	require.NotEqual(t, workflows.IncidentID("a b"), workflows.IncidentID("a/b"))
 	require.Equal(t, workflows.IncidentID("x"), workflows.NormalizeID("incident-x"))
 	require.Equal(t, "incident-x", workflows.NormalizeID("x"))
+}
+
+func converterFromPayloads(can *workflow.ContinueAsNewError, out any) error {
+	return converter.GetDefaultDataConverter().FromPayloads(can.Input, out)
 }

@@ -332,6 +332,7 @@ func (w *incident) setCommander(now time.Time, user string) {
 	w.st.Commander = user
 	w.st.Roles["commander"] = user
 	w.st.CommanderSince = &now
+	w.refreshRoles()
 }
 
 func (w *incident) validateStatusUpdate(u StatusUpdate) error {
@@ -465,17 +466,12 @@ func (w *incident) nextDue() (due, bool) {
 				ds = append(ds, due{base.Add(sev.ResolveTimeout), dueAckTimeout, "ack timeout: re-page"})
 			}
 		}
-		if (st.Status == StatusTriggered || st.Status == StatusAcknowledged || st.Status == StatusMonitoring) && sev.UpdateEvery > 0 {
-			from := st.CreatedAt
-			if st.LastUpdate != nil {
-				from = st.LastUpdate.At
+		if at, kind, ok := w.cadence(); ok {
+			summary := "status update due"
+			if kind == dueUpdateOverdue {
+				summary = "status update overdue"
 			}
-			dueAt := from.Add(sev.UpdateEvery)
-			if !st.Reminders.UpdateDueFor.Equal(dueAt) {
-				ds = append(ds, due{dueAt, dueUpdate, "status update due"})
-			} else if !st.Reminders.UpdateOverdueFor.Equal(dueAt) {
-				ds = append(ds, due{dueAt.Add(sev.UpdateEvery / 2), dueUpdateOverdue, "status update overdue"})
-			}
+			ds = append(ds, due{at, kind, summary})
 		}
 		if st.Status == StatusAcknowledged && st.Plan.NoProgressNudge > 0 && !st.Reminders.NoProgressFor.Equal(st.StageChangedAt) {
 			ds = append(ds, due{st.StageChangedAt.Add(st.Plan.NoProgressNudge), dueNoProgress, "no progress nudge"})
@@ -497,6 +493,32 @@ func (w *incident) nextDue() (due, bool) {
 		}
 	}
 	return best, true
+}
+
+// cadence is the next status-update reminder: due every update_every after
+// the last update (or the start), and overdue half a period later; it
+// repeats each period until someone posts an update. It stops once the
+// incident is mitigated: the resolution was announced, nagging is noise.
+func (w *incident) cadence() (time.Time, string, bool) {
+	st := &w.st
+	every := w.updateEvery()
+	if every <= 0 || !(st.Status == StatusTriggered || st.Status == StatusAcknowledged) {
+		return time.Time{}, "", false
+	}
+	from := st.CreatedAt
+	if st.LastUpdate != nil {
+		from = st.LastUpdate.At
+	}
+	first := from.Add(every)
+	last := st.Reminders.UpdateDueFor
+	switch {
+	case last.Before(first):
+		return first, dueUpdate, true
+	case !st.Reminders.UpdateOverdueFor.Equal(last):
+		return last.Add(every / 2), dueUpdateOverdue, true
+	default:
+		return last.Add(every), dueUpdate, true
+	}
 }
 
 // fire does one kind of due work; each changes the state so it is not due again.
@@ -522,11 +544,7 @@ func (w *incident) fire(ctx workflow.Context, kind string) {
 			st.Escalation.NextPageAt = now
 		}
 	case dueUpdate:
-		from := st.CreatedAt
-		if st.LastUpdate != nil {
-			from = st.LastUpdate.At
-		}
-		dueAt := from.Add(w.updateEvery())
+		dueAt, _, _ := w.cadence()
 		st.Reminders.UpdateDueFor = dueAt
 		st.NextUpdateDue = &dueAt
 		who := st.Roles["comms"]

@@ -1,0 +1,361 @@
+package workflows_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/incidentflow/incidentflow/workflows"
+)
+
+// Defaults of the suite's config: P1 15m / P2 30m / P3 2h / P4 no cadence;
+// resolve_timeout P1 1h, P2 2h; resolve_stable_for 30m; no_progress_nudge
+// 30m; commander_handover 2h.
+
+type announcement struct {
+	at   time.Duration
+	kind string
+	text string
+}
+
+// recordAnnouncements keeps reminders, nudges and updates, named by the
+// kind their idempotency key starts with.
+func (s *incidentSuite) recordAnnouncements() *[]announcement {
+	var out []announcement
+	s.env.OnActivity(s.acts.Announce, mock.Anything, mock.Anything).Maybe().Return(
+		func(_ context.Context, req workflows.AnnounceRequest) error {
+			kind := strings.TrimPrefix(req.IdempotencyKey, req.IncidentID+"/")
+			kind, _, _ = strings.Cut(kind, "/")
+			out = append(out, announcement{at: s.env.Now().Sub(s.start), kind: kind, text: req.Text})
+			return nil
+		})
+	return &out
+}
+
+func kinds(as []announcement, kind string) []time.Duration {
+	var out []time.Duration
+	for _, a := range as {
+		if a.kind == kind {
+			out = append(out, a.at)
+		}
+	}
+	return out
+}
+
+func (s *incidentSuite) run(severity string) workflows.IncidentState {
+	in := s.input()
+	in.Severity = severity
+	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, in)
+	return s.result()
+}
+
+func (s *incidentSuite) ackAt(d time.Duration, by string) {
+	s.at(d, func() { s.signal(workflows.SignalAck, workflows.ActionRequest{By: by}) })
+}
+
+func (s *incidentSuite) TestCadenceRemindersPerSeverity() {
+	for _, tc := range []struct {
+		severity string
+		due      []time.Duration
+		overdue  []time.Duration
+	}{
+		{"P1", []time.Duration{15 * time.Minute, 30 * time.Minute, 45 * time.Minute}, []time.Duration{22*time.Minute + 30*time.Second, 37*time.Minute + 30*time.Second}},
+		{"P2", []time.Duration{30 * time.Minute}, []time.Duration{45 * time.Minute}},
+		{"P3", nil, nil},
+		{"P4", nil, nil},
+	} {
+		s.Run(tc.severity, func() {
+			s.SetupTest()
+			s.recordPages()
+			ann := s.recordAnnouncements()
+			s.ackAt(time.Minute, "alice")
+			s.resolveAt(50 * time.Minute)
+			s.run(tc.severity)
+			s.Equal(tc.due, kinds(*ann, "update-due"), "reminders to the comms lead (or commander)")
+			s.Equal(tc.overdue, kinds(*ann, "update-overdue"), "nudges to the commander")
+		})
+	}
+}
+
+func (s *incidentSuite) TestP3CadenceIsTwoHours() {
+	s.recordPages()
+	ann := s.recordAnnouncements()
+	s.ackAt(time.Minute, "alice")
+	s.resolveAt(3*time.Hour + 10*time.Minute)
+	s.run("P3")
+	s.Equal([]time.Duration{2 * time.Hour}, kinds(*ann, "update-due"))
+	s.Equal([]time.Duration{3 * time.Hour}, kinds(*ann, "update-overdue"))
+}
+
+func (s *incidentSuite) TestStatusUpdateResetsCadenceAndSaysWhenNextIsDue() {
+	s.recordPages()
+	ann := s.recordAnnouncements()
+	s.ackAt(time.Minute, "alice")
+	s.at(20*time.Minute, func() {
+		s.signal(workflows.SignalStatusUpdate, workflows.StatusUpdate{By: "alice", Stage: "identified", Message: "bad deploy", Impact: "5% of checkouts fail", ETA: "15m"})
+	})
+	s.at(21*time.Minute, func() {
+		st := s.state()
+		s.Equal("identified", st.Stage)
+		s.Require().NotNil(st.NextUpdateDue)
+		s.Equal(35*time.Minute, st.NextUpdateDue.Sub(s.start))
+		s.Require().NotNil(st.LastUpdate)
+		s.Equal("5% of checkouts fail", st.LastUpdate.Impact)
+	})
+	s.resolveAt(44 * time.Minute)
+	s.run("P1")
+	s.Equal([]time.Duration{15 * time.Minute, 35 * time.Minute}, kinds(*ann, "update-due"))
+	s.Equal([]time.Duration{42*time.Minute + 30*time.Second}, kinds(*ann, "update-overdue"))
+	updates := kinds(*ann, "update")
+	s.Require().Len(updates, 1)
+	s.Equal(20*time.Minute, updates[0])
+}
+
+func (s *incidentSuite) TestNoProgressNudgeAndCommanderHandover() {
+	s.recordPages()
+	ann := s.recordAnnouncements()
+	s.ackAt(time.Minute, "alice")
+	s.at(40*time.Minute, func() {
+		s.signal(workflows.SignalStatusUpdate, workflows.StatusUpdate{By: "alice", Stage: "identified", Message: "found it"})
+	})
+	s.resolveAt(2*time.Hour + 10*time.Minute)
+	s.run("P3")
+	s.Equal([]time.Duration{30 * time.Minute, 70 * time.Minute}, kinds(*ann, "no-progress"), "30m without a stage change, again 30m after the next")
+	s.Equal([]time.Duration{2*time.Hour + time.Minute}, kinds(*ann, "handover"), "2h after alice became commander")
+}
+
+func (s *incidentSuite) TestAckTimeoutRepagesFromTheNextStep() {
+	s.recordPages()
+	s.recordAnnouncements()
+	s.ackAt(time.Minute, "alice")
+	s.at(2*time.Hour+2*time.Minute, func() {
+		st := s.state()
+		s.Equal(workflows.StatusTriggered, st.Status)
+		s.Require().NotNil(st.MTTASeconds)
+		s.InDelta(60, *st.MTTASeconds, 0.001, "MTTA stays the first ack")
+		s.signal(workflows.SignalAck, workflows.ActionRequest{By: "bob"})
+	})
+	s.resolveAt(2*time.Hour + 3*time.Minute)
+	s.run("P2")
+	s.Equal([]page{
+		{at: 0, target: "user:alice", round: 1, step: 1},
+		{at: 2*time.Hour + time.Minute, target: "user:bob", round: 1, step: 2},
+	}, s.pages)
+}
+
+func (s *incidentSuite) TestStatusUpdatePostponesAckTimeout() {
+	s.recordPages()
+	s.recordAnnouncements()
+	s.ackAt(time.Minute, "alice")
+	s.at(90*time.Minute, func() {
+		s.signal(workflows.SignalStatusUpdate, workflows.StatusUpdate{By: "alice", Stage: "investigating", Message: "still digging"})
+	})
+	s.resolveAt(3*time.Hour + 33*time.Minute)
+	s.run("P2")
+	s.Equal([]page{
+		{at: 0, target: "user:alice", round: 1, step: 1},
+		{at: 3*time.Hour + 30*time.Minute, target: "user:bob", round: 1, step: 2},
+	}, s.pages, "2h after the last update, not 2h after the ack")
+}
+
+func (s *incidentSuite) TestMonitoringWindowExpiresIntoResolved() {
+	s.recordPages()
+	s.recordAnnouncements()
+	s.ackAt(time.Minute, "alice")
+	s.resolveAt(10 * time.Minute)
+	s.at(11*time.Minute, func() {
+		st := s.state()
+		s.Equal(workflows.StatusMonitoring, st.Status)
+		s.Equal("monitoring", st.Stage)
+		s.Require().NotNil(st.MonitoringUntil)
+		s.Equal(40*time.Minute, st.MonitoringUntil.Sub(s.start))
+	})
+	st := s.run("P3")
+	s.Equal(workflows.StatusResolved, st.Status)
+	s.Equal(40*time.Minute, st.ResolvedAt.Sub(s.start))
+	s.Equal(10*time.Minute, st.MitigatedAt.Sub(s.start))
+	s.InDelta(600, *st.MTTRSeconds, 0.001, "MTTR is trigger to mitigation")
+	s.Equal(40*time.Minute, s.env.Now().Sub(s.start))
+}
+
+func (s *incidentSuite) TestAlertFiringInsideTheWindowReopensAndPages() {
+	s.recordPages()
+	s.recordAnnouncements()
+	s.ackAt(time.Minute, "alice")
+	s.resolveAt(10 * time.Minute)
+	s.at(20*time.Minute, func() {
+		s.signal(workflows.SignalAlert, workflows.AlertSignal{Fingerprint: "x", Status: workflows.AlertFiring, Source: "am"})
+	})
+	s.ackAt(22*time.Minute, "alice")
+	s.resolveAt(30 * time.Minute)
+	st := s.run("P3")
+	s.Equal([]page{
+		{at: 0, target: "user:alice", round: 1, step: 1},
+		{at: 20 * time.Minute, target: "user:alice", round: 1, step: 1},
+	}, s.pages)
+	s.Equal(1, st.Escalation.Generation)
+	s.Equal(60*time.Minute, st.ResolvedAt.Sub(s.start), "a fresh window from the second resolve")
+}
+
+func (s *incidentSuite) TestReopenByHandPages() {
+	s.recordPages()
+	s.recordAnnouncements()
+	s.ackAt(time.Minute, "alice")
+	s.resolveAt(10 * time.Minute)
+	s.at(15*time.Minute, func() { s.signal(workflows.SignalReopen, workflows.ActionRequest{By: "bob", Note: "customers still see errors"}) })
+	s.ackAt(16*time.Minute, "bob")
+	s.resolveAt(20 * time.Minute)
+	st := s.run("P3")
+	s.Equal([]page{
+		{at: 0, target: "user:alice", round: 1, step: 1},
+		{at: 15 * time.Minute, target: "user:alice", round: 1, step: 1},
+	}, s.pages)
+	s.Equal("alice", st.Commander, "reopening keeps the commander")
+}
+
+func (s *incidentSuite) TestUpdateValidatorsRejectInvalidTransitions() {
+	s.recordPages()
+	s.recordAnnouncements()
+	type call struct {
+		at      time.Duration
+		name    string
+		arg     any
+		wantErr string
+	}
+	calls := []call{
+		{2 * time.Minute, workflows.UpdateReopen, workflows.ActionRequest{By: "bob"}, "only a resolved incident being monitored can be reopened"},
+		{2 * time.Minute, workflows.UpdateAssignRole, workflows.RoleRequest{By: "bob", Role: "chef", User: "bob"}, `role: unknown role "chef"`},
+		{2 * time.Minute, workflows.UpdateAssignRole, workflows.RoleRequest{By: "bob", Role: "comms", User: "zed"}, `user: unknown user "zed"`},
+		{2 * time.Minute, workflows.UpdateSetSeverity, workflows.SeverityRequest{By: "bob", Severity: "P9"}, `severity: unknown severity "P9" (one of P1, P2, P3, P4)`},
+		{2 * time.Minute, workflows.UpdateSetSeverity, workflows.SeverityRequest{By: "bob", Severity: "P3"}, "already P3"},
+		{2 * time.Minute, workflows.UpdateStatusUpdate, workflows.StatusUpdate{By: "bob", Stage: "fixing", Message: "x"}, `stage: unknown stage "fixing"`},
+		{2 * time.Minute, workflows.UpdateStatusUpdate, workflows.StatusUpdate{By: "bob", Stage: "identified"}, "message: required"},
+		{2 * time.Minute, workflows.UpdateNote, workflows.NoteRequest{By: "bob"}, "text: required"},
+		{2 * time.Minute, workflows.UpdateNote, workflows.NoteRequest{Text: "hi"}, "by: required"},
+		{2 * time.Minute, workflows.UpdateAssignRole, workflows.RoleRequest{By: "bob", Role: "comms", User: "carol"}, ""},
+		{3 * time.Minute, workflows.UpdateAssignRole, workflows.RoleRequest{By: "bob", Role: "comms", User: "carol"}, "carol is already comms"},
+		{11 * time.Minute, workflows.UpdateAck, workflows.ActionRequest{By: "bob"}, "being monitored; reopen it first"},
+		{11 * time.Minute, workflows.UpdateResolve, workflows.ActionRequest{By: "bob"}, "already resolved and being monitored"},
+		{11 * time.Minute, workflows.UpdateEscalate, workflows.ActionRequest{By: "bob"}, "reopen it to page"},
+	}
+	got := make([]error, len(calls))
+	done := make([]bool, len(calls))
+	for i, c := range calls {
+		i, c := i, c
+		s.at(c.at, func() {
+			s.env.UpdateWorkflow(c.name, "", &testsuite.TestUpdateCallback{
+				OnReject:   func(err error) { got[i], done[i] = err, true },
+				OnAccept:   func() {},
+				OnComplete: func(_ interface{}, err error) { got[i], done[i] = err, true },
+			}, c.arg)
+		})
+	}
+	s.ackAt(time.Minute, "alice")
+	s.resolveAt(10 * time.Minute)
+	s.run("P3")
+	for i, c := range calls {
+		s.True(done[i], "%s at %s answered", c.name, c.at)
+		if c.wantErr == "" {
+			s.NoError(got[i], c.name)
+		} else {
+			s.ErrorContains(got[i], c.wantErr, "%s at %s", c.name, c.at)
+		}
+	}
+}
+
+func (s *incidentSuite) TestSeverityRaiseFromNonPagingStartsPaging() {
+	s.recordPages()
+	s.recordAnnouncements()
+	s.at(5*time.Minute, func() { s.signal(workflows.SignalSetSeverity, workflows.SeverityRequest{By: "bob", Severity: "P2"}) })
+	s.resolveAt(12 * time.Minute)
+	st := s.run("P4")
+	s.Equal([]page{
+		{at: 5 * time.Minute, target: "user:alice", round: 1, step: 1},
+		{at: 10 * time.Minute, target: "user:bob", round: 1, step: 2},
+	}, s.pages)
+	s.Equal("P2", st.Severity)
+}
+
+func (s *incidentSuite) TestSeverityRaiseWhileAcknowledgedTellsFirstStepAndAsksForRoles() {
+	s.recordPages()
+	ann := s.recordAnnouncements()
+	s.ackAt(time.Minute, "alice")
+	s.at(5*time.Minute, func() { s.signal(workflows.SignalSetSeverity, workflows.SeverityRequest{By: "alice", Severity: "P1"}) })
+	s.at(6*time.Minute, func() {
+		st := s.state()
+		s.Equal([]string{"comms", "ops", "scribe"}, st.MissingRoles)
+		s.signal(workflows.SignalAssignRole, workflows.RoleRequest{By: "alice", Role: "comms", User: "carol"})
+	})
+	s.at(7*time.Minute, func() { s.Equal([]string{"ops", "scribe"}, s.state().MissingRoles) })
+	s.resolveAt(8 * time.Minute)
+	st := s.run("P3")
+	s.Equal([]page{
+		{at: 0, target: "user:alice", round: 1, step: 1},
+		{at: 5 * time.Minute, target: "user:alice", round: 1, step: 1},
+	}, s.pages)
+	s.Equal([]time.Duration{5 * time.Minute}, kinds(*ann, "roles"))
+	s.Equal("carol", st.Roles["comms"])
+}
+
+func (s *incidentSuite) TestCommanderHandoverRecordsTheNoteAndRestartsTheClock() {
+	s.recordPages()
+	ann := s.recordAnnouncements()
+	s.ackAt(time.Minute, "alice")
+	s.at(time.Hour, func() {
+		s.signal(workflows.SignalAssignRole, workflows.RoleRequest{By: "alice", Role: "commander", User: "bob", Note: "db failover in progress"})
+	})
+	s.resolveAt(3*time.Hour + 30*time.Minute)
+	st := s.run("P4")
+	s.Equal("bob", st.Commander)
+	s.Equal([]time.Duration{3 * time.Hour}, kinds(*ann, "handover"), "2h after bob took over, not after alice's start")
+	found := false
+	for _, e := range st.Timeline {
+		if e.Kind == "role" && e.Message == "alice handed commander over to bob: db failover in progress" {
+			found = true
+		}
+	}
+	s.True(found, "handover note on the timeline")
+}
+
+func (s *incidentSuite) TestContinueAsNewCarriesStateAndTimers() {
+	s.recordPages()
+	s.recordAnnouncements()
+	s.ackAt(time.Minute, "alice")
+	s.at(10*time.Minute, func() {
+		s.env.SetContinueAsNewSuggested(true)
+		s.signal(workflows.SignalNote, workflows.NoteRequest{By: "alice", Text: "checking the db"})
+	})
+	in := s.input()
+	in.Severity = "P2"
+	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, in)
+	s.Require().True(s.env.IsWorkflowCompleted())
+	var can *workflow.ContinueAsNewError
+	s.Require().True(errors.As(s.env.GetWorkflowError(), &can), "%v", s.env.GetWorkflowError())
+	var next workflows.IncidentInput
+	s.Require().NoError(converterFromPayloads(can, &next))
+	s.Require().NotNil(next.Resume)
+	s.Equal("alice", next.Resume.AcknowledgedBy)
+	s.Equal(workflows.StatusAcknowledged, next.Resume.Status)
+	s.Equal("checking the db", next.Resume.Timeline[len(next.Resume.Timeline)-1].Message, "the pending note was applied first")
+	canAt := s.env.Now()
+
+	// The second run resumes at the hand-over time; the ack timeout (P2:
+	// 2h after the 1m ack) must still fire at 2h01m from the first start.
+	first := s.start
+	s.SetupTest()
+	s.env.SetStartTime(canAt)
+	s.start = first
+	s.recordPages()
+	ann := s.recordAnnouncements()
+	s.at(2*time.Hour+5*time.Minute-canAt.Sub(first), func() { s.signal(workflows.SignalResolve, workflows.ActionRequest{By: "alice"}) })
+	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, next)
+	st := s.result()
+	s.Equal(1, st.Runs)
+	s.Equal([]page{{at: 2*time.Hour + time.Minute, target: "user:bob", round: 1, step: 2}}, s.pages)
+	s.Equal([]time.Duration{30 * time.Minute, time.Hour, 90 * time.Minute, 2 * time.Hour}, kinds(*ann, "update-due"), "cadence carries on from the first start")
+}
