@@ -207,7 +207,9 @@ func (s *incidentSuite) TestReopenByHandPages() {
 	s.recordAnnouncements()
 	s.ackAt(time.Minute, "alice")
 	s.resolveAt(10 * time.Minute)
-	s.at(15*time.Minute, func() { s.signal(workflows.SignalReopen, workflows.ActionRequest{By: "bob", Note: "customers still see errors"}) })
+	s.at(15*time.Minute, func() {
+		s.signal(workflows.SignalReopen, workflows.ActionRequest{By: "bob", Note: "customers still see errors"})
+	})
 	s.ackAt(16*time.Minute, "bob")
 	s.resolveAt(20 * time.Minute)
 	st := s.run("P3")
