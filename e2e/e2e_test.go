@@ -343,3 +343,65 @@ func recordHistory(t *testing.T, id, name string) {
 	require.NoError(t, os.WriteFile(path, b, 0o644))
 	t.Logf("recorded %d events of %s into %s", len(hist.Events), id, path)
 }
+
+func TestLifecycleOverHTTP(t *testing.T) {
+	h := newHarness(t)
+	groupKey := "lifecycle-" + t.Name()
+	code, body := h.post("/v1/alerts/alertmanager", alertmanagerPayload(groupKey, "firing"), promToken)
+	require.Equal(t, http.StatusAccepted, code, body)
+	id := body["incident_id"].(string)
+	act := func(action, payload string, want int) map[string]any {
+		t.Helper()
+		code, body := h.post("/v1/incidents/"+id+"/"+action, []byte(payload), "")
+		require.Equal(t, want, code, "%s %s: %v", action, payload, body)
+		return body
+	}
+
+	act("reopen", `{"by":"alice"}`, http.StatusConflict)
+	act("ack", `{"by":"alice"}`, http.StatusOK)
+	act("roles", `{"by":"alice","role":"comms","user":"bob","note":"bob talks to support"}`, http.StatusOK)
+	require.Contains(t, act("roles", `{"by":"alice","role":"chef","user":"bob"}`, http.StatusConflict)["error"], `unknown role "chef"`)
+	require.Contains(t, act("roles", `{"by":"alice","role":"ops","user":"zed"}`, http.StatusBadRequest)["error"], "user: unknown user")
+	require.Contains(t, act("severity", `{"by":"alice","severity":"SEV9"}`, http.StatusBadRequest)["error"], "severity: unknown severity")
+	st := act("severity", `{"by":"alice","severity":"high"}`, http.StatusOK)
+	require.Equal(t, "P2", st["severity"], "aliases map to configured names")
+	st = act("status-updates", `{"by":"bob","stage":"identified","message":"bad deploy","impact":"5% of checkouts fail","eta":"15m"}`, http.StatusOK)
+	require.Equal(t, "identified", st["stage"])
+	require.NotNil(t, st["next_update_due"])
+	require.Contains(t, act("status-updates", `{"by":"bob","stage":"fixing","message":"x"}`, http.StatusConflict)["error"], "unknown stage")
+	act("notes", `{"by":"alice","text":"rolled back to v41"}`, http.StatusOK)
+	require.Contains(t, act("notes", `{"by":"alice"}`, http.StatusConflict)["error"], "text: required")
+	waitFor(t, "the update posted to the announce channel", 10*time.Second, func() bool {
+		for _, m := range h.slack.Messages("#incidents") {
+			if strings.Contains(m.Form.Get("text"), "5% of checkouts fail") {
+				return true
+			}
+		}
+		return false
+	})
+
+	require.Equal(t, "monitoring", act("resolve", `{"by":"alice"}`, http.StatusOK)["status"])
+	require.Contains(t, act("ack", `{"by":"alice"}`, http.StatusConflict)["error"], "reopen it first")
+	// The alert fires again inside the stable-for window: reopened and paged.
+	pagesBefore := len(h.slack.Messages(aliceDM))
+	code, _ = h.post("/v1/alerts/alertmanager", alertmanagerPayload(groupKey, "firing"), promToken)
+	require.Equal(t, http.StatusAccepted, code)
+	waitFor(t, "reopen", 10*time.Second, func() bool { return h.incident(id).Status == workflows.StatusTriggered })
+	waitFor(t, "a new page", 10*time.Second, func() bool { return len(h.slack.Messages(aliceDM)) == pagesBefore+1 })
+
+	act("ack", `{"by":"alice"}`, http.StatusOK)
+	act("resolve", `{"by":"alice","note":"fixed for real"}`, http.StatusOK)
+	waitFor(t, "resolved after the window", 10*time.Second, func() bool { return h.incident(id).Status == workflows.StatusResolved })
+	final := h.incident(id)
+	require.Equal(t, "bob", final.Roles["comms"])
+	require.Equal(t, "alice", final.Commander)
+	require.Equal(t, 1, final.Escalation.Generation)
+	var kindsSeen []string
+	for _, e := range final.Timeline {
+		kindsSeen = append(kindsSeen, e.Kind)
+	}
+	for _, k := range []string{"ack", "role", "severity", "status_update", "note", "resolve", "reopen"} {
+		require.Contains(t, kindsSeen, k)
+	}
+	recordHistory(t, id, "v1_lifecycle_reopen")
+}

@@ -75,8 +75,9 @@ func (in *Incidents) startOptions(id string, ev AlertEvent) client.StartWorkflow
 	}
 }
 
-// Act runs an update (ack, resolve) and returns the incident after it.
-func (in *Incidents) Act(ctx context.Context, id, update string, req workflows.ActionRequest) (*workflows.IncidentState, error) {
+// Act runs an Update (ack, resolve, set-severity, ...) and returns the
+// incident after it; a rejected transition is a *Conflict with the reason.
+func (in *Incidents) Act(ctx context.Context, id, update string, req any) (*workflows.IncidentState, error) {
 	h, err := in.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   id,
 		UpdateName:   update,

@@ -128,45 +128,81 @@ func (s *Server) getIncident(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, st)
 }
 
+// act maps POST /v1/incidents/{id}/{action} onto the workflow's Updates.
 func (s *Server) act(w http.ResponseWriter, r *http.Request) {
 	id := workflows.NormalizeID(r.PathValue("id"))
-	action := r.PathValue("action")
-	var req workflows.ActionRequest
-	if err := decodeJSON(r, &req); err != nil && !errors.Is(err, errEmptyBody) {
+	var (
+		update string
+		req    any
+		by     string
+		err    error
+	)
+	switch action := r.PathValue("action"); action {
+	case "ack", "resolve", "reopen", "escalate":
+		var a workflows.ActionRequest
+		err = decodeBody(r, &a)
+		update, req, by = action, a, a.By
+	case "severity":
+		var a workflows.SeverityRequest
+		if err = decodeBody(r, &a); err == nil {
+			sev, ok := s.cfg.NormalizeSeverity(a.Severity)
+			if !ok {
+				err = &BadRequest{Field: "severity", Msg: fmt.Sprintf("unknown severity %q (one of %s)", a.Severity, strings.Join(s.cfg.SeverityNames(), ", "))}
+			}
+			a.Severity = sev
+		}
+		update, req, by = workflows.UpdateSetSeverity, a, a.By
+	case "roles":
+		var a workflows.RoleRequest
+		if err = decodeBody(r, &a); err == nil {
+			err = s.checkUser("user", a.User)
+		}
+		update, req, by = workflows.UpdateAssignRole, a, a.By
+	case "status-updates":
+		var a workflows.StatusUpdate
+		err = decodeBody(r, &a)
+		update, req, by = workflows.UpdateStatusUpdate, a, a.By
+	case "notes":
+		var a workflows.NoteRequest
+		err = decodeBody(r, &a)
+		update, req, by = workflows.UpdateNote, a, a.By
+	default:
+		s.fail(w, r, &NotFound{ID: id + "/" + action})
+		return
+	}
+	if err == nil {
+		err = s.checkUser("by", by)
+	}
+	if err != nil {
 		s.fail(w, r, err)
-		return
-	}
-	if strings.TrimSpace(req.By) == "" {
-		s.fail(w, r, &BadRequest{Field: "by", Msg: "required: the configured user acting"})
-		return
-	}
-	if _, ok := s.cfg.Users[req.By]; !ok {
-		s.fail(w, r, &BadRequest{Field: "by", Msg: fmt.Sprintf("unknown user %q", req.By)})
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.Timeout)
 	defer cancel()
-	switch action {
-	case "ack", "resolve":
-		update := workflows.UpdateAck
-		if action == "resolve" {
-			update = workflows.UpdateResolve
-		}
-		st, err := s.incidents.Act(ctx, id, update, req)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, st)
-	case "escalate":
-		if err := s.incidents.Signal(ctx, id, workflows.SignalEscalate, req); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusAccepted, map[string]any{"status": "accepted", "incident_id": id})
-	default:
-		s.fail(w, r, &NotFound{ID: id + "/" + action})
+	st, err := s.incidents.Act(ctx, id, update, req)
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+// decodeBody is decodeJSON where an empty body means "no fields".
+func decodeBody(r *http.Request, v any) error {
+	if err := decodeJSON(r, v); err != nil && !errors.Is(err, errEmptyBody) {
+		return err
+	}
+	return nil
+}
+
+func (s *Server) checkUser(field, user string) error {
+	if strings.TrimSpace(user) == "" {
+		return &BadRequest{Field: field, Msg: "required: a configured user"}
+	}
+	if _, ok := s.cfg.Users[user]; !ok {
+		return &BadRequest{Field: field, Msg: fmt.Sprintf("unknown user %q", user)}
+	}
+	return nil
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
