@@ -33,6 +33,34 @@ type Config struct {
 	Users              map[string]User             `yaml:"users"`
 	Webhooks           map[string]Webhook          `yaml:"webhooks"`
 	History            History                     `yaml:"history"`
+	Triage             Triage                      `yaml:"triage"`
+}
+
+// Triage decides severity when an alert carries none it recognises.
+type Triage struct {
+	// Aliases map other names (SEV1, critical, an Alertmanager severity
+	// label value) to configured severities; they win over the built-in ones.
+	Aliases map[string]string `yaml:"aliases"`
+	// Rules are tried in order; the first whose conditions hold sets the
+	// severity. A rule with no conditions matches every alert.
+	Rules []TriageRule `yaml:"rules"`
+}
+
+// TriageRule sets Severity when all of All hold and at least one of Any
+// holds (an empty list is no constraint).
+type TriageRule struct {
+	Severity string      `yaml:"severity"`
+	All      []Condition `yaml:"all"`
+	Any      []Condition `yaml:"any"`
+}
+
+// Condition tests one value of the alert: a label, an annotation, a detail
+// field, or "service". Exactly one of Equals, Above, Below is set.
+type Condition struct {
+	Key    string   `yaml:"key"`
+	Equals *string  `yaml:"equals"`
+	Above  *float64 `yaml:"above"`
+	Below  *float64 `yaml:"below"`
 }
 
 // History bounds an incident workflow's event history.
@@ -338,6 +366,13 @@ func (c *Config) NormalizeSeverity(s string) (string, bool) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return "", false
+	}
+	for alias, target := range c.Triage.Aliases {
+		if strings.EqualFold(alias, s) {
+			if _, ok := c.Severities[target]; ok {
+				return target, true
+			}
+		}
 	}
 	for _, n := range c.SeverityNames() {
 		if strings.EqualFold(n, s) {

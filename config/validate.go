@@ -162,6 +162,35 @@ func (c *Config) Validate() Problems {
 		}
 	}
 
+	for _, alias := range sortedKeys(c.Triage.Aliases) {
+		if _, ok := c.Severities[c.Triage.Aliases[alias]]; !ok {
+			add("triage.aliases."+alias, "unknown severity %q", c.Triage.Aliases[alias])
+		}
+	}
+	for i, r := range c.Triage.Rules {
+		key := fmt.Sprintf("triage.rules[%d]", i)
+		if _, ok := c.Severities[r.Severity]; !ok {
+			add(key+".severity", "unknown severity %q", r.Severity)
+		}
+		for name, conds := range map[string][]Condition{"all": r.All, "any": r.Any} {
+			for j, cond := range conds {
+				ckey := fmt.Sprintf("%s.%s[%d]", key, name, j)
+				if strings.TrimSpace(cond.Key) == "" {
+					add(ckey+".key", "required")
+				}
+				set := 0
+				for _, isSet := range []bool{cond.Equals != nil, cond.Above != nil, cond.Below != nil} {
+					if isSet {
+						set++
+					}
+				}
+				if set != 1 {
+					add(ckey, "exactly one of equals, above, below")
+				}
+			}
+		}
+	}
+
 	t := c.Timings
 	for key, d := range map[string]Duration{
 		"timings.ack_timeout": t.AckTimeout, "timings.resolve_stable_for": t.ResolveStableFor,

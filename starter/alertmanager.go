@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/incidentflow/incidentflow/config"
+	"github.com/incidentflow/incidentflow/triage"
 	"github.com/incidentflow/incidentflow/workflows"
 )
 
@@ -55,8 +56,9 @@ func alertmanagerEvents(cfg *config.Config, integ config.Integration, w alertman
 		}
 	}
 	severity := integ.DefaultSeverity
+	explicit := false
 	if s, ok := cfg.NormalizeSeverity(firstNonEmpty(w.CommonLabels["severity"], w.GroupLabels["severity"])); ok {
-		severity = s
+		severity, explicit = s, true
 	}
 	title := firstNonEmpty(w.CommonAnnotations["summary"], w.CommonAnnotations["title"],
 		w.CommonLabels["alertname"], w.GroupLabels["alertname"], w.GroupKey)
@@ -67,10 +69,9 @@ func alertmanagerEvents(cfg *config.Config, integ config.Integration, w alertman
 			return nil, &BadRequest{Field: fmt.Sprintf("alerts[%d].status", i), Msg: fmt.Sprintf("%q must be firing or resolved", a.Status)}
 		}
 		sev := severity
-		if s, ok := cfg.NormalizeSeverity(a.Labels["severity"]); ok && severityRank(cfg, s) < severityRank(cfg, sev) {
+		if s, ok := cfg.NormalizeSeverity(a.Labels["severity"]); ok && (!explicit || severityRank(cfg, s) < severityRank(cfg, sev)) {
 			// The most severe alert in the group sets the incident's severity.
-			sev = s
-			severity = s
+			sev, severity, explicit = s, s, true
 		}
 		events = append(events, AlertEvent{
 			Key:      w.GroupKey,
@@ -87,10 +88,31 @@ func alertmanagerEvents(cfg *config.Config, integ config.Integration, w alertman
 			},
 		})
 	}
+	if !explicit {
+		severity = triaged(cfg, service, w, severity)
+	}
 	for i := range events {
 		events[i].Severity = severity
 	}
 	return events, nil
+}
+
+// triaged applies the config's triage rules to each alert (its labels and
+// annotations over the group's common ones); the most severe result wins.
+func triaged(cfg *config.Config, service string, w alertmanagerWebhook, fallback string) string {
+	best, found := fallback, false
+	for _, a := range w.Alerts {
+		values := map[string]string{"service": service}
+		for _, m := range []map[string]string{w.CommonLabels, w.CommonAnnotations, a.Labels, a.Annotations} {
+			for k, v := range m {
+				values[k] = v
+			}
+		}
+		if s, ok := triage.Classify(cfg.Triage.Rules, values); ok && (!found || severityRank(cfg, s) < severityRank(cfg, best)) {
+			best, found = s, true
+		}
+	}
+	return best
 }
 
 func severityRank(cfg *config.Config, s string) int {

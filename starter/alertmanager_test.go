@@ -362,3 +362,45 @@ func TestServerOpenIntegration(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, rec.Code, rec.Body.String())
 	require.JSONEq(t, `{"error":"groupKey: required (the dedup key of the incident)"}`, rec.Body.String())
 }
+
+func TestAlertmanagerTriageWhenNoSeverity(t *testing.T) {
+	cfg, err := config.Parse([]byte(`
+integrations: [{name: am, kind: alertmanager, service: checkout, default_severity: P3}]
+services: {checkout: {escalation_policy: p}}
+escalation_policies: {p: {steps: [{targets: [user:alice]}]}}
+users: {alice: {}}
+triage:
+  aliases: {SEV1: P1}
+  rules:
+    - {severity: P1, all: [{key: tier, equals: critical}, {key: error_rate, above: 0.2}]}
+    - {severity: P2, any: [{key: users_affected, above: 1000}]}
+`))
+	require.NoError(t, err)
+	integ := cfg.Integrations[0]
+	hook := func(common map[string]string, alerts ...map[string]string) alertmanagerWebhook {
+		w := alertmanagerWebhook{Version: "4", GroupKey: "g", CommonLabels: common}
+		for _, l := range alerts {
+			w.Alerts = append(w.Alerts, alertmanagerAlert{Status: "firing", Labels: l})
+		}
+		return w
+	}
+	for _, tc := range []struct {
+		name string
+		w    alertmanagerWebhook
+		want string
+	}{
+		{"rule on common labels", hook(map[string]string{"tier": "critical", "error_rate": "0.3"}, map[string]string{}), "P1"},
+		{"most severe alert's rule wins", hook(nil, map[string]string{"users_affected": "2000"}, map[string]string{"tier": "critical", "error_rate": "25%"}), "P1"},
+		{"no rule matches: integration default", hook(nil, map[string]string{"error_rate": "0.01"}), "P3"},
+		{"an explicit label beats the rules", hook(map[string]string{"severity": "warning", "tier": "critical", "error_rate": "0.3"}, map[string]string{}), "P3"},
+		{"config alias", hook(map[string]string{"severity": "SEV1"}, map[string]string{}), "P1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			events, err := alertmanagerEvents(cfg, integ, tc.w)
+			require.NoError(t, err)
+			for _, e := range events {
+				require.Equal(t, tc.want, e.Severity)
+			}
+		})
+	}
+}
