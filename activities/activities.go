@@ -81,7 +81,7 @@ func (a *Activities) ResolvePlan(ctx context.Context, req workflows.PlanRequest)
 	for name, sev := range cfg.Severities {
 		plan.Severities[name] = workflows.SeverityPlan{
 			UpdateEvery: sev.UpdateEvery.D(), ResolveTimeout: sev.ResolveTimeout.D(),
-			Roles: append([]string(nil), sev.Roles...), Page: sev.Page,
+			Roles: append([]string(nil), sev.Roles...), Page: sev.Page, Postmortem: sev.Postmortem,
 		}
 	}
 	for name := range cfg.Users {

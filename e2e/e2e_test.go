@@ -241,6 +241,9 @@ func TestAlertmanagerPagesOverSlackDedupsAndAckStopsEscalation(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, body)
 	require.Equal(t, "monitoring", body["status"], "resolve starts the stable-for window")
 	waitFor(t, "the monitoring window to end", 10*time.Second, func() bool { return h.incident(id).Status == workflows.StatusResolved })
+	code, body = h.post("/v1/incidents/"+id+"/close", []byte(`{"by":"alice","note":"post-mortem scheduled"}`), "")
+	require.Equal(t, http.StatusOK, code, body)
+	require.Equal(t, "closed", body["status"])
 	recordHistory(t, id, "v1_ack_then_resolve")
 }
 
@@ -266,6 +269,8 @@ func TestUnacknowledgedIncidentEscalatesThenTellsTheFallback(t *testing.T) {
 	waitFor(t, "auto-resolve", 10*time.Second, func() bool { return h.incident(id).Status == workflows.StatusMonitoring })
 	require.Equal(t, "alert:prom", h.incident(id).ResolvedBy)
 	waitFor(t, "the monitoring window to end", 10*time.Second, func() bool { return h.incident(id).Status == workflows.StatusResolved })
+	code, _ = h.post("/v1/incidents/"+id+"/close", []byte(`{"by":"bob"}`), "")
+	require.Equal(t, http.StatusOK, code)
 	recordHistory(t, id, "v1_escalate_fallback_autoresolve")
 }
 
@@ -318,10 +323,18 @@ func TestTemporalDownAnswers503(t *testing.T) {
 	require.Contains(t, body["error"], "temporal is unavailable")
 }
 
-// recordHistory refreshes workflows/testdata when INCIDENTFLOW_RECORD_HISTORY
-// is set, so the replay test there guards today's behaviour.
+// recordHistory adds this run's history to workflows/testdata when
+// INCIDENTFLOW_RECORD_HISTORY is set, so the replay test there guards it.
+// An existing file is kept unless the variable says "overwrite": a
+// released version's histories must stay as they were recorded.
 func recordHistory(t *testing.T, id, name string) {
-	if os.Getenv("INCIDENTFLOW_RECORD_HISTORY") == "" {
+	mode := os.Getenv("INCIDENTFLOW_RECORD_HISTORY")
+	if mode == "" {
+		return
+	}
+	path := filepath.Join("..", "workflows", "testdata", name+".json")
+	if _, err := os.Stat(path); err == nil && mode != "overwrite" {
+		t.Logf("%s exists; keeping it (INCIDENTFLOW_RECORD_HISTORY=overwrite replaces it)", path)
 		return
 	}
 	ctx := context.Background()
@@ -338,7 +351,6 @@ func recordHistory(t *testing.T, id, name string) {
 	}
 	b, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(&hist)
 	require.NoError(t, err)
-	path := filepath.Join("..", "workflows", "testdata", name+".json")
 	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
 	require.NoError(t, os.WriteFile(path, b, 0o644))
 	t.Logf("recorded %d events of %s into %s", len(hist.Events), id, path)
@@ -392,6 +404,7 @@ func TestLifecycleOverHTTP(t *testing.T) {
 	act("ack", `{"by":"alice"}`, http.StatusOK)
 	act("resolve", `{"by":"alice","note":"fixed for real"}`, http.StatusOK)
 	waitFor(t, "resolved after the window", 10*time.Second, func() bool { return h.incident(id).Status == workflows.StatusResolved })
+	require.Equal(t, "closed", act("close", `{"by":"alice"}`, http.StatusOK)["status"])
 	final := h.incident(id)
 	require.Equal(t, "bob", final.Roles["comms"])
 	require.Equal(t, "alice", final.Commander)

@@ -138,7 +138,7 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request) {
 		err    error
 	)
 	switch action := r.PathValue("action"); action {
-	case "ack", "resolve", "reopen", "escalate":
+	case "ack", "resolve", "reopen", "escalate", "close":
 		var a workflows.ActionRequest
 		err = decodeBody(r, &a)
 		update, req, by = action, a, a.By

@@ -22,6 +22,7 @@ const (
 	SignalAssignRole   = "assign-role"
 	SignalStatusUpdate = "status-update"
 	SignalNote         = "note"
+	SignalClose        = "close"
 
 	// Every command but alert is also an Update of the same name: the HTTP
 	// API uses the Update to get a validated answer (409 with the reason);
@@ -34,6 +35,7 @@ const (
 	UpdateAssignRole   = SignalAssignRole
 	UpdateStatusUpdate = SignalStatusUpdate
 	UpdateNote         = SignalNote
+	UpdateClose        = SignalClose
 
 	QueryState = "state"
 
@@ -107,7 +109,10 @@ const (
 	// StatusMonitoring: resolved by a person, waiting out the stable-for
 	// window; an alert firing again reopens it.
 	StatusMonitoring Status = "monitoring"
-	StatusResolved   Status = "resolved"
+	// StatusResolved: stable after the window; still reopened by a firing
+	// alert until closed (at once when the severity needs no post-mortem).
+	StatusResolved Status = "resolved"
+	StatusClosed   Status = "closed"
 )
 
 // Roles of the incident command system; the commander holds every role
@@ -234,6 +239,7 @@ type IncidentState struct {
 	CreatedAt      time.Time         `json:"created_at"`
 	AcknowledgedAt *time.Time        `json:"acknowledged_at"`
 	ResolvedAt     *time.Time        `json:"resolved_at"`
+	ClosedAt       *time.Time        `json:"closed_at,omitempty"`
 	// MitigatedAt is when a person resolved it and monitoring began;
 	// ResolvedAt is when the stable-for window passed.
 	MitigatedAt     *time.Time    `json:"mitigated_at,omitempty"`
@@ -315,6 +321,7 @@ type SeverityPlan struct {
 	ResolveTimeout time.Duration `json:"resolve_timeout"`
 	Roles          []string      `json:"roles"`
 	Page           bool          `json:"page"`
+	Postmortem     bool          `json:"postmortem"`
 }
 
 // PlanStep pages Targets Delay after the previous step.

@@ -121,7 +121,7 @@ func (w *incident) run(ctx workflow.Context, resumed bool) (*IncidentState, erro
 	}
 
 	for {
-		for w.st.Status != StatusResolved {
+		for !w.finished() {
 			w.advance(ctx)
 			w.publish(ctx)
 			if w.shouldContinueAsNew(ctx) {
@@ -162,6 +162,14 @@ func (w *incident) run(ctx workflow.Context, resumed bool) (*IncidentState, erro
 	}
 }
 
+// finished: version 0 ended at resolution; version 1 ends when closed.
+func (w *incident) finished() bool {
+	if w.st.Version < lifecycleV1 {
+		return w.st.Status == StatusResolved
+	}
+	return w.st.Status == StatusClosed
+}
+
 // drain handles every queued signal. It reports whether one of them
 // brought the incident back to life.
 func (w *incident) drain(ctx workflow.Context) bool {
@@ -178,7 +186,7 @@ func (w *incident) drain(ctx workflow.Context) bool {
 			w.alert(ctx, a)
 		}
 		if !got {
-			return w.st.Status != StatusResolved
+			return !w.finished()
 		}
 	}
 }

@@ -113,8 +113,15 @@ func (s *incidentSuite) state() workflows.IncidentState {
 	return st
 }
 
+// resolveAt resolves at d and closes just after the 30m stable-for window
+// (P1 and P2 wait for a close; P3 and P4 close by themselves).
 func (s *incidentSuite) resolveAt(d time.Duration) {
 	s.at(d, func() { s.signal(workflows.SignalResolve, workflows.ActionRequest{By: "alice"}) })
+	s.closeAt(d + 31*time.Minute)
+}
+
+func (s *incidentSuite) closeAt(d time.Duration) {
+	s.at(d, func() { s.signal(workflows.SignalClose, workflows.ActionRequest{By: "alice"}) })
 }
 
 func (s *incidentSuite) TestStep2PagedExactlyAtFiveMinutesWithoutAck() {
@@ -147,6 +154,7 @@ func (s *incidentSuite) TestAckAtFourMinutesMeansStep2NeverPaged() {
 		s.InDelta(240, *st.MTTASeconds, 0.001)
 		s.signal(workflows.SignalResolve, workflows.ActionRequest{By: "alice"})
 	})
+	s.closeAt(61 * time.Minute)
 	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, s.input())
 	s.result()
 	s.Equal(4*time.Minute, ackedAt)
@@ -201,6 +209,7 @@ func (s *incidentSuite) TestDuplicateAlertsNeverPageTwice() {
 		s.signal(workflows.SignalAck, workflows.ActionRequest{By: "alice"})
 		s.signal(workflows.SignalResolve, workflows.ActionRequest{By: "alice"})
 	})
+	s.closeAt(33 * time.Minute)
 	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, s.input())
 	s.result()
 }
@@ -232,10 +241,11 @@ func (s *incidentSuite) TestAllAlertsResolvedResolvesTheIncident() {
 		s.Equal(workflows.StatusTriggered, s.state().Status, "one alert still firing")
 		s.signal(workflows.SignalAlert, workflows.AlertSignal{Fingerprint: "b", Status: workflows.AlertResolved, Source: "am"})
 	})
+	s.closeAt(34 * time.Minute)
 	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, s.input())
 	s.result()
 	st := s.result()
-	s.Equal(workflows.StatusResolved, st.Status)
+	s.Equal(workflows.StatusClosed, st.Status)
 	s.Equal("alert:am", st.ResolvedBy)
 	s.Require().NotNil(st.MTTRSeconds)
 	s.InDelta(180, *st.MTTRSeconds, 0.001)
@@ -315,6 +325,7 @@ func (s *incidentSuite) TestSearchAttributesFollowTheIncident() {
 		{at: time.Minute, status: "acknowledged", commander: "bob"},
 		{at: 2 * time.Minute, status: "monitoring"},
 		{at: 32 * time.Minute, status: "resolved"},
+		{at: 33 * time.Minute, status: "closed"},
 	}, upserts)
 	s.Equal([]map[string]interface{}{{workflows.MemoTitle: "checkout 5xx"}}, memos)
 }

@@ -87,6 +87,9 @@ func (w *incident) defineCommands(ctx workflow.Context) error {
 			return defineCommand(ctx, w, SignalStatusUpdate, func(u StatusUpdate) string { return u.By }, w.validateStatusUpdate, w.statusUpdate)
 		},
 		func() (command, error) {
+			return defineCommand(ctx, w, SignalClose, by, w.validateClose, w.close)
+		},
+		func() (command, error) {
 			return defineCommand(ctx, w, SignalNote, func(n NoteRequest) string { return n.By }, w.validateNote, func(ctx workflow.Context, n NoteRequest) {
 				w.record(ctx, "note", n.By, strings.TrimSpace(n.Text))
 			})
@@ -111,10 +114,28 @@ func requireBy(by string) error {
 
 func (w *incident) validateOpen(what string) error {
 	switch w.st.Status {
-	case StatusResolved:
-		return fmt.Errorf("incident %s is resolved; it cannot %s", w.st.ID, what)
+	case StatusResolved, StatusClosed:
+		return fmt.Errorf("incident %s is %s; it cannot %s", w.st.ID, w.st.Status, what)
 	}
 	return nil
+}
+
+func (w *incident) validateClose(r ActionRequest) error {
+	if err := requireBy(r.By); err != nil {
+		return err
+	}
+	if w.st.Status != StatusResolved {
+		return fmt.Errorf("incident %s is %s; only a resolved incident can be closed", w.st.ID, w.st.Status)
+	}
+	return nil
+}
+
+func (w *incident) close(ctx workflow.Context, r ActionRequest) {
+	now := workflow.Now(ctx)
+	w.st.Status = StatusClosed
+	w.st.ClosedAt = &now
+	w.record(ctx, "close", r.By, withNote("closed", r.Note))
+	w.wakeUp()
 }
 
 func (w *incident) validateAck(r ActionRequest) error {
@@ -157,8 +178,8 @@ func (w *incident) validateResolve(r ActionRequest) error {
 		return err
 	}
 	switch w.st.Status {
-	case StatusResolved:
-		return fmt.Errorf("incident %s is already resolved", w.st.ID)
+	case StatusResolved, StatusClosed:
+		return fmt.Errorf("incident %s is already %s", w.st.ID, w.st.Status)
 	case StatusMonitoring:
 		return fmt.Errorf("incident %s is already resolved and being monitored until %s", w.st.ID, formatTime(w.st.MonitoringUntil))
 	}
@@ -198,8 +219,8 @@ func (w *incident) validateReopen(r ActionRequest) error {
 	if err := requireBy(r.By); err != nil {
 		return err
 	}
-	if w.st.Status != StatusMonitoring {
-		return fmt.Errorf("incident %s is %s; only a resolved incident being monitored can be reopened", w.st.ID, w.st.Status)
+	if w.st.Status != StatusMonitoring && w.st.Status != StatusResolved {
+		return fmt.Errorf("incident %s is %s; only a resolved incident can be reopened", w.st.ID, w.st.Status)
 	}
 	return nil
 }
@@ -578,6 +599,9 @@ func (w *incident) fire(ctx workflow.Context, kind string) {
 		w.announce(ctx, st.Plan.Channel, text, "handover/"+st.CommanderSince.UTC().Format(time.RFC3339), "remind handover")
 	case dueStable:
 		w.finalize(ctx, now, fmt.Sprintf("stable for %s: resolved", st.Plan.ResolveStableFor), "")
+		if !w.severityPlan().Postmortem {
+			w.close(ctx, ActionRequest{Note: st.Severity + " needs no post-mortem"})
+		}
 	}
 }
 

@@ -176,8 +176,9 @@ func (s *incidentSuite) TestMonitoringWindowExpiresIntoResolved() {
 		s.Equal(40*time.Minute, st.MonitoringUntil.Sub(s.start))
 	})
 	st := s.run("P3")
-	s.Equal(workflows.StatusResolved, st.Status)
+	s.Equal(workflows.StatusClosed, st.Status, "P3 needs no post-mortem: closed at resolution")
 	s.Equal(40*time.Minute, st.ResolvedAt.Sub(s.start))
+	s.Equal(40*time.Minute, st.ClosedAt.Sub(s.start))
 	s.Equal(10*time.Minute, st.MitigatedAt.Sub(s.start))
 	s.InDelta(600, *st.MTTRSeconds, 0.001, "MTTR is trigger to mitigation")
 	s.Equal(40*time.Minute, s.env.Now().Sub(s.start))
@@ -230,7 +231,7 @@ func (s *incidentSuite) TestUpdateValidatorsRejectInvalidTransitions() {
 		wantErr string
 	}
 	calls := []call{
-		{2 * time.Minute, workflows.UpdateReopen, workflows.ActionRequest{By: "bob"}, "only a resolved incident being monitored can be reopened"},
+		{2 * time.Minute, workflows.UpdateReopen, workflows.ActionRequest{By: "bob"}, "only a resolved incident can be reopened"},
 		{2 * time.Minute, workflows.UpdateAssignRole, workflows.RoleRequest{By: "bob", Role: "chef", User: "bob"}, `role: unknown role "chef"`},
 		{2 * time.Minute, workflows.UpdateAssignRole, workflows.RoleRequest{By: "bob", Role: "comms", User: "zed"}, `user: unknown user "zed"`},
 		{2 * time.Minute, workflows.UpdateSetSeverity, workflows.SeverityRequest{By: "bob", Severity: "P9"}, `severity: unknown severity "P9" (one of P1, P2, P3, P4)`},
@@ -355,9 +356,38 @@ func (s *incidentSuite) TestContinueAsNewCarriesStateAndTimers() {
 	s.recordPages()
 	ann := s.recordAnnouncements()
 	s.at(2*time.Hour+5*time.Minute-canAt.Sub(first), func() { s.signal(workflows.SignalResolve, workflows.ActionRequest{By: "alice"}) })
+	s.closeAt(2*time.Hour + 36*time.Minute - canAt.Sub(first))
 	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, next)
 	st := s.result()
 	s.Equal(1, st.Runs)
 	s.Equal([]page{{at: 2*time.Hour + time.Minute, target: "user:bob", round: 1, step: 2}}, s.pages)
 	s.Equal([]time.Duration{30 * time.Minute, time.Hour, 90 * time.Minute, 2 * time.Hour}, kinds(*ann, "update-due"), "cadence carries on from the first start")
+}
+
+func (s *incidentSuite) TestIncidentNeedingAPostmortemStaysResolvedUntilClosed() {
+	s.recordPages()
+	s.recordAnnouncements()
+	var closeErr error
+	s.at(5*time.Minute, func() {
+		s.env.UpdateWorkflow(workflows.UpdateClose, "", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { closeErr = err }, OnAccept: func() {}, OnComplete: func(interface{}, error) {},
+		}, workflows.ActionRequest{By: "alice"})
+	})
+	s.ackAt(time.Minute, "alice")
+	s.at(10*time.Minute, func() { s.signal(workflows.SignalResolve, workflows.ActionRequest{By: "alice"}) })
+	s.at(5*time.Hour, func() {
+		s.Equal(workflows.StatusResolved, s.state().Status, "P1 waits for its post-mortem (or a close)")
+		s.signal(workflows.SignalAlert, workflows.AlertSignal{Fingerprint: "x", Status: workflows.AlertFiring, Source: "am"})
+	})
+	s.at(5*time.Hour+time.Minute, func() {
+		s.Equal(workflows.StatusTriggered, s.state().Status, "a resolved incident is still reopened by its alert")
+		s.signal(workflows.SignalAck, workflows.ActionRequest{By: "alice"})
+		s.signal(workflows.SignalResolve, workflows.ActionRequest{By: "alice"})
+	})
+	s.closeAt(6 * time.Hour)
+	st := s.run("P1")
+	s.ErrorContains(closeErr, "only a resolved incident can be closed")
+	s.Equal(workflows.StatusClosed, st.Status)
+	s.Equal(6*time.Hour, st.ClosedAt.Sub(s.start))
+	s.Equal(1, st.Escalation.Generation)
 }

@@ -96,6 +96,20 @@ func run(updates int) error {
 	if _, err := inc.Act(ctx, id, workflows.UpdateResolve, workflows.ActionRequest{By: "alice"}); err != nil {
 		return err
 	}
+	// A P1 waits in "resolved" for its post-mortem; close it by hand.
+	for {
+		st, err := inc.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		if st.Status == workflows.StatusResolved {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if _, err := inc.Act(ctx, id, workflows.UpdateClose, workflows.ActionRequest{By: "alice"}); err != nil {
+		return err
+	}
 	if err := c.GetWorkflow(ctx, id, "").Get(ctx, nil); err != nil {
 		return fmt.Errorf("wait for the incident to close: %w", err)
 	}
@@ -114,7 +128,7 @@ func run(updates int) error {
 			total++
 		}
 	}
-	fmt.Printf("P1 incident, ack, %d status updates, resolve, 1s monitoring window: %d history events in %d run(s), %.1f events per update; %s per update round trip\n",
+	fmt.Printf("P1 incident, ack, %d status updates, resolve, 1s monitoring window, close: %d history events in %d run(s), %.1f events per update; %s per update round trip\n",
 		updates, total, runs, float64(total)/float64(updates), perUpdate.Round(100*time.Microsecond))
 	return nil
 }
