@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -49,6 +50,8 @@ type incidentSuite struct {
 	env   *testsuite.TestWorkflowEnvironment
 	acts  *activities.Activities
 	start time.Time
+	// mu guards what mocked activities record: they run on goroutines.
+	mu    sync.Mutex
 	pages []page
 }
 
@@ -77,7 +80,10 @@ func (s *incidentSuite) SetupTest() {
 func (s *incidentSuite) recordPages() {
 	s.env.OnActivity(s.acts.Page, mock.Anything, mock.Anything).Maybe().Return(
 		func(_ context.Context, req workflows.PageRequest) (workflows.PageResult, error) {
-			s.pages = append(s.pages, page{at: s.env.Now().Sub(s.start), target: req.Target, round: req.Round, step: req.Step})
+			at := s.env.Now().Sub(s.start)
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			s.pages = append(s.pages, page{at: at, target: req.Target, round: req.Round, step: req.Step})
 			return workflows.PageResult{Recipient: req.Target, Channel: "test"}, nil
 		})
 }
@@ -168,7 +174,10 @@ func (s *incidentSuite) TestFallbackToldOnceAfterRepeatRounds() {
 	s.env.OnActivity(s.acts.Announce, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, req workflows.AnnounceRequest) error {
 			if strings.HasPrefix(req.Text, "Nobody acknowledged") {
-				fallbacks = append(fallbacks, s.env.Now().Sub(s.start))
+				at := s.env.Now().Sub(s.start)
+				s.mu.Lock()
+				defer s.mu.Unlock()
+				fallbacks = append(fallbacks, at)
 				fallbackTarget = req.Target
 			}
 			return nil

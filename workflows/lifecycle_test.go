@@ -31,7 +31,11 @@ func (s *incidentSuite) recordAnnouncements() *[]announcement {
 		func(_ context.Context, req workflows.AnnounceRequest) error {
 			kind := strings.TrimPrefix(req.IdempotencyKey, req.IncidentID+"/")
 			kind, _, _ = strings.Cut(kind, "/")
-			out = append(out, announcement{at: s.env.Now().Sub(s.start), kind: kind, text: req.Text})
+			at := s.env.Now().Sub(s.start)
+			// Mocked activities run on their own goroutines.
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			out = append(out, announcement{at: at, kind: kind, text: req.Text})
 			return nil
 		})
 	return &out
