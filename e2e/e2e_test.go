@@ -62,12 +62,16 @@ func TestMain(m *testing.M) {
 
 const botToken = "xoxb-test-token"
 const promToken = "prom-secret"
+const routingKey = "R0UT1NGKEY0123456789abcdefABCDEF"
+const genericToken = "generic-secret"
 
 // Step 2 is due 3s after step 1; the fallback 3s after that.
 const configTemplate = `
 temporal: {task_queue: %q}
 integrations:
   - {name: prom, kind: alertmanager, token_env: PROM_TOKEN, service: checkout}
+  - {name: grafana, kind: events_v2, token_env: PD_ROUTING_KEY, service: checkout}
+  - {name: scripts, kind: generic, token_env: GENERIC_TOKEN, service: checkout}
 slack: {bot_token_env: SLACK_BOT_TOKEN, api_url: %q, announce_channel: "#incidents"}
 timings: {ack_timeout: 3s, resolve_stable_for: 2s}
 services:
@@ -115,7 +119,7 @@ func newHarness(t *testing.T) *harness {
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Stop)
 
-	env := map[string]string{"PROM_TOKEN": promToken, "SLACK_BOT_TOKEN": botToken}
+	env := map[string]string{"PROM_TOKEN": promToken, "SLACK_BOT_TOKEN": botToken, "PD_ROUTING_KEY": routingKey, "GENERIC_TOKEN": genericToken}
 	srv := starter.NewServer(&starter.Incidents{Client: temporalClient, Config: cfg, TaskQueue: queue}, logger, func(k string) string { return env[k] })
 	api := httptest.NewServer(srv.Handler())
 	t.Cleanup(api.Close)
@@ -417,4 +421,48 @@ func TestLifecycleOverHTTP(t *testing.T) {
 		require.Contains(t, kindsSeen, k)
 	}
 	recordHistory(t, id, "v1_lifecycle_reopen")
+}
+
+func TestEventsV2AndGenericIntake(t *testing.T) {
+	h := newHarness(t)
+	dedup := "db-1-disk-" + t.Name()
+	trigger := fmt.Sprintf(`{"routing_key":%q,"event_action":"trigger","dedup_key":%q,
+		"payload":{"summary":"disk full on db-1","source":"db-1","severity":"error","custom_details":{"free":"0%%"}}}`, routingKey, dedup)
+	code, body := h.post("/v2/enqueue", []byte(trigger), "")
+	require.Equal(t, http.StatusAccepted, code, body)
+	require.Equal(t, map[string]any{"status": "success", "message": "Event processed", "dedup_key": dedup}, body)
+	id := workflows.IncidentID(dedup)
+	waitFor(t, "the Events v2 page", 10*time.Second, func() bool { return len(h.slack.Messages(aliceDM)) == 1 })
+	require.Equal(t, "P2", h.incident(id).Severity, "error maps to P2")
+
+	code, body = h.post("/v2/enqueue", []byte(strings.Replace(trigger, routingKey, "wrong-key", 1)), "")
+	require.Equal(t, http.StatusUnauthorized, code, body)
+	code, body = h.post("/v2/enqueue", []byte(fmt.Sprintf(`{"routing_key":%q,"event_action":"trigger","payload":{"source":"x","severity":"info"}}`, routingKey)), "")
+	require.Equal(t, http.StatusBadRequest, code)
+	require.Equal(t, "payload.summary: required", body["error"])
+	require.Equal(t, "invalid event", body["status"])
+
+	code, body = h.post("/v2/enqueue", []byte(fmt.Sprintf(`{"routing_key":%q,"event_action":"acknowledge","dedup_key":%q}`, routingKey, dedup)), "")
+	require.Equal(t, http.StatusAccepted, code, body)
+	waitFor(t, "ack from the tool", 10*time.Second, func() bool { return h.incident(id).AcknowledgedBy == "integration:grafana" })
+	code, _ = h.post("/v2/enqueue", []byte(fmt.Sprintf(`{"routing_key":%q,"event_action":"acknowledge","dedup_key":"no-such-incident"}`, routingKey)), "")
+	require.Equal(t, http.StatusAccepted, code, "acknowledging nothing is not the sender's error")
+	code, _ = h.post("/v2/enqueue", []byte(fmt.Sprintf(`{"routing_key":%q,"event_action":"resolve","dedup_key":%q}`, routingKey, dedup)), "")
+	require.Equal(t, http.StatusAccepted, code)
+	waitFor(t, "resolve from the tool", 10*time.Second, func() bool { return h.incident(id).Status == workflows.StatusMonitoring })
+
+	key := "backup-late-" + t.Name()
+	code, body = h.post("/v1/alerts", []byte(fmt.Sprintf(`{"key":%q,"title":"nightly backup late","severity":"warning","details":{"job":"pg-backup"}}`, key)), genericToken)
+	require.Equal(t, http.StatusAccepted, code, body)
+	gid := body["incident_id"].(string)
+	waitFor(t, "the generic page", 10*time.Second, func() bool { return len(h.slack.Messages(aliceDM)) == 2 })
+	require.Equal(t, "P3", h.incident(gid).Severity)
+	code, body = h.post("/v1/alerts", []byte(`{"title":"no key"}`), genericToken)
+	require.Equal(t, http.StatusBadRequest, code)
+	require.Contains(t, body["error"], "key: required")
+	code, _ = h.post("/v1/alerts", []byte(fmt.Sprintf(`{"key":%q}`, key)), "wrong")
+	require.Equal(t, http.StatusUnauthorized, code)
+	code, _ = h.post("/v1/alerts", []byte(fmt.Sprintf(`{"key":%q,"status":"resolved"}`, key)), genericToken)
+	require.Equal(t, http.StatusAccepted, code)
+	waitFor(t, "generic resolve", 10*time.Second, func() bool { return h.incident(gid).Status == workflows.StatusMonitoring })
 }

@@ -89,7 +89,7 @@ func alertmanagerEvents(cfg *config.Config, integ config.Integration, w alertman
 		})
 	}
 	if !explicit {
-		severity = triaged(cfg, service, w, severity)
+		severity = triagedGroup(cfg, service, w, severity)
 	}
 	for i := range events {
 		events[i].Severity = severity
@@ -97,10 +97,11 @@ func alertmanagerEvents(cfg *config.Config, integ config.Integration, w alertman
 	return events, nil
 }
 
-// triaged applies the config's triage rules to each alert (its labels and
-// annotations over the group's common ones); the most severe result wins.
-func triaged(cfg *config.Config, service string, w alertmanagerWebhook, fallback string) string {
-	best, found := fallback, false
+// triagedGroup applies the triage rules to each alert of a group (its
+// labels and annotations over the group's common ones); the most severe wins.
+func triagedGroup(cfg *config.Config, service string, w alertmanagerWebhook, fallback string) string {
+	best := fallback
+	found := false
 	for _, a := range w.Alerts {
 		values := map[string]string{"service": service}
 		for _, m := range []map[string]string{w.CommonLabels, w.CommonAnnotations, a.Labels, a.Annotations} {
@@ -115,6 +116,13 @@ func triaged(cfg *config.Config, service string, w alertmanagerWebhook, fallback
 	return best
 }
 
+// triaged classifies one alert's values, else returns fallback.
+func triaged(cfg *config.Config, values map[string]string, fallback string) string {
+	if s, ok := triage.Classify(cfg.Triage.Rules, values); ok {
+		return s
+	}
+	return fallback
+}
 func severityRank(cfg *config.Config, s string) int {
 	return slices.Index(cfg.SeverityNames(), s)
 }

@@ -52,6 +52,8 @@ func NewServer(inc *Incidents, log *slog.Logger, getenv func(string) string) *Se
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/alerts/alertmanager", s.alertmanager)
+	mux.HandleFunc("POST /v2/enqueue", s.eventsV2)
+	mux.HandleFunc("POST /v1/alerts", s.generic)
 	mux.HandleFunc("GET /v1/incidents", s.listIncidents)
 	mux.HandleFunc("GET /v1/incidents/{id}", s.getIncident)
 	mux.HandleFunc("POST /v1/incidents/{id}/{action}", s.act)
@@ -82,16 +84,27 @@ func (s *Server) alertmanager(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.Timeout)
+	id, err := s.deliver(r.Context(), events)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"status": "accepted", "incident_id": id, "alerts": len(events)})
+}
+
+// deliver hands every event to Temporal, in order, before anything is
+// answered: a 2xx means every alert is durable.
+func (s *Server) deliver(ctx context.Context, events []AlertEvent) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
 	defer cancel()
 	var id string
 	for _, ev := range events {
+		var err error
 		if id, err = s.incidents.Alert(ctx, ev); err != nil {
-			s.fail(w, r, s.incidents.explain(ctx, "", err))
-			return
+			return "", s.incidents.explain(ctx, "", err)
 		}
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"status": "accepted", "incident_id": id, "alerts": len(events)})
+	return id, nil
 }
 
 func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) {
@@ -215,14 +228,19 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// authenticate finds the integration of this kind the request belongs to.
-// A matching bearer token picks it; an integration without token_env
-// accepts requests that match no token.
+// authenticate finds the integration of this kind the request's bearer
+// token belongs to.
 func (s *Server) authenticate(r *http.Request, kind string) (config.Integration, error) {
 	bearer := ""
 	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
 		bearer = strings.TrimSpace(strings.TrimPrefix(h, "Bearer "))
 	}
+	return s.integrationFor(kind, bearer)
+}
+
+// integrationFor: a matching token picks the integration; one without
+// token_env accepts requests that match no token.
+func (s *Server) integrationFor(kind, bearer string) (config.Integration, error) {
 	var open *config.Integration
 	found := false
 	for i, in := range s.cfg.Integrations {
