@@ -37,6 +37,8 @@ type Message struct {
 	Text       string
 	// IdempotencyKey names this delivery (workflow ID + step).
 	IdempotencyKey string
+	// Buttons adds Acknowledge / Resolve / Escalate / commander buttons.
+	Buttons bool
 }
 
 // Notifier delivers messages to people and channels. ok=false means this
@@ -131,7 +133,7 @@ func (a *Activities) Page(ctx context.Context, req workflows.PageRequest) (workf
 	}
 	m := Message{
 		IncidentID: req.IncidentID, Title: req.Title, Severity: req.Severity, Service: req.Service,
-		IdempotencyKey: req.IdempotencyKey,
+		IdempotencyKey: req.IdempotencyKey, Buttons: true,
 	}
 	switch t.Kind {
 	case config.TargetSchedule:

@@ -43,16 +43,48 @@ func (s *Slack) NotifyChannel(ctx context.Context, channel string, m Message) (b
 	return true, nil
 }
 
+// Button action IDs on pages (and, later, incident cards); the intake's
+// /slack/interactions maps them onto the workflow's Updates.
+const (
+	ActionAck       = "incident_ack"
+	ActionResolve   = "incident_resolve"
+	ActionEscalate  = "incident_escalate"
+	ActionCommander = "incident_commander"
+)
+
+// pageBlocks renders a page: its text and the buttons to act on it.
+func pageBlocks(m Message) []slack.Block {
+	button := func(id, label, style string) *slack.ButtonBlockElement {
+		b := slack.NewButtonBlockElement(id, m.IncidentID, slack.NewTextBlockObject(slack.PlainTextType, label, false, false))
+		if style != "" {
+			b.Style = slack.Style(style)
+		}
+		return b
+	}
+	return []slack.Block{
+		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, m.Text, false, false), nil, nil),
+		slack.NewActionBlock("incident_actions",
+			button(ActionAck, "Acknowledge", "primary"),
+			button(ActionResolve, "Resolve", ""),
+			button(ActionEscalate, "Escalate", "danger"),
+			button(ActionCommander, "I'll be commander", ""),
+		),
+	}
+}
+
 func (s *Slack) post(ctx context.Context, channel string, m Message) error {
-	_, _, err := s.Client.PostMessageContext(ctx, channel,
-		slack.MsgOptionText(m.Text, false),
+	opts := []slack.MsgOption{slack.MsgOptionText(m.Text, false)}
+	if m.Buttons && m.IncidentID != "" {
+		opts = append(opts, slack.MsgOptionBlocks(pageBlocks(m)...))
+	}
+	_, _, err := s.Client.PostMessageContext(ctx, channel, append(opts,
 		// The key travels with the message so a later lookup can tell a
 		// retried delivery from a new one.
 		slack.MsgOptionMetadata(slack.SlackMetadata{
 			EventType:    "incidentflow_notification",
 			EventPayload: map[string]any{"incident_id": m.IncidentID, "idempotency_key": m.IdempotencyKey},
 		}),
-	)
+	)...)
 	return err
 }
 

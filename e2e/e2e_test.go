@@ -6,14 +6,19 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -64,6 +69,7 @@ const botToken = "xoxb-test-token"
 const promToken = "prom-secret"
 const routingKey = "R0UT1NGKEY0123456789abcdefABCDEF"
 const genericToken = "generic-secret"
+const signingSecret = "e2e-signing-secret"
 
 // Step 2 is due 3s after step 1; the fallback 3s after that.
 const configTemplate = `
@@ -72,7 +78,7 @@ integrations:
   - {name: prom, kind: alertmanager, token_env: PROM_TOKEN, service: checkout}
   - {name: grafana, kind: events_v2, token_env: PD_ROUTING_KEY, service: checkout}
   - {name: scripts, kind: generic, token_env: GENERIC_TOKEN, service: checkout}
-slack: {bot_token_env: SLACK_BOT_TOKEN, api_url: %q, announce_channel: "#incidents"}
+slack: {bot_token_env: SLACK_BOT_TOKEN, signing_secret_env: SLACK_SIGNING_SECRET, api_url: %q, announce_channel: "#incidents"}
 timings: {ack_timeout: 3s, resolve_stable_for: 2s}
 services:
   checkout: {escalation_policy: primary}
@@ -119,7 +125,7 @@ func newHarness(t *testing.T) *harness {
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Stop)
 
-	env := map[string]string{"PROM_TOKEN": promToken, "SLACK_BOT_TOKEN": botToken, "PD_ROUTING_KEY": routingKey, "GENERIC_TOKEN": genericToken}
+	env := map[string]string{"PROM_TOKEN": promToken, "SLACK_BOT_TOKEN": botToken, "PD_ROUTING_KEY": routingKey, "GENERIC_TOKEN": genericToken, "SLACK_SIGNING_SECRET": signingSecret}
 	srv := starter.NewServer(&starter.Incidents{Client: temporalClient, Config: cfg, TaskQueue: queue}, logger, func(k string) string { return env[k] })
 	api := httptest.NewServer(srv.Handler())
 	t.Cleanup(api.Close)
@@ -194,6 +200,10 @@ func TestAlertmanagerPagesOverSlackDedupsAndAckStopsEscalation(t *testing.T) {
 	t.Logf("alert POST to Slack DM: %s", firstPage.At.Sub(start))
 	require.Contains(t, firstPage.Form.Get("text"), "checkout 5xx above 5%")
 	require.Contains(t, firstPage.Form.Get("text"), "[P1]")
+	for _, action := range []string{activities.ActionAck, activities.ActionResolve, activities.ActionEscalate, activities.ActionCommander} {
+		require.Contains(t, firstPage.Form.Get("blocks"), `"action_id":"`+action+`"`, "the page carries its buttons")
+	}
+	require.Contains(t, firstPage.Form.Get("blocks"), `"value":"`+id+`"`)
 	require.Len(t, h.slack.Calls("conversations.open"), 1)
 
 	// 100 duplicates, ten at a time, all accepted, all joining one incident.
@@ -465,4 +475,94 @@ func TestEventsV2AndGenericIntake(t *testing.T) {
 	code, _ = h.post("/v1/alerts", []byte(fmt.Sprintf(`{"key":%q,"status":"resolved"}`, key)), genericToken)
 	require.Equal(t, http.StatusAccepted, code)
 	waitFor(t, "generic resolve", 10*time.Second, func() bool { return h.incident(gid).Status == workflows.StatusMonitoring })
+}
+
+// slackPost sends a form to a Slack endpoint, signed as Slack signs it.
+func (h *harness) slackPost(path string, form url.Values) *http.Response {
+	h.t.Helper()
+	body := form.Encode()
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	mac := hmac.New(sha256.New, []byte(signingSecret))
+	mac.Write([]byte("v0:" + ts + ":" + body))
+	req, err := http.NewRequest(http.MethodPost, h.api.URL+path, strings.NewReader(body))
+	require.NoError(h.t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Slack-Request-Timestamp", ts)
+	req.Header.Set("X-Slack-Signature", "v0="+hex.EncodeToString(mac.Sum(nil)))
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(h.t, err)
+	return resp
+}
+
+func (h *harness) slash(user, text string) map[string]any {
+	h.t.Helper()
+	resp := h.slackPost("/slack/commands", url.Values{"command": {"/incident"}, "text": {text}, "user_id": {user}, "channel_id": {"C0TEST"}})
+	defer resp.Body.Close()
+	require.Equal(h.t, http.StatusOK, resp.StatusCode)
+	var out map[string]any
+	require.NoError(h.t, json.NewDecoder(resp.Body).Decode(&out))
+	return out
+}
+
+func TestSlackSlashCommandsAndButtons(t *testing.T) {
+	h := newHarness(t)
+	reply := h.slash("U0ALICE", "declare SEV2 database failover stuck")
+	require.Equal(t, "in_channel", reply["response_type"], reply)
+	text := reply["text"].(string)
+	require.Contains(t, text, "alice declared P2 incident incident-declared-")
+	id := strings.Fields(text[strings.Index(text, "incident-declared-"):])[0]
+	waitFor(t, "the declared incident to page", 10*time.Second, func() bool { return len(h.slack.Messages(aliceDM)) == 1 })
+
+	reply = h.slash("U0BOB", "ack "+id+" on it")
+	require.Equal(t, "in_channel", reply["response_type"], reply)
+	require.Equal(t, "bob", h.incident(id).AcknowledgedBy)
+	reply = h.slash("U0ALICE", "ack "+id)
+	require.Equal(t, "ephemeral", reply["response_type"])
+	require.Contains(t, reply["text"], "already acknowledged by bob")
+
+	require.Equal(t, "in_channel", h.slash("U0BOB", "status "+id+" identified replica lag on db-2")["response_type"])
+	require.Equal(t, "identified", h.incident(id).Stage)
+	require.Equal(t, "in_channel", h.slash("U0BOB", "role "+id+" comms <@U0ALICE|alice>")["response_type"])
+	require.Equal(t, "alice", h.incident(id).Roles["comms"])
+
+	// Buttons: the outcome goes to the clicking user through response_url.
+	replies := make(chan map[string]any, 4)
+	responder := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&m)
+		replies <- m
+	}))
+	defer responder.Close()
+	click := func(user, action string) map[string]any {
+		payload, _ := json.Marshal(map[string]any{
+			"type": "block_actions", "user": map[string]any{"id": user}, "response_url": responder.URL,
+			"actions": []map[string]any{{"action_id": action, "block_id": "incident_actions", "value": id, "type": "button", "action_ts": "1700000000.000100"}},
+		})
+		resp := h.slackPost("/slack/interactions", url.Values{"payload": {string(payload)}})
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		select {
+		case m := <-replies:
+			return m
+		case <-time.After(5 * time.Second):
+			t.Fatal("no reply on response_url")
+			return nil
+		}
+	}
+	m := click("U0ALICE", activities.ActionCommander)
+	require.Contains(t, m["text"], "Done")
+	require.Equal(t, "alice", h.incident(id).Commander)
+	m = click("U0ALICE", activities.ActionAck)
+	require.Equal(t, "ephemeral", m["response_type"])
+	require.Contains(t, m["text"], "already acknowledged by bob")
+	m = click("U0ALICE", activities.ActionResolve)
+	require.Contains(t, m["text"], "now monitoring")
+
+	badReq, _ := http.NewRequest(http.MethodPost, h.api.URL+"/slack/commands", strings.NewReader("text=help"))
+	badReq.Header.Set("X-Slack-Request-Timestamp", strconv.FormatInt(time.Now().Unix(), 10))
+	badReq.Header.Set("X-Slack-Signature", "v0=deadbeef")
+	resp, err := http.DefaultClient.Do(badReq)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 }

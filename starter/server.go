@@ -30,11 +30,21 @@ type Server struct {
 	tokens map[string]string
 	// Timeout bounds each Temporal call so an outage answers 503, not a hang.
 	Timeout time.Duration
+	// slackSecret is the Slack signing secret; without it every Slack
+	// request is refused.
+	slackSecret string
+	slackHTTP   *http.Client
 }
 
 // NewServer reads integration tokens with getenv (os.Getenv in production).
 func NewServer(inc *Incidents, log *slog.Logger, getenv func(string) string) *Server {
-	s := &Server{incidents: inc, cfg: inc.Config, log: log, tokens: map[string]string{}, Timeout: 5 * time.Second}
+	s := &Server{incidents: inc, cfg: inc.Config, log: log, tokens: map[string]string{}, Timeout: 5 * time.Second,
+		slackHTTP: &http.Client{Timeout: 2 * time.Second}}
+	if env := s.cfg.Slack.SigningSecretEnv; env != "" {
+		if s.slackSecret = getenv(env); s.slackSecret == "" {
+			log.Warn("slack signing secret variable is empty: Slack commands and buttons will be refused", "signing_secret_env", env)
+		}
+	}
 	for _, in := range s.cfg.Integrations {
 		if in.TokenEnv == "" {
 			continue
@@ -54,6 +64,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/alerts/alertmanager", s.alertmanager)
 	mux.HandleFunc("POST /v2/enqueue", s.eventsV2)
 	mux.HandleFunc("POST /v1/alerts", s.generic)
+	mux.HandleFunc("POST /slack/commands", s.slackCommand)
+	mux.HandleFunc("POST /slack/interactions", s.slackInteraction)
 	mux.HandleFunc("GET /v1/incidents", s.listIncidents)
 	mux.HandleFunc("GET /v1/incidents/{id}", s.getIncident)
 	mux.HandleFunc("POST /v1/incidents/{id}/{action}", s.act)

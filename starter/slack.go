@@ -1,0 +1,319 @@
+package starter
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/incidentflow/incidentflow/activities"
+	"github.com/incidentflow/incidentflow/workflows"
+)
+
+// Slack allows 3 seconds for an answer; leave room for the network.
+const slackBudget = 2500 * time.Millisecond
+
+const slashUsage = "Usage: `/incident declare <severity> [service] <title>` · `ack <id>` · `resolve <id> [summary]` · " +
+	"`reopen <id>` · `close <id>` · `escalate <id>` · `status <id> <investigating|identified|monitoring|resolved> <message>` · " +
+	"`severity <id> <level>` · `role <id> <commander|comms|ops|scribe> <@user>` · `note <id> <text>` · `help`"
+
+// verifySlack checks Slack's v0 signature over the raw body and the
+// 5-minute timestamp window, and returns the body. Any failure is a bare 401.
+func (s *Server) verifySlack(r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, tooBig
+		}
+		return nil, &BadRequest{Field: "body", Msg: "could not read"}
+	}
+	if s.slackSecret == "" {
+		return nil, errUnauthorized
+	}
+	sv, err := slack.NewSecretsVerifier(r.Header, s.slackSecret)
+	if err != nil {
+		return nil, errUnauthorized
+	}
+	if _, err := sv.Write(body); err != nil || sv.Ensure() != nil {
+		return nil, errUnauthorized
+	}
+	return body, nil
+}
+
+// userBySlackID maps a Slack user to a configured user name.
+func (s *Server) userBySlackID(id string) (string, bool) {
+	for _, name := range sortedUserNames(s.cfg.Users) {
+		if s.cfg.Users[name].SlackID == id && id != "" {
+			return name, true
+		}
+	}
+	return "", false
+}
+
+type slackReply struct {
+	ResponseType    string `json:"response_type"`
+	Text            string `json:"text"`
+	ReplaceOriginal bool   `json:"replace_original"`
+}
+
+func ephemeral(text string) slackReply { return slackReply{ResponseType: "ephemeral", Text: text} }
+
+func (s *Server) slackCommand(w http.ResponseWriter, r *http.Request) {
+	body, err := s.verifySlack(r)
+	if err != nil {
+		s.slackFail(w, r, err)
+		return
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		s.slackFail(w, r, &BadRequest{Field: "body", Msg: "not a form"})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), slackBudget)
+	defer cancel()
+	writeJSON(w, http.StatusOK, s.runSlash(ctx, form.Get("user_id"), form.Get("text")))
+}
+
+// runSlash executes one `/incident` command for a Slack user.
+func (s *Server) runSlash(ctx context.Context, slackUser, text string) slackReply {
+	args := strings.Fields(text)
+	if len(args) == 0 || args[0] == "help" {
+		return ephemeral(slashUsage)
+	}
+	by, ok := s.userBySlackID(slackUser)
+	if !ok {
+		return ephemeral(fmt.Sprintf("Your Slack user %s is not one of incidentflow's users: add `slack_id: %s` to your user in the config.", slackUser, slackUser))
+	}
+	sub, args := args[0], args[1:]
+	if sub == "declare" {
+		return s.slashDeclare(ctx, by, args)
+	}
+	if len(args) == 0 {
+		return ephemeral(fmt.Sprintf("`/incident %s` needs an incident id.\n%s", sub, slashUsage))
+	}
+	id, rest := workflows.NormalizeID(args[0]), args[1:]
+	text = strings.Join(rest, " ")
+	var update string
+	var req any
+	switch sub {
+	case "ack", "resolve", "reopen", "close", "escalate":
+		update, req = sub, workflows.ActionRequest{By: by, Note: text}
+	case "status":
+		if len(rest) < 2 {
+			return ephemeral("Usage: `/incident status <id> <investigating|identified|monitoring|resolved> <message>`")
+		}
+		update, req = workflows.UpdateStatusUpdate, workflows.StatusUpdate{By: by, Stage: rest[0], Message: strings.Join(rest[1:], " ")}
+	case "severity":
+		if len(rest) != 1 {
+			return ephemeral("Usage: `/incident severity <id> <level>`")
+		}
+		sev, ok := s.cfg.NormalizeSeverity(rest[0])
+		if !ok {
+			return ephemeral(fmt.Sprintf("Unknown severity %q: one of %s.", rest[0], strings.Join(s.cfg.SeverityNames(), ", ")))
+		}
+		update, req = workflows.UpdateSetSeverity, workflows.SeverityRequest{By: by, Severity: sev}
+	case "role":
+		if len(rest) < 2 {
+			return ephemeral("Usage: `/incident role <id> <commander|comms|ops|scribe> <@user>`")
+		}
+		user, ok := s.mentionedUser(rest[1])
+		if !ok {
+			return ephemeral(fmt.Sprintf("%s is not one of incidentflow's users.", rest[1]))
+		}
+		update, req = workflows.UpdateAssignRole, workflows.RoleRequest{By: by, Role: rest[0], User: user, Note: strings.Join(rest[2:], " ")}
+	case "note":
+		update, req = workflows.UpdateNote, workflows.NoteRequest{By: by, Text: text}
+	default:
+		return ephemeral(fmt.Sprintf("Unknown command %q.\n%s", sub, slashUsage))
+	}
+	st, err := s.incidents.Act(ctx, id, update, req)
+	if err != nil {
+		return ephemeral(slackError(err))
+	}
+	return slackReply{ResponseType: "in_channel", Text: fmt.Sprintf("%s: %s (%s %s, %s)", by, describe(sub), st.Severity, st.ID, st.Status)}
+}
+
+func (s *Server) slashDeclare(ctx context.Context, by string, args []string) slackReply {
+	usage := "Usage: `/incident declare <severity> [service] <title>`"
+	if len(args) < 2 {
+		return ephemeral(usage)
+	}
+	sev, ok := s.cfg.NormalizeSeverity(args[0])
+	if !ok {
+		return ephemeral(fmt.Sprintf("Unknown severity %q: one of %s.", args[0], strings.Join(s.cfg.SeverityNames(), ", ")))
+	}
+	args = args[1:]
+	service := ""
+	if _, ok := s.cfg.Services[args[0]]; ok && len(args) > 1 {
+		service, args = args[0], args[1:]
+	} else if len(s.cfg.Services) == 1 {
+		for name := range s.cfg.Services {
+			service = name
+		}
+	} else {
+		return ephemeral(fmt.Sprintf("Which service? %s; services: %s.", usage, strings.Join(sortedUserNames(s.cfg.Services), ", ")))
+	}
+	id, err := s.incidents.Declare(ctx, Declaration{Service: service, Severity: sev, Title: strings.Join(args, " "), By: by})
+	if err != nil {
+		return ephemeral(slackError(err))
+	}
+	return slackReply{ResponseType: "in_channel", Text: fmt.Sprintf("%s declared %s incident %s on %s: %s", by, sev, id, service, strings.Join(args, " "))}
+}
+
+var mention = regexp.MustCompile(`^<@([A-Z0-9]+)(\|[^>]*)?>$`)
+
+// mentionedUser reads `<@U123|name>`, `@name` or `name`.
+func (s *Server) mentionedUser(arg string) (string, bool) {
+	if m := mention.FindStringSubmatch(arg); m != nil {
+		return s.userBySlackID(m[1])
+	}
+	name := strings.TrimPrefix(arg, "@")
+	_, ok := s.cfg.Users[name]
+	return name, ok
+}
+
+func describe(sub string) string {
+	switch sub {
+	case "ack":
+		return "acknowledged"
+	case "resolve":
+		return "resolved"
+	case "reopen":
+		return "reopened"
+	case "close":
+		return "closed"
+	case "escalate":
+		return "escalated"
+	case "status":
+		return "posted a status update"
+	case "severity":
+		return "changed the severity"
+	case "role":
+		return "assigned a role"
+	}
+	return "added a note"
+}
+
+// slackError says why, in words fit for an ephemeral message.
+func slackError(err error) string {
+	var conflict *Conflict
+	var nf *NotFound
+	var unavailable *Unavailable
+	var bad *BadRequest
+	switch {
+	case errors.As(err, &conflict):
+		return "Not done: " + conflict.Msg
+	case errors.As(err, &nf):
+		return nf.Error()
+	case errors.As(err, &bad):
+		return bad.Error()
+	case errors.As(err, &unavailable):
+		return "Temporal is unavailable right now; try again in a moment."
+	}
+	return "Something went wrong: " + err.Error()
+}
+
+// slackInteraction handles button clicks on incident cards and pages.
+// Slack discards the HTTP answer of block_actions, so the outcome goes
+// back to the clicking user through response_url.
+func (s *Server) slackInteraction(w http.ResponseWriter, r *http.Request) {
+	body, err := s.verifySlack(r)
+	if err != nil {
+		s.slackFail(w, r, err)
+		return
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		s.slackFail(w, r, &BadRequest{Field: "body", Msg: "not a form"})
+		return
+	}
+	var cb slack.InteractionCallback
+	if err := json.Unmarshal([]byte(form.Get("payload")), &cb); err != nil {
+		s.slackFail(w, r, &BadRequest{Field: "payload", Msg: "not an interaction payload"})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), slackBudget)
+	defer cancel()
+	reply := s.runAction(ctx, cb)
+	if cb.ResponseURL != "" {
+		s.respond(ctx, cb.ResponseURL, reply)
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+func (s *Server) runAction(ctx context.Context, cb slack.InteractionCallback) slackReply {
+	if cb.Type != slack.InteractionTypeBlockActions || len(cb.ActionCallback.BlockActions) == 0 {
+		return ephemeral("incidentflow does not handle this interaction.")
+	}
+	by, ok := s.userBySlackID(cb.User.ID)
+	if !ok {
+		return ephemeral(fmt.Sprintf("Your Slack user %s is not one of incidentflow's users: add `slack_id: %s` to your user in the config.", cb.User.ID, cb.User.ID))
+	}
+	a := cb.ActionCallback.BlockActions[0]
+	id := workflows.NormalizeID(a.Value)
+	var update, sub string
+	var req any = workflows.ActionRequest{By: by}
+	switch a.ActionID {
+	case activities.ActionAck:
+		update, sub = workflows.UpdateAck, "ack"
+	case activities.ActionResolve:
+		update, sub = workflows.UpdateResolve, "resolve"
+	case activities.ActionEscalate:
+		update, sub = workflows.UpdateEscalate, "escalate"
+	case activities.ActionCommander:
+		update, sub = workflows.UpdateAssignRole, "role"
+		req = workflows.RoleRequest{By: by, Role: "commander", User: by, Note: "took command from Slack"}
+	default:
+		return ephemeral(fmt.Sprintf("Unknown action %q.", a.ActionID))
+	}
+	st, err := s.incidents.Act(ctx, id, update, req)
+	if err != nil {
+		return ephemeral(slackError(err))
+	}
+	return ephemeral(fmt.Sprintf("Done: you %s %s (now %s).", describe(sub), st.ID, st.Status))
+}
+
+func (s *Server) respond(ctx context.Context, responseURL string, reply slackReply) {
+	b, _ := json.Marshal(reply)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, responseURL, bytes.NewReader(b))
+	if err != nil {
+		s.log.Warn("slack response_url", "error", err)
+		return
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := s.slackHTTP.Do(req)
+	if err != nil {
+		s.log.Warn("slack response_url", "error", err)
+		return
+	}
+	resp.Body.Close()
+}
+
+// slackFail answers Slack: 401 without detail for a bad signature.
+func (s *Server) slackFail(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, errUnauthorized) {
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "unauthorized"})
+		return
+	}
+	s.fail(w, r, err)
+}
+
+func sortedUserNames[V any](m map[string]V) []string {
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
