@@ -66,14 +66,7 @@ func eventsV2Event(cfg *config.Config, integ config.Integration, e eventsV2) (Al
 		return AlertEvent{}, &BadRequest{Field: "payload.severity", Msg: "required (critical, error, warning or info)"}
 	}
 	values := map[string]string{"source": p.Source, "component": p.Component, "group": p.Group, "class": p.Class}
-	for k, v := range p.CustomDetails {
-		switch v := v.(type) {
-		case string:
-			values[k] = v
-		case float64, bool:
-			values[k] = fmt.Sprint(v)
-		}
-	}
+	addDetails(values, p.CustomDetails)
 	service := integ.Service
 	if svc, ok := values["service"]; ok {
 		if _, known := cfg.Services[svc]; known {
@@ -166,4 +159,17 @@ func (s *Server) failEventsV2(w http.ResponseWriter, r *http.Request, err error)
 		return
 	}
 	s.fail(w, r, err)
+}
+
+// addDetails copies the scalar fields of a sender's details into values,
+// where triage rules and alert labels can see them.
+func addDetails(values map[string]string, details map[string]any) {
+	for k, v := range details {
+		switch v := v.(type) {
+		case string:
+			values[k] = v
+		case float64, bool:
+			values[k] = fmt.Sprint(v)
+		}
+	}
 }

@@ -39,14 +39,7 @@ func genericEvent(cfg *config.Config, integ config.Integration, a genericAlert) 
 		service = a.Service
 	}
 	values := map[string]string{"service": service}
-	for k, v := range a.Details {
-		switch v := v.(type) {
-		case string:
-			values[k] = v
-		case float64, bool:
-			values[k] = fmt.Sprint(v)
-		}
-	}
+	addDetails(values, a.Details)
 	severity, err := severityOf(cfg, integ, a.Severity, "severity", values)
 	if err != nil {
 		return AlertEvent{}, err

@@ -51,6 +51,19 @@ func (s *Server) verifySlack(r *http.Request) ([]byte, error) {
 	return body, nil
 }
 
+// slackForm verifies a Slack request and parses its form body.
+func (s *Server) slackForm(r *http.Request) (url.Values, error) {
+	body, err := s.verifySlack(r)
+	if err != nil {
+		return nil, err
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, &BadRequest{Field: "body", Msg: "not a form"}
+	}
+	return form, nil
+}
+
 // userBySlackID maps a Slack user to a configured user name.
 func (s *Server) userBySlackID(id string) (string, bool) {
 	for _, name := range sortedUserNames(s.cfg.Users) {
@@ -70,14 +83,9 @@ type slackReply struct {
 func ephemeral(text string) slackReply { return slackReply{ResponseType: "ephemeral", Text: text} }
 
 func (s *Server) slackCommand(w http.ResponseWriter, r *http.Request) {
-	body, err := s.verifySlack(r)
+	form, err := s.slackForm(r)
 	if err != nil {
 		s.slackFail(w, r, err)
-		return
-	}
-	form, err := url.ParseQuery(string(body))
-	if err != nil {
-		s.slackFail(w, r, &BadRequest{Field: "body", Msg: "not a form"})
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), slackBudget)
@@ -228,14 +236,9 @@ func slackError(err error) string {
 // Slack discards the HTTP answer of block_actions, so the outcome goes
 // back to the clicking user through response_url.
 func (s *Server) slackInteraction(w http.ResponseWriter, r *http.Request) {
-	body, err := s.verifySlack(r)
+	form, err := s.slackForm(r)
 	if err != nil {
 		s.slackFail(w, r, err)
-		return
-	}
-	form, err := url.ParseQuery(string(body))
-	if err != nil {
-		s.slackFail(w, r, &BadRequest{Field: "body", Msg: "not a form"})
 		return
 	}
 	var cb slack.InteractionCallback
