@@ -22,7 +22,7 @@ Usage:
   incidentflow worker [--config F]
   incidentflow serve [--config F]
   incidentflow declare --service S --severity P1 --title T [--by USER]
-  incidentflow ack|resolve|escalate ID [--by USER] [--note TEXT]
+  incidentflow ack|resolve|escalate|reopen|close ID [--by USER] [--note TEXT]
   incidentflow list [--status open]
   incidentflow show ID
   incidentflow oncall [--schedule S] [--at RFC3339]
@@ -60,7 +60,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runConfig(rest, stdout)
 	case "declare":
 		err = runDeclare(ctx, rest, stdout)
-	case "ack", "resolve", "escalate":
+	case "ack", "resolve", "escalate", "reopen", "close":
 		err = runAction(ctx, cmd, rest, stdout)
 	case "list":
 		err = runList(ctx, rest, stdout)
