@@ -1,0 +1,206 @@
+// Package fakegithub is a local HTTP server speaking the parts of GitHub's
+// REST API incidentflow uses (issues: list, create, get), with GitHub's
+// JSON shapes, 404s, and rate-limit answers, for the real go-github client.
+package fakegithub
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Issue as stored.
+type Issue struct {
+	Number int
+	Title  string
+	Body   string
+	Labels []string
+	State  string
+}
+
+// Server holds repos and their issues.
+type Server struct {
+	Token string
+	srv   *httptest.Server
+
+	mu       sync.Mutex
+	repos    map[string][]*Issue
+	creates  int
+	failures []failure
+}
+
+type failure struct {
+	method, suffix string
+	kind           string
+}
+
+// New serves the given repos ("owner/name"); any other repo is a 404.
+func New(token string, repos ...string) *Server {
+	s := &Server{Token: token, repos: map[string][]*Issue{}}
+	for _, r := range repos {
+		s.repos[r] = nil
+	}
+	s.srv = httptest.NewServer(http.HandlerFunc(s.handle))
+	return s
+}
+
+// APIURL is the REST base for go-github (ends in /).
+func (s *Server) APIURL() string { return s.srv.URL + "/" }
+
+func (s *Server) Close() { s.srv.Close() }
+
+// SecondaryRateLimitNext makes the next request whose path ends in suffix
+// answer 403 "secondary rate limit" with Retry-After: 1.
+func (s *Server) SecondaryRateLimitNext(method, suffix string) { s.inject(method, suffix, "secondary") }
+
+// FailAfterCreateNext makes the next issue creation succeed at GitHub but
+// answer 502, as when the connection drops after GitHub acted.
+func (s *Server) FailAfterCreateNext() { s.inject(http.MethodPost, "/issues", "after-create") }
+
+func (s *Server) inject(method, suffix, kind string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failures = append(s.failures, failure{method, suffix, kind})
+}
+
+// Issues returns a repo's issues.
+func (s *Server) Issues(repo string) []Issue {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Issue
+	for _, is := range s.repos[repo] {
+		out = append(out, *is)
+	}
+	return out
+}
+
+// Close an issue, as a person would on GitHub.
+func (s *Server) CloseIssue(repo string, number int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, is := range s.repos[repo] {
+		if is.Number == number {
+			is.State = "closed"
+		}
+	}
+}
+
+func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
+	auth := r.Header.Get("Authorization")
+	if auth != "Bearer "+s.Token && auth != "token "+s.Token {
+		writeJSON(w, http.StatusUnauthorized, map[string]any{"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"})
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	afterCreate := false
+	for i, f := range s.failures {
+		if f.method == r.Method && strings.HasSuffix(r.URL.Path, f.suffix) {
+			s.failures = append(s.failures[:i], s.failures[i+1:]...)
+			if f.kind == "secondary" {
+				w.Header().Set("Retry-After", "1")
+				writeJSON(w, http.StatusForbidden, map[string]any{
+					"message":           "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+					"documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
+				})
+				return
+			}
+			afterCreate = true
+			break
+		}
+	}
+	// /repos/{owner}/{repo}/issues[/{number}]
+	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	if len(parts) < 4 || parts[0] != "repos" || parts[3] != "issues" {
+		writeJSON(w, http.StatusNotFound, map[string]any{"message": "Not Found"})
+		return
+	}
+	repo := parts[1] + "/" + parts[2]
+	issues, ok := s.repos[repo]
+	if !ok {
+		writeJSON(w, http.StatusNotFound, map[string]any{"message": "Not Found", "documentation_url": "https://docs.github.com/rest/issues/issues"})
+		return
+	}
+	switch {
+	case r.Method == http.MethodGet && len(parts) == 4:
+		want := strings.Split(r.URL.Query().Get("labels"), ",")
+		var out []map[string]any
+		for _, is := range issues {
+			if hasAll(is.Labels, want) {
+				out = append(out, s.render(repo, is))
+			}
+		}
+		if out == nil {
+			out = []map[string]any{}
+		}
+		writeJSON(w, http.StatusOK, out)
+	case r.Method == http.MethodPost && len(parts) == 4:
+		var req struct {
+			Title  string   `json:"title"`
+			Body   string   `json:"body"`
+			Labels []string `json:"labels"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Title == "" {
+			writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"message": "Validation Failed"})
+			return
+		}
+		s.creates++
+		is := &Issue{Number: len(issues) + 1, Title: req.Title, Body: req.Body, Labels: req.Labels, State: "open"}
+		s.repos[repo] = append(issues, is)
+		if afterCreate {
+			writeJSON(w, http.StatusBadGateway, map[string]any{"message": "Server Error"})
+			return
+		}
+		writeJSON(w, http.StatusCreated, s.render(repo, is))
+	case r.Method == http.MethodGet && len(parts) == 5:
+		n, _ := strconv.Atoi(parts[4])
+		for _, is := range issues {
+			if is.Number == n {
+				writeJSON(w, http.StatusOK, s.render(repo, is))
+				return
+			}
+		}
+		writeJSON(w, http.StatusNotFound, map[string]any{"message": "Not Found"})
+	default:
+		writeJSON(w, http.StatusNotFound, map[string]any{"message": "Not Found"})
+	}
+}
+
+func (s *Server) render(repo string, is *Issue) map[string]any {
+	labels := []map[string]any{}
+	for _, l := range is.Labels {
+		labels = append(labels, map[string]any{"name": l})
+	}
+	return map[string]any{
+		"number": is.Number, "title": is.Title, "body": is.Body, "state": is.State, "labels": labels,
+		"html_url": fmt.Sprintf("https://github.example/%s/issues/%d", repo, is.Number),
+	}
+}
+
+func hasAll(have, want []string) bool {
+	for _, w := range want {
+		if w == "" {
+			continue
+		}
+		found := false
+		for _, h := range have {
+			if h == w {
+				found = true
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
