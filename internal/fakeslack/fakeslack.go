@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -30,6 +31,32 @@ type Server struct {
 	calls    []Call
 	failures map[string][]failure
 	seq      int
+	channels []channel
+}
+
+// channel is a public channel of the fake workspace.
+type channel struct {
+	ID, Name, Topic, Purpose string
+	Members                  []string
+}
+
+// AddChannel creates a channel as a person would, outside incidentflow.
+func (s *Server) AddChannel(name, purpose string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.channels = append(s.channels, channel{ID: fmt.Sprintf("C%04d", len(s.channels)+1), Name: name, Purpose: purpose})
+}
+
+// Channel returns the channel named name, if it exists.
+func (s *Server) Channel(name string) (ch channel, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.channels {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return channel{}, false
 }
 
 type failure struct {
@@ -145,8 +172,67 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "channel": channel, "ts": ts,
 			"message": map[string]any{"type": "message", "text": r.Form.Get("text"), "ts": ts}})
+	case "conversations.create", "conversations.setTopic", "conversations.setPurpose", "conversations.invite", "conversations.list":
+		s.channelMethod(w, method, r.Form)
 	default:
 		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "unknown_method"})
+	}
+}
+
+var validChannelName = regexp.MustCompile(`^[a-z0-9_-]{1,80}$`)
+
+func (s *Server) channelMethod(w http.ResponseWriter, method string, form url.Values) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	render := func(c channel) map[string]any {
+		return map[string]any{"id": c.ID, "name": c.Name, "is_channel": true,
+			"topic": map[string]any{"value": c.Topic}, "purpose": map[string]any{"value": c.Purpose}}
+	}
+	find := func(id string) *channel {
+		for i := range s.channels {
+			if s.channels[i].ID == id {
+				return &s.channels[i]
+			}
+		}
+		return nil
+	}
+	switch method {
+	case "conversations.create":
+		name := form.Get("name")
+		if !validChannelName.MatchString(name) {
+			writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "invalid_name_specials"})
+			return
+		}
+		for _, c := range s.channels {
+			if c.Name == name {
+				writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "name_taken"})
+				return
+			}
+		}
+		c := channel{ID: fmt.Sprintf("C%04d", len(s.channels)+1), Name: name}
+		s.channels = append(s.channels, c)
+		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "channel": render(c)})
+	case "conversations.list":
+		out := []map[string]any{}
+		for _, c := range s.channels {
+			out = append(out, render(c))
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "channels": out, "response_metadata": map[string]any{"next_cursor": ""}})
+	default:
+		c := find(form.Get("channel"))
+		if c == nil {
+			writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "channel_not_found"})
+			return
+		}
+		switch method {
+		case "conversations.setTopic":
+			c.Topic = form.Get("topic")
+		case "conversations.setPurpose":
+			c.Purpose = form.Get("purpose")
+		case "conversations.invite":
+			c.Members = append(c.Members, strings.Split(form.Get("users"), ",")...)
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "channel": render(*c)})
 	}
 }
 
