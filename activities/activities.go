@@ -23,7 +23,9 @@ import (
 type Activities struct {
 	Config    *config.Config
 	Notifiers []Notifier
-	Logger    *slog.Logger
+	// Slack, when configured, also opens incident channels.
+	Slack  *Slack
+	Logger *slog.Logger
 	// Now is the clock for on-call resolution; tests pin it.
 	Now func() time.Time
 }
@@ -79,11 +81,13 @@ func (a *Activities) ResolvePlan(ctx context.Context, req workflows.PlanRequest)
 		NoProgressNudge:     cfg.Timings.NoProgressNudge.D(),
 		CommanderHandover:   cfg.Timings.CommanderHandover.D(),
 		ContinueAsNewEvents: cfg.History.ContinueAsNewEvents,
+		SlackChannels:       a.Slack != nil,
+		Announce:            cfg.Slack.AnnounceChannelTarget(),
 	}
 	for name, sev := range cfg.Severities {
 		plan.Severities[name] = workflows.SeverityPlan{
 			UpdateEvery: sev.UpdateEvery.D(), ResolveTimeout: sev.ResolveTimeout.D(),
-			Roles: append([]string(nil), sev.Roles...), Page: sev.Page, Postmortem: sev.Postmortem,
+			Roles: append([]string(nil), sev.Roles...), Page: sev.Page, Postmortem: sev.Postmortem, Channel: sev.Channel,
 		}
 	}
 	for name := range cfg.Users {
@@ -159,6 +163,43 @@ func (a *Activities) Page(ctx context.Context, req workflows.PageRequest) (workf
 		m.Text = pageText(req, fmt.Sprintf("(%s delivery is not implemented yet; shown here instead)", t.Kind))
 		return a.postChannel(ctx, t.String(), m)
 	}
+}
+
+// OpenChannel opens the incident's Slack channel, inviting the people its
+// targets name (schedules resolved to who is on call now).
+func (a *Activities) OpenChannel(ctx context.Context, req workflows.ChannelRequest) (workflows.SlackChannel, error) {
+	if a.Slack == nil {
+		return workflows.SlackChannel{}, nonRetryable("SlackNotConfigured", "slack is not configured")
+	}
+	var invite []string
+	for _, raw := range req.Invite {
+		t, err := config.ParseTarget(raw)
+		if err != nil {
+			continue
+		}
+		user := t.Name
+		switch t.Kind {
+		case config.TargetSchedule:
+			sched, ok := a.Config.Schedules[t.Name]
+			if !ok {
+				continue
+			}
+			if user, err = oncall.Who(sched, a.now()); err != nil {
+				continue
+			}
+		case config.TargetUser:
+		default:
+			continue
+		}
+		if id := a.Config.Users[user].SlackID; id != "" && !slices.Contains(invite, id) {
+			invite = append(invite, id)
+		}
+	}
+	announce := ""
+	if t, err := config.ParseTarget(req.Announce); err == nil && t.Kind == config.TargetSlackChannel {
+		announce = t.Name
+	}
+	return a.Slack.OpenChannel(ctx, req, invite, announce)
 }
 
 // Announce posts a message to a target: a channel, a user, or the console

@@ -11,26 +11,9 @@ import (
 
 	"github.com/slack-go/slack"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/incidentflow/incidentflow/workflows"
 )
-
-// ChannelRequest opens an incident's Slack channel.
-type ChannelRequest struct {
-	IncidentID string    `json:"incident_id"`
-	Title      string    `json:"title"`
-	Severity   string    `json:"severity"`
-	Commander  string    `json:"commander"`
-	OpenedAt   time.Time `json:"opened_at"`
-	// Invite are Slack user IDs of responders and role holders.
-	Invite []string `json:"invite"`
-	// Announce is where the channel is linked ("#incidents"), if anywhere.
-	Announce string `json:"announce"`
-}
-
-// Channel is what the workflow keeps of it.
-type Channel struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
-}
 
 // Slack's rules: lowercase letters, digits, hyphens and underscores, at most 80.
 const maxChannelName = 80
@@ -70,7 +53,7 @@ func purposeMarker(incidentID string) string { return "incidentflow:" + incident
 // created), sets topic and purpose, invites people and links it in the
 // announce channel. A same-named channel that is not this incident's gets a
 // numeric suffix.
-func (s *Slack) OpenChannel(ctx context.Context, req ChannelRequest) (Channel, error) {
+func (s *Slack) OpenChannel(ctx context.Context, req workflows.ChannelRequest, inviteIDs []string, announce string) (workflows.SlackChannel, error) {
 	base := ChannelName(req.IncidentID, req.Title, req.OpenedAt)
 	var ch *slack.Channel
 	for attempt := 1; ch == nil; attempt++ {
@@ -79,7 +62,7 @@ func (s *Slack) OpenChannel(ctx context.Context, req ChannelRequest) (Channel, e
 			name = fmt.Sprintf("%s-%d", base, attempt)
 		}
 		if attempt > 9 {
-			return Channel{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("create slack channel %q: nine names taken", base), "SlackChannelNames", nil)
+			return workflows.SlackChannel{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("create slack channel %q: nine names taken", base), "SlackChannelNames", nil)
 		}
 		created, err := s.Client.CreateConversationContext(ctx, slack.CreateConversationParams{ChannelName: name})
 		var se slack.SlackErrorResponse
@@ -89,38 +72,38 @@ func (s *Slack) OpenChannel(ctx context.Context, req ChannelRequest) (Channel, e
 		case errors.As(err, &se) && se.Err == "name_taken":
 			existing, err := s.channelByName(ctx, name)
 			if err != nil {
-				return Channel{}, classifySlack(fmt.Sprintf("find slack channel %q", name), err)
+				return workflows.SlackChannel{}, classifySlack(fmt.Sprintf("find slack channel %q", name), err)
 			}
 			if existing != nil && strings.Contains(existing.Purpose.Value, purposeMarker(req.IncidentID)) {
 				ch = existing // an earlier attempt of ours made it
 			}
 		default:
-			return Channel{}, classifySlack(fmt.Sprintf("create slack channel %q", name), err)
+			return workflows.SlackChannel{}, classifySlack(fmt.Sprintf("create slack channel %q", name), err)
 		}
 	}
 	if _, err := s.Client.SetPurposeOfConversationContext(ctx, ch.ID, fmt.Sprintf("%s (%s)", req.Title, purposeMarker(req.IncidentID))); err != nil {
-		return Channel{}, classifySlack(fmt.Sprintf("set purpose of %s", ch.Name), err)
+		return workflows.SlackChannel{}, classifySlack(fmt.Sprintf("set purpose of %s", ch.Name), err)
 	}
 	topic := fmt.Sprintf("%s · %s · commander: %s", req.Severity, req.Title, orNobody(req.Commander))
 	if _, err := s.Client.SetTopicOfConversationContext(ctx, ch.ID, topic); err != nil {
-		return Channel{}, classifySlack(fmt.Sprintf("set topic of %s", ch.Name), err)
+		return workflows.SlackChannel{}, classifySlack(fmt.Sprintf("set topic of %s", ch.Name), err)
 	}
-	if len(req.Invite) > 0 {
-		_, err := s.Client.InviteUsersToConversationContext(ctx, ch.ID, req.Invite...)
+	if len(inviteIDs) > 0 {
+		_, err := s.Client.InviteUsersToConversationContext(ctx, ch.ID, inviteIDs...)
 		var se slack.SlackErrorResponse
 		// Someone already in the channel is not a failure of the invite.
 		if err != nil && !(errors.As(err, &se) && se.Err == "already_in_channel") {
-			return Channel{}, classifySlack(fmt.Sprintf("invite responders to %s", ch.Name), err)
+			return workflows.SlackChannel{}, classifySlack(fmt.Sprintf("invite responders to %s", ch.Name), err)
 		}
 	}
-	if req.Announce != "" {
+	if announce != "" {
 		m := Message{IncidentID: req.IncidentID, IdempotencyKey: req.IncidentID + "/channel-link",
 			Text: fmt.Sprintf("%s incident %s: %s. Join <#%s>.", req.Severity, req.IncidentID, req.Title, ch.ID)}
-		if err := s.post(ctx, req.Announce, m); err != nil {
-			return Channel{}, classifySlack(fmt.Sprintf("link %s in %s", ch.Name, req.Announce), err)
+		if err := s.post(ctx, announce, m); err != nil {
+			return workflows.SlackChannel{}, classifySlack(fmt.Sprintf("link %s in %s", ch.Name, announce), err)
 		}
 	}
-	return Channel{ID: ch.ID, Name: ch.Name}, nil
+	return workflows.SlackChannel{ID: ch.ID, Name: ch.Name}, nil
 }
 
 func (s *Slack) channelByName(ctx context.Context, name string) (*slack.Channel, error) {

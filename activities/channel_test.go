@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/incidentflow/incidentflow/activities"
+	"github.com/incidentflow/incidentflow/workflows"
 )
 
 var opened = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
@@ -31,9 +32,9 @@ func TestChannelNames(t *testing.T) {
 
 func TestOpenChannel(t *testing.T) {
 	fake, s := newSlack(t)
-	req := activities.ChannelRequest{IncidentID: "incident-x", Title: "Checkout 5xx", Severity: "P1", Commander: "alice",
-		OpenedAt: opened, Invite: []string{"U0ALICE", "U0BOB"}, Announce: "#incidents"}
-	ch, err := s.OpenChannel(context.Background(), req)
+	req := workflows.ChannelRequest{IncidentID: "incident-x", Title: "Checkout 5xx", Severity: "P1", Commander: "alice", OpenedAt: opened}
+	invite := []string{"U0ALICE", "U0BOB"}
+	ch, err := s.OpenChannel(context.Background(), req, invite, "#incidents")
 	require.NoError(t, err)
 	got, ok := fake.Channel(ch.Name)
 	require.True(t, ok)
@@ -43,7 +44,7 @@ func TestOpenChannel(t *testing.T) {
 	require.Contains(t, fake.Messages("#incidents")[0].Form.Get("text"), "<#"+ch.ID+">")
 
 	// A retry after Slack made the channel finds it instead of making another.
-	again, err := s.OpenChannel(context.Background(), req)
+	again, err := s.OpenChannel(context.Background(), req, invite, "#incidents")
 	require.NoError(t, err)
 	require.Equal(t, ch, again)
 	_, duplicate := fake.Channel(ch.Name + "-2")
@@ -54,7 +55,7 @@ func TestOpenChannel(t *testing.T) {
 	other.IncidentID = "incident-y"
 	taken := activities.ChannelName(other.IncidentID, other.Title, opened)
 	fake.AddChannel(taken, "someone's own channel")
-	ch2, err := s.OpenChannel(context.Background(), other)
+	ch2, err := s.OpenChannel(context.Background(), other, nil, "")
 	require.NoError(t, err)
 	require.Equal(t, taken+"-2", ch2.Name)
 }

@@ -120,7 +120,8 @@ func newHarness(t *testing.T) *harness {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	// Wired as cmd/incidentflow wires production: one slack-go client, built once.
 	slackClient := slack.New(botToken, slack.OptionAPIURL(cfg.Slack.APIURL))
-	acts := &activities.Activities{Config: cfg, Notifiers: []activities.Notifier{&activities.Slack{Client: slackClient}}, Logger: logger}
+	slackActs := &activities.Slack{Client: slackClient}
+	acts := &activities.Activities{Config: cfg, Notifiers: []activities.Notifier{slackActs}, Slack: slackActs, Logger: logger}
 	w := worker.New(temporalClient, queue, acts)
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Stop)
@@ -270,12 +271,20 @@ func TestUnacknowledgedIncidentEscalatesThenTellsTheFallback(t *testing.T) {
 
 	waitFor(t, "step 1 DM", 10*time.Second, func() bool { return len(h.slack.Messages(aliceDM)) == 1 })
 	waitFor(t, "step 2 DM", 15*time.Second, func() bool { return len(h.slack.Messages(bobDM)) == 1 })
-	waitFor(t, "fallback post", 15*time.Second, func() bool { return len(h.slack.Messages("#incidents")) == 1 })
-	step1, step2, fallback := h.slack.Messages(aliceDM)[0].At, h.slack.Messages(bobDM)[0].At, h.slack.Messages("#incidents")[0].At
+	// #incidents also carries the link to the incident's channel.
+	fallbackPost := func() *fakeslack.Call {
+		for _, m := range h.slack.Messages("#incidents") {
+			if strings.Contains(m.Form.Get("text"), "Nobody acknowledged") {
+				return &m
+			}
+		}
+		return nil
+	}
+	waitFor(t, "fallback post", 15*time.Second, func() bool { return fallbackPost() != nil })
+	step1, step2, fallback := h.slack.Messages(aliceDM)[0].At, h.slack.Messages(bobDM)[0].At, fallbackPost().At
 	t.Logf("step 2 after %s, fallback %s later (both configured 3s)", step2.Sub(step1), fallback.Sub(step2))
 	require.GreaterOrEqual(t, step2.Sub(step1), 2900*time.Millisecond)
 	require.GreaterOrEqual(t, fallback.Sub(step2), 2900*time.Millisecond)
-	require.Contains(t, h.slack.Messages("#incidents")[0].Form.Get("text"), "Nobody acknowledged")
 
 	// The alert resolving resolves the incident.
 	code, _ = h.post("/v1/alerts/alertmanager", alertmanagerPayload(groupKey, "resolved"), promToken)
@@ -397,8 +406,12 @@ func TestLifecycleOverHTTP(t *testing.T) {
 	require.Contains(t, act("status-updates", `{"by":"bob","stage":"fixing","message":"x"}`, http.StatusConflict)["error"], "unknown stage")
 	act("notes", `{"by":"alice","text":"rolled back to v41"}`, http.StatusOK)
 	require.Contains(t, act("notes", `{"by":"alice"}`, http.StatusConflict)["error"], "text: required")
-	waitFor(t, "the update posted to the announce channel", 10*time.Second, func() bool {
-		for _, m := range h.slack.Messages("#incidents") {
+	waitFor(t, "the update posted in the incident's channel", 10*time.Second, func() bool {
+		ch := h.incident(id).SlackChannel
+		if ch == nil {
+			return false
+		}
+		for _, m := range h.slack.Messages(ch.ID) {
 			if strings.Contains(m.Form.Get("text"), "5% of checkouts fail") {
 				return true
 			}
@@ -565,4 +578,53 @@ func TestSlackSlashCommandsAndButtons(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+}
+
+func TestP1GetsItsChannelAndSlashCommandsThereNeedNoID(t *testing.T) {
+	h := newHarness(t)
+	code, body := h.post("/v1/alerts/alertmanager", alertmanagerPayload("channel-"+t.Name(), "firing"), promToken)
+	require.Equal(t, http.StatusAccepted, code, body)
+	id := body["incident_id"].(string)
+	waitFor(t, "the incident channel", 10*time.Second, func() bool { return h.incident(id).SlackChannel != nil })
+	ch := h.incident(id).SlackChannel
+	require.Regexp(t, `^inc-\d{8}-checkout-5xx-above-5-[0-9a-f]{4}$`, ch.Name)
+	got, ok := h.slack.Channel(ch.Name)
+	require.True(t, ok)
+	require.Equal(t, []string{"U0ALICE"}, got.Members, "the on-call person is invited")
+	require.Contains(t, got.Topic, "P1")
+	require.Len(t, h.slack.Messages("#incidents"), 1, "linked in the announce channel")
+
+	// `/incident ack` in the channel, no id: found through IncidentChannel
+	// (retried while visibility catches up with the upsert).
+	waitFor(t, "ack from the incident channel", 10*time.Second, func() bool {
+		h.slashIn(ch.ID, "U0ALICE", "ack")
+		return h.incident(id).Status == workflows.StatusAcknowledged
+	})
+	reply := h.slashIn(ch.ID, "U0ALICE", "note checking the connection pool")
+	require.Equal(t, "in_channel", reply["response_type"], reply)
+	require.Equal(t, "checking the connection pool", h.incident(id).Timeline[len(h.incident(id).Timeline)-1].Message)
+	reply = h.slashIn(ch.ID, "U0ALICE", "status identified pool exhausted by a retry storm")
+	require.Equal(t, "in_channel", reply["response_type"], reply)
+	waitFor(t, "the update posted in the incident channel", 10*time.Second, func() bool {
+		for _, m := range h.slack.Messages(ch.ID) {
+			if strings.Contains(m.Form.Get("text"), "retry storm") {
+				return true
+			}
+		}
+		return false
+	})
+	require.Equal(t, "in_channel", h.slashIn(ch.ID, "U0ALICE", "resolve rolled back the retry change")["response_type"])
+	waitFor(t, "resolved", 10*time.Second, func() bool { return h.incident(id).Status == workflows.StatusResolved })
+	require.Equal(t, "in_channel", h.slashIn(ch.ID, "U0ALICE", "close")["response_type"])
+	recordHistory(t, id, "v1_channel_slack")
+}
+
+func (h *harness) slashIn(channelID, user, text string) map[string]any {
+	h.t.Helper()
+	resp := h.slackPost("/slack/commands", url.Values{"command": {"/incident"}, "text": {text}, "user_id": {user}, "channel_id": {channelID}})
+	defer resp.Body.Close()
+	require.Equal(h.t, http.StatusOK, resp.StatusCode)
+	var out map[string]any
+	require.NoError(h.t, json.NewDecoder(resp.Body).Decode(&out))
+	return out
 }

@@ -293,3 +293,22 @@ func slug(s string) string {
 	}
 	return strings.Trim(b.String(), "-")
 }
+
+// ByChannel finds the open incident whose Slack channel is channelID.
+func (in *Incidents) ByChannel(ctx context.Context, channelID string) (string, bool, error) {
+	if channelID == "" {
+		return "", false, nil
+	}
+	resp, err := in.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+		PageSize: 1,
+		Query: fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus = 'Running' AND %s = '%s'",
+			workflows.IncidentWorkflowName, workflows.SearchChannel.GetName(), strings.ReplaceAll(channelID, "'", "")),
+	})
+	if err != nil {
+		return "", false, in.explain(ctx, "", err)
+	}
+	if len(resp.GetExecutions()) == 0 {
+		return "", false, nil
+	}
+	return resp.GetExecutions()[0].GetExecution().GetWorkflowId(), true, nil
+}

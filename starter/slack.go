@@ -90,11 +90,13 @@ func (s *Server) slackCommand(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), slackBudget)
 	defer cancel()
-	writeJSON(w, http.StatusOK, s.runSlash(ctx, form.Get("user_id"), form.Get("text")))
+	writeJSON(w, http.StatusOK, s.runSlash(ctx, form.Get("user_id"), form.Get("channel_id"), form.Get("text")))
 }
 
-// runSlash executes one `/incident` command for a Slack user.
-func (s *Server) runSlash(ctx context.Context, slackUser, text string) slackReply {
+// runSlash executes one `/incident` command for a Slack user. Typed in an
+// incident's own channel, the incident is implied; elsewhere its id comes
+// first.
+func (s *Server) runSlash(ctx context.Context, slackUser, channelID, text string) slackReply {
 	args := strings.Fields(text)
 	if len(args) == 0 || args[0] == "help" {
 		return ephemeral(slashUsage)
@@ -107,10 +109,15 @@ func (s *Server) runSlash(ctx context.Context, slackUser, text string) slackRepl
 	if sub == "declare" {
 		return s.slashDeclare(ctx, by, args)
 	}
-	if len(args) == 0 {
-		return ephemeral(fmt.Sprintf("`/incident %s` needs an incident id.\n%s", sub, slashUsage))
+	var id string
+	var rest []string
+	if implied, ok, _ := s.incidentOfChannel(ctx, channelID); ok {
+		id, rest = implied, args
+	} else if len(args) == 0 {
+		return ephemeral(fmt.Sprintf("`/incident %s` needs an incident id (or type it in the incident's channel).\n%s", sub, slashUsage))
+	} else {
+		id, rest = workflows.NormalizeID(args[0]), args[1:]
 	}
-	id, rest := workflows.NormalizeID(args[0]), args[1:]
 	text = strings.Join(rest, " ")
 	var update string
 	var req any
@@ -177,6 +184,13 @@ func (s *Server) slashDeclare(ctx context.Context, by string, args []string) sla
 		return ephemeral(slackError(err))
 	}
 	return slackReply{ResponseType: "in_channel", Text: fmt.Sprintf("%s declared %s incident %s on %s: %s", by, sev, id, service, strings.Join(args, " "))}
+}
+
+func (s *Server) incidentOfChannel(ctx context.Context, channelID string) (string, bool, error) {
+	if s.incidents.Client == nil || channelID == "" {
+		return "", false, nil
+	}
+	return s.incidents.ByChannel(ctx, channelID)
 }
 
 var mention = regexp.MustCompile(`^<@([A-Z0-9]+)(\|[^>]*)?>$`)

@@ -43,6 +43,7 @@ const (
 	ActivityResolvePlan = "ResolvePlan"
 	ActivityPage        = "Page"
 	ActivityAnnounce    = "Announce"
+	ActivityOpenChannel = "OpenChannel"
 
 	MemoTitle = "title"
 )
@@ -53,11 +54,14 @@ var (
 	SearchStatus    = temporal.NewSearchAttributeKeyKeyword("IncidentStatus")
 	SearchService   = temporal.NewSearchAttributeKeyKeyword("IncidentService")
 	SearchCommander = temporal.NewSearchAttributeKeyKeyword("IncidentCommander")
+	// SearchChannel is the incident's Slack channel ID: `/incident` typed
+	// there finds its incident through it.
+	SearchChannel = temporal.NewSearchAttributeKeyKeyword("IncidentChannel")
 )
 
 // SearchAttributeNames lists the attributes a namespace must have registered.
 func SearchAttributeNames() []string {
-	return []string{SearchSeverity.GetName(), SearchStatus.GetName(), SearchService.GetName(), SearchCommander.GetName()}
+	return []string{SearchSeverity.GetName(), SearchStatus.GetName(), SearchService.GetName(), SearchCommander.GetName(), SearchChannel.GetName()}
 }
 
 const idPrefix = "incident-"
@@ -253,6 +257,10 @@ type IncidentState struct {
 	Reminders       Reminders     `json:"reminders"`
 	// Version is the lifecycle version the incident runs (workflow.GetVersion).
 	Version int `json:"version"`
+	// ChannelVersion is 1 when this incident opens Slack channels.
+	ChannelVersion int `json:"channel_version,omitempty"`
+	// SlackChannel is the incident's own channel, once opened.
+	SlackChannel *SlackChannel `json:"slack_channel,omitempty"`
 	// Runs counts continue-as-new hand-overs.
 	Runs int `json:"runs"`
 	// MTTASeconds is trigger to first ack; MTTRSeconds trigger to mitigation.
@@ -309,6 +317,11 @@ type EscalationPlan struct {
 	Channel string `json:"channel,omitempty"`
 	// Users are the configured people roles can go to.
 	Users []string `json:"users,omitempty"`
+	// SlackChannels: Slack is configured, so severities that want one get
+	// an incident channel.
+	SlackChannels bool `json:"slack_channels,omitempty"`
+	// Announce is where new incident channels are linked.
+	Announce string `json:"announce,omitempty"`
 	// ContinueAsNewEvents hands the incident to a fresh run past this many
 	// history events, even if Temporal has not suggested it yet (0: only
 	// when suggested).
@@ -322,6 +335,7 @@ type SeverityPlan struct {
 	Roles          []string      `json:"roles"`
 	Page           bool          `json:"page"`
 	Postmortem     bool          `json:"postmortem"`
+	Channel        bool          `json:"channel"`
 }
 
 // PlanStep pages Targets Delay after the previous step.
@@ -353,6 +367,25 @@ type PageRequest struct {
 type PageResult struct {
 	Recipient string `json:"recipient"`
 	Channel   string `json:"channel"`
+}
+
+// SlackChannel is an incident's Slack channel.
+type SlackChannel struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// ChannelRequest opens an incident's Slack channel.
+type ChannelRequest struct {
+	IncidentID string    `json:"incident_id"`
+	Title      string    `json:"title"`
+	Severity   string    `json:"severity"`
+	Commander  string    `json:"commander"`
+	OpenedAt   time.Time `json:"opened_at"`
+	// Invite are targets (user:, schedule:) whose people join the channel.
+	Invite []string `json:"invite"`
+	// Announce is where the channel is linked ("slack_channel:#incidents").
+	Announce string `json:"announce"`
 }
 
 // AnnounceRequest posts a message to a target (the fallback, say).

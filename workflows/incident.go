@@ -20,6 +20,8 @@ import (
 const (
 	lifecycleChange = "lifecycle"
 	lifecycleV1     = 1
+	// channelChange opens a Slack channel for severities that want one.
+	channelChange = "incident-channel"
 )
 
 // IncidentWorkflow runs one incident from trigger to resolution.
@@ -43,12 +45,14 @@ type incident struct {
 	// inFlight counts notifications whose results the timeline still awaits;
 	// continue-as-new waits for them so no "paged" line is lost.
 	inFlight int
+	// openingChannel is set while the channel activity runs.
+	openingChannel bool
 }
 
 // published remembers what the search attributes and memo say, so they are
 // upserted only when something visible changed.
 type published struct {
-	severity, status, service, commander, title string
+	severity, status, service, commander, title, channel string
 }
 
 func (w *incident) setup(ctx workflow.Context, in IncidentInput) error {
@@ -99,6 +103,7 @@ func currentlyPublished(ctx workflow.Context) published {
 	p.status, _ = sa.GetKeyword(SearchStatus)
 	p.service, _ = sa.GetKeyword(SearchService)
 	p.commander, _ = sa.GetKeyword(SearchCommander)
+	p.channel, _ = sa.GetKeyword(SearchChannel)
 	if f, ok := workflow.GetInfo(ctx).Memo.GetFields()[MemoTitle]; ok {
 		var title string
 		if err := converter.GetDefaultDataConverter().FromPayload(f, &title); err == nil {
@@ -116,6 +121,10 @@ func (w *incident) run(ctx workflow.Context, resumed bool) (*IncidentState, erro
 		w.st.Plan = w.resolvePlan(ctx)
 		w.startEscalation(ctx)
 		w.refreshRoles()
+		if w.st.Version >= lifecycleV1 {
+			w.st.ChannelVersion = int(workflow.GetVersion(ctx, channelChange, workflow.DefaultVersion, 1))
+		}
+		w.openChannel(ctx)
 	} else {
 		w.record(ctx, "continued", "", fmt.Sprintf("continued as new (run %d); timers resume", w.st.Runs+1))
 	}
@@ -324,6 +333,38 @@ func (w *incident) page(ctx workflow.Context, round, step int, target, tag strin
 	})
 }
 
+// openChannel opens the incident's Slack channel beside the main loop, so
+// the first page never waits for it; reminders and updates then go there.
+func (w *incident) openChannel(ctx workflow.Context) {
+	st := &w.st
+	if st.ChannelVersion < 1 || st.SlackChannel != nil || w.openingChannel || !st.Plan.SlackChannels || !w.severityPlan().Channel {
+		return
+	}
+	var invite []string
+	if len(st.Plan.Steps) > 0 {
+		invite = st.Plan.Steps[0].Targets
+	}
+	req := ChannelRequest{IncidentID: st.ID, Title: st.Title, Severity: st.Severity, Commander: st.Commander,
+		OpenedAt: st.CreatedAt, Invite: invite, Announce: st.Plan.Announce}
+	actx := workflow.WithActivityOptions(ctx, notifyOptions("open incident channel"))
+	f := workflow.ExecuteActivity(actx, ActivityOpenChannel, req)
+	w.openingChannel = true
+	w.inFlight++
+	workflow.Go(ctx, func(gctx workflow.Context) {
+		defer w.settled()
+		var ch SlackChannel
+		err := f.Get(gctx, &ch)
+		w.openingChannel = false
+		if err != nil {
+			w.record(gctx, "channel_failed", "", "could not open the incident channel: "+errorMessage(err))
+			return
+		}
+		st.SlackChannel = &ch
+		st.Plan.Channel = "slack_channel:" + ch.ID
+		w.record(gctx, "channel", "", fmt.Sprintf("incident channel #%s opened", ch.Name))
+	})
+}
+
 func (w *incident) settled() {
 	w.inFlight--
 	w.wakeUp()
@@ -450,6 +491,9 @@ func (w *incident) publish(ctx workflow.Context) {
 		severity: w.st.Severity, status: string(w.st.Status), service: w.st.Service,
 		commander: w.st.Commander, title: w.st.Title,
 	}
+	if w.st.SlackChannel != nil {
+		now.channel = w.st.SlackChannel.ID
+	}
 	var updates []temporal.SearchAttributeUpdate
 	if now.severity != w.published.severity {
 		updates = append(updates, SearchSeverity.ValueSet(now.severity))
@@ -466,6 +510,9 @@ func (w *incident) publish(ctx workflow.Context) {
 		} else {
 			updates = append(updates, SearchCommander.ValueSet(now.commander))
 		}
+	}
+	if now.channel != w.published.channel {
+		updates = append(updates, SearchChannel.ValueSet(now.channel))
 	}
 	if len(updates) > 0 {
 		if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {

@@ -306,6 +306,7 @@ func (w *incident) setSeverity(ctx workflow.Context, r SeverityRequest) {
 			}
 		}
 	}
+	w.openChannel(ctx)
 	w.remindMissingRoles(ctx)
 	w.wakeUp()
 }

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/incidentflow/incidentflow/activities"
 	"github.com/incidentflow/incidentflow/workflows"
 )
 
@@ -394,4 +395,56 @@ func (s *incidentSuite) TestIncidentNeedingAPostmortemStaysResolvedUntilClosed()
 	s.Equal(workflows.StatusClosed, st.Status)
 	s.Equal(6*time.Hour, st.ClosedAt.Sub(s.start))
 	s.Equal(1, st.Escalation.Generation)
+}
+
+// recordChannels answers OpenChannel and says when it was asked.
+func (s *incidentSuite) recordChannels() *[]time.Duration {
+	var opened []time.Duration
+	s.acts.Slack = &activities.Slack{} // Slack configured; the activity itself is mocked
+	s.env.OnActivity(s.acts.OpenChannel, mock.Anything, mock.Anything).Maybe().Return(
+		func(_ context.Context, req workflows.ChannelRequest) (workflows.SlackChannel, error) {
+			at := s.env.Now().Sub(s.start)
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			opened = append(opened, at)
+			s.Equal([]string{"user:alice"}, req.Invite, "step 1's people are invited")
+			s.Equal("slack_channel:#incidents", req.Announce)
+			return workflows.SlackChannel{ID: "C0INC", Name: "inc-20260101-checkout-5xx-abcd"}, nil
+		})
+	return &opened
+}
+
+func (s *incidentSuite) TestP1OpensItsChannelAndRemindsThere() {
+	s.recordPages()
+	opened := s.recordChannels()
+	var targets []string
+	s.env.OnActivity(s.acts.Announce, mock.Anything, mock.Anything).Maybe().Return(
+		func(_ context.Context, req workflows.AnnounceRequest) error {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			targets = append(targets, req.Target)
+			return nil
+		})
+	s.ackAt(time.Minute, "alice")
+	s.resolveAt(20 * time.Minute)
+	st := s.run("P1")
+	s.Equal([]time.Duration{0}, *opened, "opened at once, beside the first page")
+	s.Equal([]page{{at: 0, target: "user:alice", round: 1, step: 1}}, s.pages)
+	s.Require().NotNil(st.SlackChannel)
+	s.Equal("C0INC", st.SlackChannel.ID)
+	s.NotEmpty(targets)
+	for _, t := range targets {
+		s.Equal("slack_channel:C0INC", t, "reminders go to the incident channel")
+	}
+}
+
+func (s *incidentSuite) TestP3HasNoChannelUntilRaisedToP1() {
+	s.recordPages()
+	s.recordAnnouncements()
+	opened := s.recordChannels()
+	s.ackAt(time.Minute, "alice")
+	s.at(5*time.Minute, func() { s.signal(workflows.SignalSetSeverity, workflows.SeverityRequest{By: "alice", Severity: "P1"}) })
+	s.resolveAt(10 * time.Minute)
+	s.run("P3")
+	s.Equal([]time.Duration{5 * time.Minute}, *opened)
 }

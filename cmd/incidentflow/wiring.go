@@ -96,13 +96,15 @@ func temporalOptions(cfg *config.Config, logger *slog.Logger) (client.Options, e
 // configured.
 func newActivities(cfg *config.Config, logger *slog.Logger, console io.Writer, alwaysConsole bool) *activities.Activities {
 	var notifiers []activities.Notifier
+	var slackActs *activities.Slack
 	if env := cfg.Slack.BotTokenEnv; env != "" {
 		if token := os.Getenv(env); token != "" {
 			opts := []slack.Option{slack.OptionHTTPClient(&http.Client{Timeout: 15 * time.Second})}
 			if cfg.Slack.APIURL != "" {
 				opts = append(opts, slack.OptionAPIURL(cfg.Slack.APIURL))
 			}
-			notifiers = append(notifiers, &activities.Slack{Client: slack.New(token, opts...)})
+			slackActs = &activities.Slack{Client: slack.New(token, opts...)}
+			notifiers = append(notifiers, slackActs)
 		} else {
 			logger.Warn("slack bot token variable is empty: Slack paging is off", "bot_token_env", env)
 		}
@@ -110,5 +112,5 @@ func newActivities(cfg *config.Config, logger *slog.Logger, console io.Writer, a
 	if alwaysConsole || len(notifiers) == 0 {
 		notifiers = append(notifiers, &activities.Console{Out: console})
 	}
-	return &activities.Activities{Config: cfg, Notifiers: notifiers, Logger: logger}
+	return &activities.Activities{Config: cfg, Notifiers: notifiers, Slack: slackActs, Logger: logger}
 }
