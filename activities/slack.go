@@ -54,22 +54,27 @@ const (
 
 // pageBlocks renders a page: its text and the buttons to act on it.
 func pageBlocks(m Message) []slack.Block {
+	return []slack.Block{
+		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, m.Text, false, false), nil, nil),
+		actionButtons(m.IncidentID),
+	}
+}
+
+// actionButtons are the same on pages and cards.
+func actionButtons(incidentID string) *slack.ActionBlock {
 	button := func(id, label, style string) *slack.ButtonBlockElement {
-		b := slack.NewButtonBlockElement(id, m.IncidentID, slack.NewTextBlockObject(slack.PlainTextType, label, false, false))
+		b := slack.NewButtonBlockElement(id, incidentID, slack.NewTextBlockObject(slack.PlainTextType, label, false, false))
 		if style != "" {
 			b.Style = slack.Style(style)
 		}
 		return b
 	}
-	return []slack.Block{
-		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, m.Text, false, false), nil, nil),
-		slack.NewActionBlock("incident_actions",
-			button(ActionAck, "Acknowledge", "primary"),
-			button(ActionResolve, "Resolve", ""),
-			button(ActionEscalate, "Escalate", "danger"),
-			button(ActionCommander, "I'll be commander", ""),
-		),
-	}
+	return slack.NewActionBlock("incident_actions",
+		button(ActionAck, "Acknowledge", "primary"),
+		button(ActionResolve, "Resolve", ""),
+		button(ActionEscalate, "Escalate", "danger"),
+		button(ActionCommander, "I'll be commander", ""),
+	)
 }
 
 func (s *Slack) post(ctx context.Context, channel string, m Message) error {

@@ -600,6 +600,19 @@ func TestP1GetsItsChannelAndSlashCommandsThereNeedNoID(t *testing.T) {
 		h.slashIn(ch.ID, "U0ALICE", "ack")
 		return h.incident(id).Status == workflows.StatusAcknowledged
 	})
+	// One card in the channel, updated in place to show the ack.
+	waitFor(t, "the card to show the ack", 10*time.Second, func() bool {
+		posted := h.slack.Posted(ch.ID)
+		return len(posted) >= 1 && strings.Contains(posted[0].Text, "(acknowledged)")
+	})
+	cards := 0
+	for _, m := range h.slack.Posted(ch.ID) {
+		if m.Metadata["event_type"] == "incidentflow_card" {
+			cards++
+		}
+	}
+	require.Equal(t, 1, cards, "one card per incident")
+	require.NotEmpty(t, h.slack.Calls("chat.update"))
 	reply := h.slashIn(ch.ID, "U0ALICE", "note checking the connection pool")
 	require.Equal(t, "in_channel", reply["response_type"], reply)
 	require.Equal(t, "checking the connection pool", h.incident(id).Timeline[len(h.incident(id).Timeline)-1].Message)
@@ -616,7 +629,7 @@ func TestP1GetsItsChannelAndSlashCommandsThereNeedNoID(t *testing.T) {
 	require.Equal(t, "in_channel", h.slashIn(ch.ID, "U0ALICE", "resolve rolled back the retry change")["response_type"])
 	waitFor(t, "resolved", 10*time.Second, func() bool { return h.incident(id).Status == workflows.StatusResolved })
 	require.Equal(t, "in_channel", h.slashIn(ch.ID, "U0ALICE", "close")["response_type"])
-	recordHistory(t, id, "v1_channel_slack")
+	recordHistory(t, id, "v1_channel_card_slack")
 }
 
 func (h *harness) slashIn(channelID, user, text string) map[string]any {

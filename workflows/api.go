@@ -44,6 +44,7 @@ const (
 	ActivityPage        = "Page"
 	ActivityAnnounce    = "Announce"
 	ActivityOpenChannel = "OpenChannel"
+	ActivityUpsertCard  = "UpsertCard"
 
 	MemoTitle = "title"
 )
@@ -261,6 +262,10 @@ type IncidentState struct {
 	ChannelVersion int `json:"channel_version,omitempty"`
 	// SlackChannel is the incident's own channel, once opened.
 	SlackChannel *SlackChannel `json:"slack_channel,omitempty"`
+	// CardVersion is 1 when this incident keeps a live Slack card.
+	CardVersion int `json:"card_version,omitempty"`
+	// Card is where the incident's card was posted, for chat.update.
+	Card *CardRef `json:"card,omitempty"`
 	// Runs counts continue-as-new hand-overs.
 	Runs int `json:"runs"`
 	// MTTASeconds is trigger to first ack; MTTRSeconds trigger to mitigation.
@@ -373,6 +378,27 @@ type PageResult struct {
 type SlackChannel struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
+}
+
+// CardRef locates the posted card.
+type CardRef struct {
+	Channel string `json:"channel"`
+	TS      string `json:"ts"`
+}
+
+// CardRequest posts the incident card, or updates it in place when Ref is set.
+type CardRequest struct {
+	IncidentID string            `json:"incident_id"`
+	Channel    string            `json:"channel"`
+	Ref        *CardRef          `json:"ref,omitempty"`
+	Title      string            `json:"title"`
+	Severity   string            `json:"severity"`
+	Status     Status            `json:"status"`
+	Stage      string            `json:"stage"`
+	Roles      map[string]string `json:"roles"`
+	LastUpdate string            `json:"last_update,omitempty"`
+	NextUpdate *time.Time        `json:"next_update,omitempty"`
+	AlertCount int               `json:"alert_count"`
 }
 
 // ChannelRequest opens an incident's Slack channel.

@@ -22,6 +22,8 @@ const (
 	lifecycleV1     = 1
 	// channelChange opens a Slack channel for severities that want one.
 	channelChange = "incident-channel"
+	// cardChange keeps a live incident card in Slack.
+	cardChange = "incident-card"
 )
 
 // IncidentWorkflow runs one incident from trigger to resolution.
@@ -47,6 +49,10 @@ type incident struct {
 	inFlight int
 	// openingChannel is set while the channel activity runs.
 	openingChannel bool
+	// cardInFlight: one card update at a time, so bursts coalesce;
+	// cardShown is what the card last showed.
+	cardInFlight bool
+	cardShown    string
 }
 
 // published remembers what the search attributes and memo say, so they are
@@ -123,6 +129,7 @@ func (w *incident) run(ctx workflow.Context, resumed bool) (*IncidentState, erro
 		w.refreshRoles()
 		if w.st.Version >= lifecycleV1 {
 			w.st.ChannelVersion = int(workflow.GetVersion(ctx, channelChange, workflow.DefaultVersion, 1))
+			w.st.CardVersion = int(workflow.GetVersion(ctx, cardChange, workflow.DefaultVersion, 1))
 		}
 		w.openChannel(ctx)
 	} else {
@@ -133,6 +140,7 @@ func (w *incident) run(ctx workflow.Context, resumed bool) (*IncidentState, erro
 		for !w.finished() {
 			w.advance(ctx)
 			w.publish(ctx)
+			w.syncCard(ctx)
 			if w.shouldContinueAsNew(ctx) {
 				return nil, w.continueAsNew(ctx)
 			}
@@ -159,6 +167,7 @@ func (w *incident) run(ctx workflow.Context, resumed bool) (*IncidentState, erro
 		}
 		w.timer.stop()
 		w.publish(ctx)
+		w.flushCard(ctx)
 
 		// Completing with signals still queued would lose them: an alert that
 		// fired again at the last moment must reopen the incident, not vanish.
@@ -363,6 +372,82 @@ func (w *incident) openChannel(ctx workflow.Context) {
 		st.Plan.Channel = "slack_channel:" + ch.ID
 		w.record(gctx, "channel", "", fmt.Sprintf("incident channel #%s opened", ch.Name))
 	})
+}
+
+// syncCard posts or updates the incident card when what it shows changed.
+// It waits for the incident channel if one is being opened; the alert count
+// alone does not move it, so a storm of duplicates edits nothing.
+func (w *incident) syncCard(ctx workflow.Context) {
+	st := &w.st
+	if st.CardVersion < 1 || !st.Plan.SlackChannels || w.cardInFlight || w.openingChannel {
+		return
+	}
+	channel := ""
+	switch {
+	case st.Card != nil:
+		channel = st.Card.Channel
+	case st.SlackChannel != nil:
+		channel = st.SlackChannel.ID
+	case strings.HasPrefix(st.Plan.Channel, "slack_channel:"):
+		channel = strings.TrimPrefix(st.Plan.Channel, "slack_channel:")
+	}
+	if channel == "" {
+		return
+	}
+	req := CardRequest{IncidentID: st.ID, Channel: channel, Ref: st.Card, Title: st.Title, Severity: st.Severity,
+		Status: st.Status, Stage: st.Stage, Roles: st.Roles, NextUpdate: st.NextUpdateDue, AlertCount: st.AlertCount}
+	if st.LastUpdate != nil {
+		req.LastUpdate = fmt.Sprintf("[%s] %s", st.LastUpdate.Stage, st.LastUpdate.Message)
+	}
+	shown := cardFingerprint(req)
+	if shown == w.cardShown {
+		return
+	}
+	actx := workflow.WithActivityOptions(ctx, notifyOptions("update incident card"))
+	f := workflow.ExecuteActivity(actx, ActivityUpsertCard, req)
+	w.cardInFlight = true
+	w.inFlight++
+	workflow.Go(ctx, func(gctx workflow.Context) {
+		defer w.settled()
+		var ref CardRef
+		err := f.Get(gctx, &ref)
+		w.cardInFlight = false
+		w.cardShown = shown
+		if err != nil {
+			w.record(gctx, "card_failed", "", "could not update the incident card: "+errorMessage(err))
+			return
+		}
+		st.Card = &ref
+	})
+}
+
+func cardFingerprint(r CardRequest) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s|%s|%s|%s|%s|", r.Title, r.Severity, r.Status, r.Stage, r.LastUpdate)
+	if r.NextUpdate != nil {
+		b.WriteString(r.NextUpdate.UTC().Format(time.RFC3339))
+	}
+	for _, role := range Roles {
+		b.WriteString("|" + r.Roles[role])
+	}
+	return b.String()
+}
+
+// flushCard shows the final state before the run ends (bounded, so a
+// broken Slack never keeps an incident open).
+func (w *incident) flushCard(ctx workflow.Context) {
+	if w.st.CardVersion < 1 {
+		return
+	}
+	for i := 0; i < 3; i++ {
+		w.syncCard(ctx)
+		if !w.cardInFlight {
+			return
+		}
+		if ok, err := workflow.AwaitWithTimeout(ctx, time.Minute, func() bool { return !w.cardInFlight }); err != nil || !ok {
+			return
+		}
+	}
 }
 
 func (w *incident) settled() {

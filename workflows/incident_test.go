@@ -53,6 +53,7 @@ type incidentSuite struct {
 	// mu guards what mocked activities record: they run on goroutines.
 	mu    sync.Mutex
 	pages []page
+	cards []cardCall
 }
 
 type page struct {
@@ -73,6 +74,7 @@ func (s *incidentSuite) SetupTest() {
 	worker.Register(s.env, s.acts)
 	s.start = s.env.Now()
 	s.pages = nil
+	s.cards = nil
 }
 
 // recordPages answers every page not matched by a mock registered before it

@@ -411,7 +411,54 @@ func (s *incidentSuite) recordChannels() *[]time.Duration {
 			s.Equal("slack_channel:#incidents", req.Announce)
 			return workflows.SlackChannel{ID: "C0INC", Name: "inc-20260101-checkout-5xx-abcd"}, nil
 		})
+	s.env.OnActivity(s.acts.UpsertCard, mock.Anything, mock.Anything).Maybe().Return(
+		func(_ context.Context, req workflows.CardRequest) (workflows.CardRef, error) {
+			at := s.env.Now().Sub(s.start)
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			s.cards = append(s.cards, cardCall{at: at, req: req})
+			return workflows.CardRef{Channel: req.Channel, TS: "1700000000.000100"}, nil
+		})
 	return &opened
+}
+
+type cardCall struct {
+	at  time.Duration
+	req workflows.CardRequest
+}
+
+func (s *incidentSuite) TestCardPostedOnceInTheChannelThenUpdatedOnChanges() {
+	s.recordPages()
+	s.recordAnnouncements()
+	s.recordChannels()
+	for i := 1; i <= 50; i++ {
+		s.at(time.Duration(i)*time.Second, func() {
+			s.signal(workflows.SignalAlert, workflows.AlertSignal{Fingerprint: "fp", Status: workflows.AlertFiring, Source: "am"})
+		})
+	}
+	s.ackAt(2*time.Minute, "alice")
+	s.at(3*time.Minute, func() {
+		s.signal(workflows.SignalStatusUpdate, workflows.StatusUpdate{By: "alice", Stage: "identified", Message: "bad deploy"})
+	})
+	s.resolveAt(4 * time.Minute)
+	st := s.run("P1")
+	var at []time.Duration
+	for _, c := range s.cards {
+		at = append(at, c.at)
+		s.Equal("C0INC", c.req.Channel, "the card lives in the incident channel")
+	}
+	s.Equal([]time.Duration{0, 2 * time.Minute, 3 * time.Minute, 4 * time.Minute, 34 * time.Minute, 35 * time.Minute}, at,
+		"posted, then ack, update, monitoring, resolved, closed; 50 duplicate alerts moved nothing")
+	s.Nil(s.cards[0].req.Ref, "posted once")
+	for _, c := range s.cards[1:] {
+		s.Require().NotNil(c.req.Ref, "then updated in place")
+	}
+	s.Equal(workflows.StatusClosed, s.cards[len(s.cards)-1].req.Status)
+	s.Equal("[identified] bad deploy", s.cards[2].req.LastUpdate)
+	s.NotNil(st.Card)
+	for _, e := range st.Timeline {
+		s.NotEqual("card_failed", e.Kind, e.Message)
+	}
 }
 
 func (s *incidentSuite) TestP1OpensItsChannelAndRemindsThere() {

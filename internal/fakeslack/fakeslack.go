@@ -32,6 +32,13 @@ type Server struct {
 	failures map[string][]failure
 	seq      int
 	channels []channel
+	posted   []message
+}
+
+// message is one posted message, kept for history and chat.update.
+type message struct {
+	Channel, TS, Text, Blocks string
+	Metadata                  map[string]any
 }
 
 // channel is a public channel of the fake workspace.
@@ -170,8 +177,34 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "no_text"})
 			return
 		}
+		var meta map[string]any
+		_ = json.Unmarshal([]byte(r.Form.Get("metadata")), &meta)
+		s.mu.Lock()
+		s.posted = append(s.posted, message{Channel: channel, TS: ts, Text: r.Form.Get("text"), Blocks: r.Form.Get("blocks"), Metadata: meta})
+		s.mu.Unlock()
 		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "channel": channel, "ts": ts,
 			"message": map[string]any{"type": "message", "text": r.Form.Get("text"), "ts": ts}})
+	case "chat.update":
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for i := range s.posted {
+			if s.posted[i].Channel == r.Form.Get("channel") && s.posted[i].TS == r.Form.Get("ts") {
+				s.posted[i].Text, s.posted[i].Blocks = r.Form.Get("text"), r.Form.Get("blocks")
+				writeJSON(w, http.StatusOK, map[string]any{"ok": true, "channel": s.posted[i].Channel, "ts": s.posted[i].TS, "text": s.posted[i].Text})
+				return
+			}
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "message_not_found"})
+	case "conversations.history":
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		msgs := []map[string]any{}
+		for i := len(s.posted) - 1; i >= 0; i-- {
+			if m := s.posted[i]; m.Channel == r.Form.Get("channel") {
+				msgs = append(msgs, map[string]any{"type": "message", "ts": m.TS, "text": m.Text, "metadata": m.Metadata})
+			}
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "messages": msgs, "has_more": false})
 	case "conversations.create", "conversations.setTopic", "conversations.setPurpose", "conversations.invite", "conversations.list":
 		s.channelMethod(w, method, r.Form)
 	default:
@@ -240,4 +273,17 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// Posted returns the messages in channel as they stand now (after updates).
+func (s *Server) Posted(channel string) []message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []message
+	for _, m := range s.posted {
+		if m.Channel == channel {
+			out = append(out, m)
+		}
+	}
+	return out
 }
