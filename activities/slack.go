@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/slack-go/slack"
 	"go.temporal.io/sdk/temporal"
@@ -78,6 +79,17 @@ func actionButtons(incidentID string) *slack.ActionBlock {
 }
 
 func (s *Slack) post(ctx context.Context, channel string, m Message) error {
+	if m.IdempotencyKey != "" && isSlackID(channel) {
+		// A retry after Slack accepted the post (and the answer was lost)
+		// finds it here instead of paging twice.
+		done, err := s.delivered(ctx, channel, m.IdempotencyKey)
+		if err != nil {
+			return err
+		}
+		if done {
+			return nil
+		}
+	}
 	opts := []slack.MsgOption{slack.MsgOptionText(m.Text, false)}
 	if m.Buttons && m.IncidentID != "" {
 		opts = append(opts, slack.MsgOptionBlocks(pageBlocks(m)...))
@@ -91,6 +103,24 @@ func (s *Slack) post(ctx context.Context, channel string, m Message) error {
 		}),
 	)...)
 	return err
+}
+
+// delivered looks for the key in the channel's recent messages' metadata.
+func (s *Slack) delivered(ctx context.Context, channel, key string) (bool, error) {
+	hist, err := s.Client.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{ChannelID: channel, Limit: 50, IncludeAllMetadata: true})
+	if err != nil {
+		return false, err
+	}
+	for _, msg := range hist.Messages {
+		if msg.Metadata.EventPayload["idempotency_key"] == key {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func isSlackID(c string) bool {
+	return len(c) > 1 && (c[0] == 'C' || c[0] == 'G' || c[0] == 'D') && strings.ToUpper(c) == c
 }
 
 func isSlackChannel(c string) bool {

@@ -92,3 +92,28 @@ func TestPageKeepsNonRetryableAndRetryAfterThroughTheActivity(t *testing.T) {
 	require.False(t, appErr.NonRetryable())
 	require.Equal(t, "3s", appErr.NextRetryDelay().String())
 }
+
+func TestPageRetriedAfterSlackAcceptedItIsNotPostedTwice(t *testing.T) {
+	fake, s := newSlack(t)
+	cfg, err := config.Parse([]byte("users: {alice: {slack_id: U0ALICE}}"))
+	require.NoError(t, err)
+	a := &activities.Activities{Config: cfg, Notifiers: []activities.Notifier{s}}
+	req := workflows.PageRequest{IncidentID: "incident-x", Target: "user:alice", IdempotencyKey: "incident-x/g0/r1/s1/user:alice"}
+
+	fake.LoseNextResponse("chat.postMessage")
+	_, err = a.Page(context.Background(), req)
+	require.Error(t, err, "the answer was lost")
+	appErr, isApp := err.(*temporal.ApplicationError)
+	require.False(t, isApp && appErr.NonRetryable(), "so Temporal retries")
+	require.Len(t, fake.Messages("D0ALICE"), 1, "but Slack had posted it")
+
+	_, err = a.Page(context.Background(), req)
+	require.NoError(t, err)
+	require.Len(t, fake.Messages("D0ALICE"), 1, "the retry found it and did not page twice")
+
+	next := req
+	next.IdempotencyKey = "incident-x/g0/r2/s1/user:alice"
+	_, err = a.Page(context.Background(), next)
+	require.NoError(t, err)
+	require.Len(t, fake.Messages("D0ALICE"), 2, "a new step pages again")
+}

@@ -70,6 +70,16 @@ type failure struct {
 	status     int
 	retryAfter int
 	slackError string
+	// lose: do the work, then answer 502 as if the connection dropped.
+	lose bool
+}
+
+// LoseNextResponse makes the next call to method succeed at Slack but
+// answer 502, as when the connection drops after Slack acted.
+func (s *Server) LoseNextResponse(method string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failures[method] = append(s.failures[method], failure{lose: true})
 }
 
 // New starts a server that accepts only the bot token given.
@@ -134,7 +144,11 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	}
 
 	s.mu.Lock()
-	if fs := s.failures[method]; len(fs) > 0 {
+	lose := false
+	if fs := s.failures[method]; len(fs) > 0 && fs[0].lose {
+		s.failures[method] = fs[1:]
+		lose = true
+	} else if len(fs) > 0 {
 		f := fs[0]
 		s.failures[method] = fs[1:]
 		s.calls = append(s.calls, Call{Method: method + " (failed)", Form: r.Form, At: time.Now()})
@@ -156,6 +170,9 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	s.seq++
 	ts := fmt.Sprintf("%d.%06d", time.Now().Unix(), s.seq)
 	s.mu.Unlock()
+	if lose {
+		w = &lostResponse{ResponseWriter: w}
+	}
 
 	switch method {
 	case "auth.test":
@@ -286,4 +303,22 @@ func (s *Server) Posted(channel string) []message {
 		}
 	}
 	return out
+}
+
+// lostResponse swallows what the handler writes and answers 502 instead.
+type lostResponse struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+func (l *lostResponse) WriteHeader(int) {
+	if !l.wrote {
+		l.wrote = true
+		l.ResponseWriter.WriteHeader(http.StatusBadGateway)
+	}
+}
+
+func (l *lostResponse) Write(b []byte) (int, error) {
+	l.WriteHeader(0)
+	return len(b), nil
 }
