@@ -202,6 +202,23 @@ func (a *Activities) OpenChannel(ctx context.Context, req workflows.ChannelReque
 	return a.Slack.OpenChannel(ctx, req, invite, announce)
 }
 
+// InviteToChannel invites configured users (by their slack_id) into a channel.
+func (a *Activities) InviteToChannel(ctx context.Context, req workflows.InviteRequest) error {
+	if a.Slack == nil {
+		return nonRetryable("SlackNotConfigured", "slack is not configured")
+	}
+	var ids []string
+	for _, u := range req.Users {
+		if id := a.Config.Users[u].SlackID; id != "" && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	return a.Slack.Invite(ctx, req.Channel, ids)
+}
+
 // Announce posts a message to a target: a channel, a user, or the console
 // when the target is empty.
 func (a *Activities) Announce(ctx context.Context, req workflows.AnnounceRequest) error {

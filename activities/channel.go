@@ -131,3 +131,13 @@ func orNobody(s string) string {
 	}
 	return s
 }
+
+// Invite brings Slack users into a channel; those already there are fine.
+func (s *Slack) Invite(ctx context.Context, channel string, slackIDs []string) error {
+	_, err := s.Client.InviteUsersToConversationContext(ctx, channel, slackIDs...)
+	var se slack.SlackErrorResponse
+	if err != nil && !(errors.As(err, &se) && se.Err == "already_in_channel") {
+		return classifySlack(fmt.Sprintf("invite %s to %s", strings.Join(slackIDs, ","), channel), err)
+	}
+	return nil
+}

@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -626,10 +627,18 @@ func TestP1GetsItsChannelAndSlashCommandsThereNeedNoID(t *testing.T) {
 		}
 		return false
 	})
+	require.Equal(t, "in_channel", h.slashIn(ch.ID, "U0ALICE", "role comms <@U0BOB|bob> handles support")["response_type"])
+	waitFor(t, "bob to join the channel", 10*time.Second, func() bool {
+		got, _ := h.slack.Channel(ch.Name)
+		return slices.Contains(got.Members, "U0BOB")
+	})
+	for _, e := range h.incident(id).Timeline {
+		require.NotEqual(t, "channel_failed", e.Kind, e.Message)
+	}
 	require.Equal(t, "in_channel", h.slashIn(ch.ID, "U0ALICE", "resolve rolled back the retry change")["response_type"])
 	waitFor(t, "resolved", 10*time.Second, func() bool { return h.incident(id).Status == workflows.StatusResolved })
 	require.Equal(t, "in_channel", h.slashIn(ch.ID, "U0ALICE", "close")["response_type"])
-	recordHistory(t, id, "v1_channel_card_slack")
+	recordHistory(t, id, "v1_channel_card_invites_slack")
 }
 
 func (h *harness) slashIn(channelID, user, text string) map[string]any {

@@ -45,6 +45,7 @@ const (
 	ActivityAnnounce    = "Announce"
 	ActivityOpenChannel = "OpenChannel"
 	ActivityUpsertCard  = "UpsertCard"
+	ActivityInvite      = "InviteToChannel"
 
 	MemoTitle = "title"
 )
@@ -262,6 +263,8 @@ type IncidentState struct {
 	ChannelVersion int `json:"channel_version,omitempty"`
 	// SlackChannel is the incident's own channel, once opened.
 	SlackChannel *SlackChannel `json:"slack_channel,omitempty"`
+	// InviteVersion is 1 when responders who ack or take a role are invited.
+	InviteVersion int `json:"invite_version,omitempty"`
 	// CardVersion is 1 when this incident keeps a live Slack card.
 	CardVersion int `json:"card_version,omitempty"`
 	// Card is where the incident's card was posted, for chat.update.
@@ -378,6 +381,12 @@ type PageResult struct {
 type SlackChannel struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
+}
+
+// InviteRequest brings configured users into a Slack channel.
+type InviteRequest struct {
+	Channel string   `json:"channel"`
+	Users   []string `json:"users"`
 }
 
 // CardRef locates the posted card.

@@ -6,6 +6,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,6 +25,8 @@ const (
 	channelChange = "incident-channel"
 	// cardChange keeps a live incident card in Slack.
 	cardChange = "incident-card"
+	// inviteChange invites whoever acks or takes a role into the channel.
+	inviteChange = "channel-invites"
 )
 
 // IncidentWorkflow runs one incident from trigger to resolution.
@@ -130,6 +133,7 @@ func (w *incident) run(ctx workflow.Context, resumed bool) (*IncidentState, erro
 		if w.st.Version >= lifecycleV1 {
 			w.st.ChannelVersion = int(workflow.GetVersion(ctx, channelChange, workflow.DefaultVersion, 1))
 			w.st.CardVersion = int(workflow.GetVersion(ctx, cardChange, workflow.DefaultVersion, 1))
+			w.st.InviteVersion = int(workflow.GetVersion(ctx, inviteChange, workflow.DefaultVersion, 1))
 		}
 		w.openChannel(ctx)
 	} else {
@@ -371,6 +375,34 @@ func (w *incident) openChannel(ctx workflow.Context) {
 		st.SlackChannel = &ch
 		st.Plan.Channel = "slack_channel:" + ch.ID
 		w.record(gctx, "channel", "", fmt.Sprintf("incident channel #%s opened", ch.Name))
+		// Whoever acked or took a role while it was being opened joins now.
+		var holders []string
+		for _, r := range Roles {
+			if u := st.Roles[r]; u != "" && !slices.Contains(holders, u) {
+				holders = append(holders, u)
+			}
+		}
+		if st.AcknowledgedBy != "" && !slices.Contains(holders, st.AcknowledgedBy) {
+			holders = append(holders, st.AcknowledgedBy)
+		}
+		w.invite(gctx, holders...)
+	})
+}
+
+// invite brings configured users into the incident channel, if it is open.
+func (w *incident) invite(ctx workflow.Context, users ...string) {
+	st := &w.st
+	if st.InviteVersion < 1 || st.SlackChannel == nil || len(users) == 0 {
+		return
+	}
+	actx := workflow.WithActivityOptions(ctx, notifyOptions("invite "+strings.Join(users, ", ")))
+	f := workflow.ExecuteActivity(actx, ActivityInvite, InviteRequest{Channel: st.SlackChannel.ID, Users: users})
+	w.inFlight++
+	workflow.Go(ctx, func(gctx workflow.Context) {
+		defer w.settled()
+		if err := f.Get(gctx, nil); err != nil {
+			w.record(gctx, "channel_failed", "", fmt.Sprintf("could not invite %s: %s", strings.Join(users, ", "), errorMessage(err)))
+		}
 	})
 }
 

@@ -51,9 +51,10 @@ type incidentSuite struct {
 	acts  *activities.Activities
 	start time.Time
 	// mu guards what mocked activities record: they run on goroutines.
-	mu    sync.Mutex
-	pages []page
-	cards []cardCall
+	mu      sync.Mutex
+	pages   []page
+	cards   []cardCall
+	invites []inviteCall
 }
 
 type page struct {
@@ -75,6 +76,7 @@ func (s *incidentSuite) SetupTest() {
 	s.start = s.env.Now()
 	s.pages = nil
 	s.cards = nil
+	s.invites = nil
 }
 
 // recordPages answers every page not matched by a mock registered before it

@@ -169,6 +169,7 @@ func (w *incident) ack(ctx workflow.Context, r ActionRequest) {
 		msg += "; " + r.By + " is commander"
 	}
 	w.record(ctx, "ack", r.By, withNote(msg, r.Note))
+	w.invite(ctx, r.By)
 	w.remindMissingRoles(ctx)
 	w.wakeUp()
 }
@@ -346,6 +347,7 @@ func (w *incident) assignRole(ctx workflow.Context, r RoleRequest) {
 		msg = fmt.Sprintf("%s handed %s over to %s", prev, r.Role, r.User)
 	}
 	w.record(ctx, "role", r.By, withNote(msg, r.Note))
+	w.invite(ctx, r.User)
 	w.refreshRoles()
 	w.wakeUp()
 }

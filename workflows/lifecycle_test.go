@@ -411,6 +411,14 @@ func (s *incidentSuite) recordChannels() *[]time.Duration {
 			s.Equal("slack_channel:#incidents", req.Announce)
 			return workflows.SlackChannel{ID: "C0INC", Name: "inc-20260101-checkout-5xx-abcd"}, nil
 		})
+	s.env.OnActivity(s.acts.InviteToChannel, mock.Anything, mock.Anything).Maybe().Return(
+		func(_ context.Context, req workflows.InviteRequest) error {
+			at := s.env.Now().Sub(s.start)
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			s.invites = append(s.invites, inviteCall{at: at, channel: req.Channel, users: req.Users})
+			return nil
+		})
 	s.env.OnActivity(s.acts.UpsertCard, mock.Anything, mock.Anything).Maybe().Return(
 		func(_ context.Context, req workflows.CardRequest) (workflows.CardRef, error) {
 			at := s.env.Now().Sub(s.start)
@@ -420,6 +428,31 @@ func (s *incidentSuite) recordChannels() *[]time.Duration {
 			return workflows.CardRef{Channel: req.Channel, TS: "1700000000.000100"}, nil
 		})
 	return &opened
+}
+
+type inviteCall struct {
+	at      time.Duration
+	channel string
+	users   []string
+}
+
+func (s *incidentSuite) TestRespondersWhoAckOrTakeARoleJoinTheChannel() {
+	s.recordPages()
+	s.recordAnnouncements()
+	s.recordChannels()
+	s.ackAt(time.Minute, "bob")
+	s.at(2*time.Minute, func() {
+		s.signal(workflows.SignalAssignRole, workflows.RoleRequest{By: "bob", Role: "comms", User: "carol"})
+	})
+	s.resolveAt(3 * time.Minute)
+	st := s.run("P1")
+	s.Equal([]inviteCall{
+		{at: time.Minute, channel: "C0INC", users: []string{"bob"}},
+		{at: 2 * time.Minute, channel: "C0INC", users: []string{"carol"}},
+	}, s.invites)
+	for _, e := range st.Timeline {
+		s.NotEqual("channel_failed", e.Kind, e.Message)
+	}
 }
 
 type cardCall struct {

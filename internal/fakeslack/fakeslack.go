@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -280,7 +281,17 @@ func (s *Server) channelMethod(w http.ResponseWriter, method string, form url.Va
 		case "conversations.setPurpose":
 			c.Purpose = form.Get("purpose")
 		case "conversations.invite":
-			c.Members = append(c.Members, strings.Split(form.Get("users"), ",")...)
+			added := 0
+			for _, u := range strings.Split(form.Get("users"), ",") {
+				if !slices.Contains(c.Members, u) {
+					c.Members = append(c.Members, u)
+					added++
+				}
+			}
+			if added == 0 {
+				writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "already_in_channel"})
+				return
+			}
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "channel": render(*c)})
 	}
