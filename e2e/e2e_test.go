@@ -406,6 +406,10 @@ func TestLifecycleOverHTTP(t *testing.T) {
 	require.NotNil(t, st["next_update_due"])
 	require.Contains(t, act("status-updates", `{"by":"bob","stage":"fixing","message":"x"}`, http.StatusConflict)["error"], "unknown stage")
 	act("notes", `{"by":"alice","text":"rolled back to v41"}`, http.StatusOK)
+	items := act("action-items", `{"by":"alice","title":"Canary deploys for checkout","type":"prevent","owner":"bob","due":"2026-12-15"}`, http.StatusOK)["action_items"].([]any)
+	require.Len(t, items, 1)
+	require.Contains(t, act("action-items", `{"by":"alice","title":"x","type":"prevent","owner":"zed"}`, http.StatusBadRequest)["error"], "owner: unknown user")
+	require.Contains(t, act("action-items", `{"by":"alice","title":"x","type":"oops","owner":"bob"}`, http.StatusConflict)["error"], "type:")
 	require.Contains(t, act("notes", `{"by":"alice"}`, http.StatusConflict)["error"], "text: required")
 	waitFor(t, "the update posted in the incident's channel", 10*time.Second, func() bool {
 		ch := h.incident(id).SlackChannel
@@ -628,6 +632,17 @@ func TestP1GetsItsChannelAndSlashCommandsThereNeedNoID(t *testing.T) {
 		return false
 	})
 	require.Equal(t, "in_channel", h.slashIn(ch.ID, "U0ALICE", "role comms <@U0BOB|bob> handles support")["response_type"])
+	reply = h.slashIn(ch.ID, "U0ALICE", "action Alert on connection pool saturation owner <@U0BOB|bob> due 2026-12-15 type detect")
+	require.Equal(t, "in_channel", reply["response_type"], reply)
+	items := h.incident(id).ActionItems
+	require.Len(t, items, 1)
+	require.Equal(t, "Alert on connection pool saturation", items[0].Title)
+	require.Equal(t, "bob", items[0].Owner)
+	require.Equal(t, "detect", items[0].Type)
+	require.Contains(t, h.slashIn(ch.ID, "U0ALICE", "action x type fix")["text"], `type: "fix" must be one of`)
+	pagesBefore := len(h.slack.Messages(bobDM))
+	require.Equal(t, "in_channel", h.slashIn(ch.ID, "U0ALICE", "page <@U0BOB|bob> need a second pair of eyes")["response_type"])
+	waitFor(t, "bob paged by hand", 10*time.Second, func() bool { return len(h.slack.Messages(bobDM)) == pagesBefore+1 })
 	waitFor(t, "bob to join the channel", 10*time.Second, func() bool {
 		got, _ := h.slack.Channel(ch.Name)
 		return slices.Contains(got.Members, "U0BOB")

@@ -191,6 +191,16 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request) {
 		var a workflows.NoteRequest
 		err = decodeBody(r, &a)
 		update, req, by = workflows.UpdateNote, a, a.By
+	case "action-items":
+		var a workflows.ActionItemRequest
+		if err = decodeBody(r, &a); err == nil {
+			err = s.checkUser("owner", a.Owner)
+		}
+		update, req, by = workflows.UpdateActionItem, a, a.By
+	case "page":
+		var a workflows.PageSomeoneRequest
+		err = decodeBody(r, &a)
+		update, req, by = workflows.UpdatePage, a, a.By
 	default:
 		s.fail(w, r, &NotFound{ID: id + "/" + action})
 		return

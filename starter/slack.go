@@ -25,7 +25,9 @@ const slackBudget = 2500 * time.Millisecond
 
 const slashUsage = "Usage: `/incident declare <severity> [service] <title>` · `ack <id>` · `resolve <id> [summary]` · " +
 	"`reopen <id>` · `close <id>` · `escalate <id>` · `status <id> <investigating|identified|monitoring|resolved> <message>` · " +
-	"`severity <id> <level>` · `role <id> <commander|comms|ops|scribe> <@user>` · `note <id> <text>` · `help`"
+	"`severity <id> <level>` · `role <id> <commander|comms|ops|scribe> <@user>` · `note <id> <text>` · " +
+	"`action <id> <title> [owner @user] [due YYYY-MM-DD] [type prevent|detect|respond]` · `page <id> <@user|schedule:name>` · `help`. " +
+	"In an incident's channel, leave out the id."
 
 // verifySlack checks Slack's v0 signature over the raw body and the
 // 5-minute timestamp window, and returns the body. Any failure is a bare 401.
@@ -149,6 +151,25 @@ func (s *Server) runSlash(ctx context.Context, slackUser, channelID, text string
 		update, req = workflows.UpdateAssignRole, workflows.RoleRequest{By: by, Role: rest[0], User: user, Note: strings.Join(rest[2:], " ")}
 	case "note":
 		update, req = workflows.UpdateNote, workflows.NoteRequest{By: by, Text: text}
+	case "action":
+		item, msg := s.parseActionItem(by, rest)
+		if msg != "" {
+			return ephemeral(msg)
+		}
+		update, req = workflows.UpdateActionItem, item
+	case "page":
+		if len(rest) < 1 {
+			return ephemeral("Usage: `/incident page <id> <@user|schedule:name>`")
+		}
+		target := rest[0]
+		if m := mention.FindStringSubmatch(target); m != nil {
+			user, ok := s.userBySlackID(m[1])
+			if !ok {
+				return ephemeral(fmt.Sprintf("%s is not one of incidentflow's users.", target))
+			}
+			target = user
+		}
+		update, req = workflows.UpdatePage, workflows.PageSomeoneRequest{By: by, Target: strings.TrimPrefix(target, "@"), Note: strings.Join(rest[1:], " ")}
 	default:
 		return ephemeral(fmt.Sprintf("Unknown command %q.\n%s", sub, slashUsage))
 	}
@@ -193,6 +214,41 @@ func (s *Server) incidentOfChannel(ctx context.Context, channelID string) (strin
 	return s.incidents.ByChannel(ctx, channelID)
 }
 
+// parseActionItem reads `<title words> [owner @user] [due YYYY-MM-DD]
+// [type prevent|detect|respond]`; owner defaults to the author, type to prevent.
+func (s *Server) parseActionItem(by string, args []string) (workflows.ActionItemRequest, string) {
+	item := workflows.ActionItemRequest{By: by, Owner: by, Type: "prevent"}
+	var title []string
+	for i := 0; i < len(args); i++ {
+		if i+1 < len(args) {
+			switch args[i] {
+			case "owner":
+				user, ok := s.mentionedUser(args[i+1])
+				if !ok {
+					return item, fmt.Sprintf("%s is not one of incidentflow's users.", args[i+1])
+				}
+				item.Owner = user
+				i++
+				continue
+			case "due":
+				item.Due = args[i+1]
+				i++
+				continue
+			case "type":
+				item.Type = args[i+1]
+				i++
+				continue
+			}
+		}
+		title = append(title, args[i])
+	}
+	item.Title = strings.Join(title, " ")
+	if item.Title == "" {
+		return item, "Usage: `/incident action <id> <title> [owner @user] [due YYYY-MM-DD] [type prevent|detect|respond]`"
+	}
+	return item, ""
+}
+
 var mention = regexp.MustCompile(`^<@([A-Z0-9]+)(\|[^>]*)?>$`)
 
 // mentionedUser reads `<@U123|name>`, `@name` or `name`.
@@ -223,6 +279,10 @@ func describe(sub string) string {
 		return "changed the severity"
 	case "role":
 		return "assigned a role"
+	case "action":
+		return "added an action item"
+	case "page":
+		return "paged"
 	}
 	return "added a note"
 }

@@ -23,6 +23,8 @@ const (
 	SignalStatusUpdate = "status-update"
 	SignalNote         = "note"
 	SignalClose        = "close"
+	SignalActionItem   = "add-action-item"
+	SignalPage         = "page"
 
 	// Every command but alert is also an Update of the same name: the HTTP
 	// API uses the Update to get a validated answer (409 with the reason);
@@ -36,6 +38,8 @@ const (
 	UpdateStatusUpdate = SignalStatusUpdate
 	UpdateNote         = SignalNote
 	UpdateClose        = SignalClose
+	UpdateActionItem   = SignalActionItem
+	UpdatePage         = SignalPage
 
 	QueryState = "state"
 
@@ -292,12 +296,35 @@ type Reminders struct {
 	AckTimeoutFor    time.Time `json:"ack_timeout_for,omitempty"`
 }
 
-// ActionItem is a post-mortem follow-up (filled by later work).
+// ActionItem is a post-mortem follow-up: prevent (stop it recurring),
+// detect (notice sooner) or respond (recover faster).
 type ActionItem struct {
+	Title   string    `json:"title"`
+	Type    string    `json:"type"`
+	Owner   string    `json:"owner"`
+	Due     string    `json:"due,omitempty"`
+	AddedBy string    `json:"added_by"`
+	AddedAt time.Time `json:"added_at"`
+}
+
+// ActionItemRequest adds an action item.
+type ActionItemRequest struct {
+	By    string `json:"by"`
 	Title string `json:"title"`
 	Type  string `json:"type"`
 	Owner string `json:"owner"`
 	Due   string `json:"due,omitempty"`
+}
+
+// ActionItemTypes are the kinds of follow-up.
+var ActionItemTypes = []string{"prevent", "detect", "respond"}
+
+// PageSomeoneRequest pages a person or schedule now ("user:bob",
+// "schedule:db-oncall", or a bare user name).
+type PageSomeoneRequest struct {
+	By     string `json:"by"`
+	Target string `json:"target"`
+	Note   string `json:"note,omitempty"`
 }
 
 // EscalationPlan is the service's policy as resolved when the incident opened.

@@ -90,6 +90,12 @@ func (w *incident) defineCommands(ctx workflow.Context) error {
 			return defineCommand(ctx, w, SignalClose, by, w.validateClose, w.close)
 		},
 		func() (command, error) {
+			return defineCommand(ctx, w, SignalActionItem, func(r ActionItemRequest) string { return r.By }, w.validateActionItem, w.addActionItem)
+		},
+		func() (command, error) {
+			return defineCommand(ctx, w, SignalPage, func(r PageSomeoneRequest) string { return r.By }, w.validatePageSomeone, w.pageSomeone)
+		},
+		func() (command, error) {
 			return defineCommand(ctx, w, SignalNote, func(n NoteRequest) string { return n.By }, w.validateNote, func(ctx workflow.Context, n NoteRequest) {
 				w.record(ctx, "note", n.By, strings.TrimSpace(n.Text))
 			})
@@ -407,6 +413,83 @@ func (w *incident) statusUpdate(ctx workflow.Context, u StatusUpdate) {
 	}
 	w.record(ctx, "status_update", u.By, text)
 	w.announce(ctx, w.st.Plan.Channel, fmt.Sprintf("%s update on %s (%s): %s", w.st.Severity, w.st.ID, w.st.Title, text), fmt.Sprintf("update/%d", len(w.st.Timeline)), "post update")
+	w.wakeUp()
+}
+
+func (w *incident) validateActionItem(r ActionItemRequest) error {
+	if err := requireBy(r.By); err != nil {
+		return err
+	}
+	if w.st.Status == StatusClosed {
+		return fmt.Errorf("incident %s is closed; add follow-ups to its post-mortem", w.st.ID)
+	}
+	if strings.TrimSpace(r.Title) == "" {
+		return errors.New("title: required")
+	}
+	if !slices.Contains(ActionItemTypes, r.Type) {
+		return fmt.Errorf("type: %q must be one of %s", r.Type, strings.Join(ActionItemTypes, ", "))
+	}
+	if strings.TrimSpace(r.Owner) == "" {
+		return errors.New("owner: required")
+	}
+	if len(w.st.Plan.Users) > 0 && !slices.Contains(w.st.Plan.Users, r.Owner) {
+		return fmt.Errorf("owner: unknown user %q", r.Owner)
+	}
+	if r.Due != "" {
+		if _, err := time.Parse(time.DateOnly, r.Due); err != nil {
+			return fmt.Errorf("due: %q is not YYYY-MM-DD", r.Due)
+		}
+	}
+	return nil
+}
+
+func (w *incident) addActionItem(ctx workflow.Context, r ActionItemRequest) {
+	w.st.ActionItems = append(w.st.ActionItems, ActionItem{
+		Title: strings.TrimSpace(r.Title), Type: r.Type, Owner: r.Owner, Due: r.Due, AddedBy: r.By, AddedAt: workflow.Now(ctx),
+	})
+	msg := fmt.Sprintf("action item %d (%s, owner %s", len(w.st.ActionItems), r.Type, r.Owner)
+	if r.Due != "" {
+		msg += ", due " + r.Due
+	}
+	w.record(ctx, "action_item", r.By, msg+"): "+strings.TrimSpace(r.Title))
+	w.wakeUp()
+}
+
+// pageTarget reads "user:x", "schedule:x" or a bare user name.
+func pageTarget(t string) string {
+	if !strings.Contains(t, ":") {
+		return "user:" + t
+	}
+	return t
+}
+
+func (w *incident) validatePageSomeone(r PageSomeoneRequest) error {
+	if err := requireBy(r.By); err != nil {
+		return err
+	}
+	if err := w.validateOpen("page anyone"); err != nil {
+		return err
+	}
+	kind, name, _ := strings.Cut(pageTarget(strings.TrimSpace(r.Target)), ":")
+	switch {
+	case name == "":
+		return errors.New("target: required (a user, or schedule:NAME)")
+	case kind == "user" && len(w.st.Plan.Users) > 0 && !slices.Contains(w.st.Plan.Users, name):
+		return fmt.Errorf("target: unknown user %q", name)
+	case kind != "user" && kind != "schedule":
+		return fmt.Errorf("target: %q must be a user or schedule:NAME", r.Target)
+	}
+	return nil
+}
+
+// pageSomeone pages one person or schedule now, outside the policy.
+func (w *incident) pageSomeone(ctx workflow.Context, r PageSomeoneRequest) {
+	target := pageTarget(strings.TrimSpace(r.Target))
+	w.record(ctx, "escalation", r.By, withNote("paging "+target, r.Note))
+	w.page(ctx, w.st.Escalation.Round, w.st.Escalation.Step, target, fmt.Sprintf("manual-%d", len(w.st.Timeline)))
+	if user, ok := strings.CutPrefix(target, "user:"); ok {
+		w.invite(ctx, user)
+	}
 	w.wakeUp()
 }
 

@@ -528,3 +528,44 @@ func (s *incidentSuite) TestP3HasNoChannelUntilRaisedToP1() {
 	s.run("P3")
 	s.Equal([]time.Duration{5 * time.Minute}, *opened)
 }
+
+func (s *incidentSuite) TestActionItemsAndPagingSomeone() {
+	s.recordPages()
+	s.recordAnnouncements()
+	var errs []error
+	update := func(name string, arg any) {
+		s.env.UpdateWorkflow(name, "", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { errs = append(errs, err) }, OnAccept: func() {},
+			OnComplete: func(_ interface{}, err error) {
+				if err != nil {
+					errs = append(errs, err)
+				}
+			},
+		}, arg)
+	}
+	s.ackAt(time.Minute, "alice")
+	s.at(2*time.Minute, func() {
+		s.signal(workflows.SignalPage, workflows.PageSomeoneRequest{By: "alice", Target: "carol", Note: "need the db expert"})
+		update(workflows.UpdateActionItem, workflows.ActionItemRequest{By: "alice", Title: "Alert on pool saturation", Type: "detect", Owner: "bob", Due: "2026-12-15"})
+		update(workflows.UpdateActionItem, workflows.ActionItemRequest{By: "alice", Title: "x", Type: "fix", Owner: "bob"})
+		update(workflows.UpdateActionItem, workflows.ActionItemRequest{By: "alice", Title: "x", Type: "prevent", Owner: "zed"})
+		update(workflows.UpdateActionItem, workflows.ActionItemRequest{By: "alice", Title: "x", Type: "prevent", Owner: "bob", Due: "15/12/2026"})
+		update(workflows.UpdatePage, workflows.PageSomeoneRequest{By: "alice", Target: "zed"})
+	})
+	s.resolveAt(3 * time.Minute)
+	st := s.run("P3")
+	s.Equal([]page{
+		{at: 0, target: "user:alice", round: 1, step: 1},
+		{at: 2 * time.Minute, target: "user:carol", round: 1, step: 2},
+	}, s.pages)
+	s.Require().Len(st.ActionItems, 1)
+	item := st.ActionItems[0]
+	s.Equal(2*time.Minute, item.AddedAt.Sub(s.start))
+	item.AddedAt = time.Time{}
+	s.Equal(workflows.ActionItem{Title: "Alert on pool saturation", Type: "detect", Owner: "bob", Due: "2026-12-15", AddedBy: "alice"}, item)
+	s.Require().Len(errs, 4)
+	s.ErrorContains(errs[0], `type: "fix" must be one of prevent, detect, respond`)
+	s.ErrorContains(errs[1], `owner: unknown user "zed"`)
+	s.ErrorContains(errs[2], `due: "15/12/2026" is not YYYY-MM-DD`)
+	s.ErrorContains(errs[3], `target: unknown user "zed"`)
+}
