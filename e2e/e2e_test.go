@@ -96,6 +96,7 @@ schedules:
 users:
   alice: {slack_id: U0ALICE, email: alice@example.com}
   bob: {slack_id: U0BOB, email: bob@example.com}
+  dave: {email: dave@example.com}
 `
 
 const (
@@ -129,6 +130,7 @@ func newHarness(t *testing.T) *harness {
 
 	env := map[string]string{"PROM_TOKEN": promToken, "SLACK_BOT_TOKEN": botToken, "PD_ROUTING_KEY": routingKey, "GENERIC_TOKEN": genericToken, "SLACK_SIGNING_SECRET": signingSecret}
 	srv := starter.NewServer(&starter.Incidents{Client: temporalClient, Config: cfg, TaskQueue: queue}, logger, func(k string) string { return env[k] })
+	srv.SlackUsers = slackClient
 	api := httptest.NewServer(srv.Handler())
 	t.Cleanup(api.Close)
 	return &harness{t: t, slack: fake, api: api, cfg: cfg}
@@ -567,6 +569,13 @@ func TestSlackSlashCommandsAndButtons(t *testing.T) {
 			return nil
 		}
 	}
+	// dave has no slack_id in the config: found by his email.
+	h.slack.AddUser("U0DAVE", "dave@example.com")
+	reply = h.slash("U0DAVE", "note "+id+" dave here, watching the replicas")
+	require.Equal(t, "in_channel", reply["response_type"], reply)
+	require.Contains(t, reply["text"], "dave:")
+	reply = h.slash("U0STRANGER", "note "+id+" hi")
+	require.Contains(t, reply["text"], "not one of incidentflow's users")
 	m := click("U0ALICE", activities.ActionCommander)
 	require.Contains(t, m["text"], "Done")
 	require.Equal(t, "alice", h.incident(id).Commander)

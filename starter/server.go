@@ -11,8 +11,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/slack-go/slack"
 	"go.temporal.io/sdk/client"
 
 	"github.com/incidentflow/incidentflow/config"
@@ -34,6 +36,10 @@ type Server struct {
 	// request is refused.
 	slackSecret string
 	slackHTTP   *http.Client
+	// SlackUsers, when set, maps Slack users without a configured slack_id
+	// to configured users by email (users.lookupByEmail).
+	SlackUsers SlackUserLookup
+	emailIDs   sync.Map // configured user name -> Slack user ID (or "" if none)
 }
 
 // NewServer reads integration tokens with getenv (os.Getenv in production).
@@ -56,6 +62,11 @@ func NewServer(inc *Incidents, log *slog.Logger, getenv func(string) string) *Se
 		}
 	}
 	return s
+}
+
+// SlackUserLookup is the part of slack-go's client the intake uses.
+type SlackUserLookup interface {
+	GetUserByEmailContext(ctx context.Context, email string) (*slack.User, error)
 }
 
 // Handler routes every endpoint.

@@ -66,10 +66,40 @@ func (s *Server) slackForm(r *http.Request) (url.Values, error) {
 	return form, nil
 }
 
-// userBySlackID maps a Slack user to a configured user name.
-func (s *Server) userBySlackID(id string) (string, bool) {
-	for _, name := range sortedUserNames(s.cfg.Users) {
-		if s.cfg.Users[name].SlackID == id && id != "" {
+// userBySlackID maps a Slack user to a configured user: by slack_id, else
+// by email through users.lookupByEmail (each user looked up once).
+func (s *Server) userBySlackID(ctx context.Context, id string) (string, bool) {
+	if id == "" {
+		return "", false
+	}
+	names := sortedUserNames(s.cfg.Users)
+	for _, name := range names {
+		if s.cfg.Users[name].SlackID == id {
+			return name, true
+		}
+	}
+	if s.SlackUsers == nil {
+		return "", false
+	}
+	for _, name := range names {
+		u := s.cfg.Users[name]
+		if u.SlackID != "" || u.Email == "" {
+			continue
+		}
+		known, cached := s.emailIDs.Load(name)
+		if !cached {
+			found, err := s.SlackUsers.GetUserByEmailContext(ctx, u.Email)
+			if err != nil {
+				var se slack.SlackErrorResponse
+				if !errors.As(err, &se) || se.Err != "users_not_found" {
+					s.log.Warn("slack users.lookupByEmail", "user", name, "error", err)
+					continue // not cached: a passing failure is tried again
+				}
+				found = &slack.User{}
+			}
+			known, _ = s.emailIDs.LoadOrStore(name, found.ID)
+		}
+		if known == id {
 			return name, true
 		}
 	}
@@ -103,7 +133,7 @@ func (s *Server) runSlash(ctx context.Context, slackUser, channelID, text string
 	if len(args) == 0 || args[0] == "help" {
 		return ephemeral(slashUsage)
 	}
-	by, ok := s.userBySlackID(slackUser)
+	by, ok := s.userBySlackID(ctx, slackUser)
 	if !ok {
 		return ephemeral(fmt.Sprintf("Your Slack user %s is not one of incidentflow's users: add `slack_id: %s` to your user in the config.", slackUser, slackUser))
 	}
@@ -144,7 +174,7 @@ func (s *Server) runSlash(ctx context.Context, slackUser, channelID, text string
 		if len(rest) < 2 {
 			return ephemeral("Usage: `/incident role <id> <commander|comms|ops|scribe> <@user>`")
 		}
-		user, ok := s.mentionedUser(rest[1])
+		user, ok := s.mentionedUser(ctx, rest[1])
 		if !ok {
 			return ephemeral(fmt.Sprintf("%s is not one of incidentflow's users.", rest[1]))
 		}
@@ -152,7 +182,7 @@ func (s *Server) runSlash(ctx context.Context, slackUser, channelID, text string
 	case "note":
 		update, req = workflows.UpdateNote, workflows.NoteRequest{By: by, Text: text}
 	case "action":
-		item, msg := s.parseActionItem(by, rest)
+		item, msg := s.parseActionItem(ctx, by, rest)
 		if msg != "" {
 			return ephemeral(msg)
 		}
@@ -163,7 +193,7 @@ func (s *Server) runSlash(ctx context.Context, slackUser, channelID, text string
 		}
 		target := rest[0]
 		if m := mention.FindStringSubmatch(target); m != nil {
-			user, ok := s.userBySlackID(m[1])
+			user, ok := s.userBySlackID(ctx, m[1])
 			if !ok {
 				return ephemeral(fmt.Sprintf("%s is not one of incidentflow's users.", target))
 			}
@@ -216,14 +246,14 @@ func (s *Server) incidentOfChannel(ctx context.Context, channelID string) (strin
 
 // parseActionItem reads `<title words> [owner @user] [due YYYY-MM-DD]
 // [type prevent|detect|respond]`; owner defaults to the author, type to prevent.
-func (s *Server) parseActionItem(by string, args []string) (workflows.ActionItemRequest, string) {
+func (s *Server) parseActionItem(ctx context.Context, by string, args []string) (workflows.ActionItemRequest, string) {
 	item := workflows.ActionItemRequest{By: by, Owner: by, Type: "prevent"}
 	var title []string
 	for i := 0; i < len(args); i++ {
 		if i+1 < len(args) {
 			switch args[i] {
 			case "owner":
-				user, ok := s.mentionedUser(args[i+1])
+				user, ok := s.mentionedUser(ctx, args[i+1])
 				if !ok {
 					return item, fmt.Sprintf("%s is not one of incidentflow's users.", args[i+1])
 				}
@@ -252,9 +282,9 @@ func (s *Server) parseActionItem(by string, args []string) (workflows.ActionItem
 var mention = regexp.MustCompile(`^<@([A-Z0-9]+)(\|[^>]*)?>$`)
 
 // mentionedUser reads `<@U123|name>`, `@name` or `name`.
-func (s *Server) mentionedUser(arg string) (string, bool) {
+func (s *Server) mentionedUser(ctx context.Context, arg string) (string, bool) {
 	if m := mention.FindStringSubmatch(arg); m != nil {
-		return s.userBySlackID(m[1])
+		return s.userBySlackID(ctx, m[1])
 	}
 	name := strings.TrimPrefix(arg, "@")
 	_, ok := s.cfg.Users[name]
@@ -333,7 +363,7 @@ func (s *Server) runAction(ctx context.Context, cb slack.InteractionCallback) sl
 	if cb.Type != slack.InteractionTypeBlockActions || len(cb.ActionCallback.BlockActions) == 0 {
 		return ephemeral("incidentflow does not handle this interaction.")
 	}
-	by, ok := s.userBySlackID(cb.User.ID)
+	by, ok := s.userBySlackID(ctx, cb.User.ID)
 	if !ok {
 		return ephemeral(fmt.Sprintf("Your Slack user %s is not one of incidentflow's users: add `slack_id: %s` to your user in the config.", cb.User.ID, cb.User.ID))
 	}

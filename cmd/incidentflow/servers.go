@@ -18,7 +18,6 @@ import (
 
 	"github.com/incidentflow/incidentflow/config"
 	"github.com/incidentflow/incidentflow/devserver"
-	"github.com/incidentflow/incidentflow/starter"
 	"github.com/incidentflow/incidentflow/worker"
 	"github.com/incidentflow/incidentflow/workflows"
 )
@@ -66,7 +65,8 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return fmt.Errorf("connect to embedded temporal: %w", err)
 	}
 	defer c.Close()
-	w := worker.New(c, cfg.Temporal.TaskQueue, newActivities(cfg, logger, stdout, true))
+	sc := newSlackClient(cfg, logger)
+	w := worker.New(c, cfg.Temporal.TaskQueue, newActivities(cfg, sc, logger, stdout, true))
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
@@ -85,7 +85,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fmt.Fprintf(stdout, "  %-16s http://%s  (POST /v1/alerts/alertmanager, GET /v1/incidents)\n", "HTTP intake", httpListener.Addr())
 	fmt.Fprintf(stdout, "Pages are printed below. Ctrl-C stops.\n")
 
-	return serveHTTP(ctx, httpListener, starter.NewServer(&starter.Incidents{Client: c, Config: cfg, TaskQueue: cfg.Temporal.TaskQueue}, logger, os.Getenv).Handler(), logger)
+	return serveHTTP(ctx, httpListener, newIntake(c, cfg, sc, logger), logger)
 }
 
 func runWorker(ctx context.Context, args []string, stderr io.Writer) error {
@@ -104,7 +104,7 @@ func runWorker(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer c.Close()
-	w := worker.New(c, cfg.Temporal.TaskQueue, newActivities(cfg, logger, os.Stdout, false))
+	w := worker.New(c, cfg.Temporal.TaskQueue, newActivities(cfg, newSlackClient(cfg, logger), logger, os.Stdout, false))
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
@@ -135,7 +135,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("http.listen %s: %w", cfg.HTTP.Listen, err)
 	}
 	logger.Info("serving", "http", l.Addr().String())
-	return serveHTTP(ctx, l, starter.NewServer(&starter.Incidents{Client: c, Config: cfg, TaskQueue: cfg.Temporal.TaskQueue}, logger, os.Getenv).Handler(), logger)
+	return serveHTTP(ctx, l, newIntake(c, cfg, newSlackClient(cfg, logger), logger), logger)
 }
 
 // dial connects lazily so `serve` starts (and answers 503) while Temporal is down.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/incidentflow/incidentflow/activities"
 	"github.com/incidentflow/incidentflow/config"
+	"github.com/incidentflow/incidentflow/starter"
 )
 
 func newLogger(w io.Writer) *slog.Logger {
@@ -90,27 +91,47 @@ func temporalOptions(cfg *config.Config, logger *slog.Logger) (client.Options, e
 	return opts, nil
 }
 
+// newSlackClient builds the one slack-go client of the process, or nil
+// when no bot token is configured.
+func newSlackClient(cfg *config.Config, logger *slog.Logger) *slack.Client {
+	env := cfg.Slack.BotTokenEnv
+	if env == "" {
+		return nil
+	}
+	token := os.Getenv(env)
+	if token == "" {
+		logger.Warn("slack bot token variable is empty: Slack is off", "bot_token_env", env)
+		return nil
+	}
+	opts := []slack.Option{slack.OptionHTTPClient(&http.Client{Timeout: 15 * time.Second})}
+	if cfg.Slack.APIURL != "" {
+		opts = append(opts, slack.OptionAPIURL(cfg.Slack.APIURL))
+	}
+	return slack.New(token, opts...)
+}
+
 // newActivities builds the activity struct with its clients, once. Slack
-// is used when its bot token is set; the console pages whoever Slack cannot
-// reach when alwaysConsole is set (dev), or everyone when nothing else is
-// configured.
-func newActivities(cfg *config.Config, logger *slog.Logger, console io.Writer, alwaysConsole bool) *activities.Activities {
+// is used when configured; the console pages whoever Slack cannot reach
+// when alwaysConsole is set (dev), or everyone when nothing else is.
+func newActivities(cfg *config.Config, sc *slack.Client, logger *slog.Logger, console io.Writer, alwaysConsole bool) *activities.Activities {
 	var notifiers []activities.Notifier
 	var slackActs *activities.Slack
-	if env := cfg.Slack.BotTokenEnv; env != "" {
-		if token := os.Getenv(env); token != "" {
-			opts := []slack.Option{slack.OptionHTTPClient(&http.Client{Timeout: 15 * time.Second})}
-			if cfg.Slack.APIURL != "" {
-				opts = append(opts, slack.OptionAPIURL(cfg.Slack.APIURL))
-			}
-			slackActs = &activities.Slack{Client: slack.New(token, opts...)}
-			notifiers = append(notifiers, slackActs)
-		} else {
-			logger.Warn("slack bot token variable is empty: Slack paging is off", "bot_token_env", env)
-		}
+	if sc != nil {
+		slackActs = &activities.Slack{Client: sc}
+		notifiers = append(notifiers, slackActs)
 	}
 	if alwaysConsole || len(notifiers) == 0 {
 		notifiers = append(notifiers, &activities.Console{Out: console})
 	}
 	return &activities.Activities{Config: cfg, Notifiers: notifiers, Slack: slackActs, Logger: logger}
+}
+
+// newIntake builds the HTTP intake; Slack users are looked up by email
+// when a Slack client exists.
+func newIntake(c client.Client, cfg *config.Config, sc *slack.Client, logger *slog.Logger) http.Handler {
+	srv := starter.NewServer(&starter.Incidents{Client: c, Config: cfg, TaskQueue: cfg.Temporal.TaskQueue}, logger, os.Getenv)
+	if sc != nil {
+		srv.SlackUsers = sc
+	}
+	return srv.Handler()
 }

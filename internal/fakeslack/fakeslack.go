@@ -34,6 +34,17 @@ type Server struct {
 	seq      int
 	channels []channel
 	posted   []message
+	emails   map[string]string // email -> Slack user ID
+}
+
+// AddUser registers a Slack user that users.lookupByEmail can find.
+func (s *Server) AddUser(id, email string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.emails == nil {
+		s.emails = map[string]string{}
+	}
+	s.emails[email] = id
 }
 
 // message is one posted message, kept for history and chat.update.
@@ -223,6 +234,15 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "messages": msgs, "has_more": false})
+	case "users.lookupByEmail":
+		s.mu.Lock()
+		id, ok := s.emails[r.Form.Get("email")]
+		s.mu.Unlock()
+		if !ok {
+			writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "users_not_found"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "user": map[string]any{"id": id, "profile": map[string]any{"email": r.Form.Get("email")}}})
 	case "conversations.create", "conversations.setTopic", "conversations.setPurpose", "conversations.invite", "conversations.list":
 		s.channelMethod(w, method, r.Form)
 	default:
