@@ -663,6 +663,14 @@ func TestP1GetsItsChannelAndSlashCommandsThereNeedNoID(t *testing.T) {
 	waitFor(t, "resolved", 10*time.Second, func() bool { return h.incident(id).Status == workflows.StatusResolved })
 	require.Equal(t, "in_channel", h.slashIn(ch.ID, "U0ALICE", "close")["response_type"])
 	recordHistory(t, id, "v1_channel_card_invites_slack")
+	// The Slack side of a whole incident run from Slack, in order (go test -v).
+	for _, c := range h.slack.Calls("") {
+		detail := c.Form.Get("channel") + c.Form.Get("name") + c.Form.Get("users") + c.Form.Get("email")
+		if text := c.Form.Get("text"); text != "" {
+			detail += " " + strings.SplitN(text, "\n", 2)[0]
+		}
+		t.Logf("slack %-24s %s", c.Method, strings.TrimSpace(detail))
+	}
 }
 
 func (h *harness) slashIn(channelID, user, text string) map[string]any {
