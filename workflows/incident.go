@@ -454,15 +454,14 @@ func (w *incident) syncCard(ctx workflow.Context) {
 }
 
 func cardFingerprint(r CardRequest) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s|%s|%s|%s|%s|", r.Title, r.Severity, r.Status, r.Stage, r.LastUpdate)
+	parts := []string{r.Title, r.Severity, string(r.Status), r.Stage, r.LastUpdate, ""}
 	if r.NextUpdate != nil {
-		b.WriteString(r.NextUpdate.UTC().Format(time.RFC3339))
+		parts[5] = r.NextUpdate.UTC().Format(time.RFC3339)
 	}
 	for _, role := range Roles {
-		b.WriteString("|" + r.Roles[role])
+		parts = append(parts, r.Roles[role])
 	}
-	return b.String()
+	return strings.Join(parts, "|")
 }
 
 // flushCard shows the final state before the run ends (bounded, so a
