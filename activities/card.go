@@ -33,6 +33,9 @@ func (s *Slack) UpsertCard(ctx context.Context, req workflows.CardRequest) (work
 		}
 		ref = found
 	}
+	if err := s.pace(ctx, req.Channel); err != nil {
+		return workflows.CardRef{}, err
+	}
 	if ref != nil {
 		_, _, _, err := s.Client.UpdateMessageContext(ctx, ref.Channel, ref.TS, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
 		if err != nil {

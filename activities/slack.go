@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/slack-go/slack"
 	"go.temporal.io/sdk/temporal"
@@ -16,6 +18,40 @@ import (
 // channels, through the real slack-go client built once with the bot token.
 type Slack struct {
 	Client *slack.Client
+	// MinInterval spaces posts to one channel (Slack allows about one
+	// message per second per channel); 0 means one second.
+	MinInterval time.Duration
+
+	mu       sync.Mutex
+	nextSlot map[string]time.Time
+}
+
+// pace waits for the channel's next free slot in this process, so bursts
+// (reminders, updates and card edits at once) do not earn 429s.
+func (s *Slack) pace(ctx context.Context, channel string) error {
+	gap := s.MinInterval
+	if gap == 0 {
+		gap = time.Second
+	}
+	s.mu.Lock()
+	if s.nextSlot == nil {
+		s.nextSlot = map[string]time.Time{}
+	}
+	now := time.Now()
+	at := s.nextSlot[channel]
+	if at.Before(now) {
+		at = now
+	}
+	s.nextSlot[channel] = at.Add(gap)
+	s.mu.Unlock()
+	if wait := time.Until(at); wait > 0 {
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
 }
 
 func (s *Slack) Name() string { return "slack" }
@@ -89,6 +125,9 @@ func (s *Slack) post(ctx context.Context, channel string, m Message) error {
 		if done {
 			return nil
 		}
+	}
+	if err := s.pace(ctx, channel); err != nil {
+		return err
 	}
 	opts := []slack.MsgOption{slack.MsgOptionText(m.Text, false)}
 	if m.Buttons && m.IncidentID != "" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/slack-go/slack"
 	"github.com/stretchr/testify/require"
@@ -116,4 +117,19 @@ func TestPageRetriedAfterSlackAcceptedItIsNotPostedTwice(t *testing.T) {
 	_, err = a.Page(context.Background(), next)
 	require.NoError(t, err)
 	require.Len(t, fake.Messages("D0ALICE"), 2, "a new step pages again")
+}
+
+func TestPostsToOneChannelAreSpaced(t *testing.T) {
+	fake, s := newSlack(t)
+	s.MinInterval = 200 * time.Millisecond
+	for i := 0; i < 3; i++ {
+		_, err := s.NotifyChannel(context.Background(), "#sre", activities.Message{Text: "x"})
+		require.NoError(t, err)
+	}
+	_, err := s.NotifyChannel(context.Background(), "#other", activities.Message{Text: "y"})
+	require.NoError(t, err)
+	sre := fake.Messages("#sre")
+	require.Len(t, sre, 3)
+	require.GreaterOrEqual(t, sre[2].At.Sub(sre[0].At), 350*time.Millisecond, "three posts need two gaps")
+	require.Less(t, fake.Messages("#other")[0].At.Sub(sre[2].At), 150*time.Millisecond, "another channel does not wait")
 }

@@ -582,6 +582,26 @@ func TestSlackSlashCommandsAndButtons(t *testing.T) {
 	m = click("U0ALICE", activities.ActionAck)
 	require.Equal(t, "ephemeral", m["response_type"])
 	require.Contains(t, m["text"], "already acknowledged by bob")
+	// A click acknowledges an incident nobody has acked yet.
+	second := h.slash("U0ALICE", "declare P3 cache hit ratio low")["text"].(string)
+	secondID := strings.Fields(second[strings.Index(second, "incident-declared-"):])[0]
+	clickOn := func(user, action, incident string) map[string]any {
+		payload, _ := json.Marshal(map[string]any{
+			"type": "block_actions", "user": map[string]any{"id": user}, "response_url": responder.URL,
+			"actions": []map[string]any{{"action_id": action, "block_id": "incident_actions", "value": incident, "type": "button", "action_ts": "1700000000.000200"}},
+		})
+		resp := h.slackPost("/slack/interactions", url.Values{"payload": {string(payload)}})
+		resp.Body.Close()
+		select {
+		case m := <-replies:
+			return m
+		case <-time.After(5 * time.Second):
+			t.Fatal("no reply on response_url")
+			return nil
+		}
+	}
+	require.Contains(t, clickOn("U0BOB", activities.ActionAck, secondID)["text"], "now acknowledged")
+	require.Equal(t, "bob", h.incident(secondID).AcknowledgedBy)
 	m = click("U0ALICE", activities.ActionResolve)
 	require.Contains(t, m["text"], "now monitoring")
 

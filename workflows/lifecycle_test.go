@@ -470,6 +470,9 @@ func (s *incidentSuite) TestCardPostedOnceInTheChannelThenUpdatedOnChanges() {
 		})
 	}
 	s.ackAt(2*time.Minute, "alice")
+	s.at(150*time.Second, func() {
+		s.signal(workflows.SignalSetSeverity, workflows.SeverityRequest{By: "alice", Severity: "P2"})
+	})
 	s.at(3*time.Minute, func() {
 		s.signal(workflows.SignalStatusUpdate, workflows.StatusUpdate{By: "alice", Stage: "identified", Message: "bad deploy"})
 	})
@@ -480,14 +483,15 @@ func (s *incidentSuite) TestCardPostedOnceInTheChannelThenUpdatedOnChanges() {
 		at = append(at, c.at)
 		s.Equal("C0INC", c.req.Channel, "the card lives in the incident channel")
 	}
-	s.Equal([]time.Duration{0, 2 * time.Minute, 3 * time.Minute, 4 * time.Minute, 34 * time.Minute, 35 * time.Minute}, at,
-		"posted, then ack, update, monitoring, resolved, closed; 50 duplicate alerts moved nothing")
+	s.Equal([]time.Duration{0, 2 * time.Minute, 150 * time.Second, 3 * time.Minute, 4 * time.Minute, 34 * time.Minute, 35 * time.Minute}, at,
+		"posted, then ack, severity, update, monitoring, resolved, closed; 50 duplicate alerts moved nothing")
+	s.Equal("P2", s.cards[2].req.Severity)
 	s.Nil(s.cards[0].req.Ref, "posted once")
 	for _, c := range s.cards[1:] {
 		s.Require().NotNil(c.req.Ref, "then updated in place")
 	}
 	s.Equal(workflows.StatusClosed, s.cards[len(s.cards)-1].req.Status)
-	s.Equal("[identified] bad deploy", s.cards[2].req.LastUpdate)
+	s.Equal("[identified] bad deploy", s.cards[3].req.LastUpdate)
 	s.NotNil(st.Card)
 	for _, e := range st.Timeline {
 		s.NotEqual("card_failed", e.Kind, e.Message)
