@@ -88,18 +88,27 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return serveHTTP(ctx, httpListener, newIntake(c, cfg, sc, logger), logger)
 }
 
-func runWorker(ctx context.Context, args []string, stderr io.Writer) error {
-	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+// connect does what worker and serve share: flags, config, logger, client.
+func connect(ctx context.Context, name string, args []string, stderr io.Writer) (*config.Config, *slog.Logger, client.Client, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	configPath := fs.String("config", "", "config file (default: INCIDENTFLOW_CONFIG)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return nil, nil, nil, err
 	}
 	cfg, _, err := loadConfig(*configPath, false)
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
 	logger := newLogger(stderr)
 	c, err := dial(ctx, cfg, logger)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return cfg, logger, c, nil
+}
+
+func runWorker(ctx context.Context, args []string, stderr io.Writer) error {
+	cfg, logger, c, err := connect(ctx, "worker", args, stderr)
 	if err != nil {
 		return err
 	}
@@ -115,17 +124,7 @@ func runWorker(ctx context.Context, args []string, stderr io.Writer) error {
 }
 
 func runServe(ctx context.Context, args []string, stderr io.Writer) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	configPath := fs.String("config", "", "config file (default: INCIDENTFLOW_CONFIG)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	cfg, _, err := loadConfig(*configPath, false)
-	if err != nil {
-		return err
-	}
-	logger := newLogger(stderr)
-	c, err := dial(ctx, cfg, logger)
+	cfg, logger, c, err := connect(ctx, "serve", args, stderr)
 	if err != nil {
 		return err
 	}
