@@ -29,7 +29,7 @@ func runConfig(args []string, stdout io.Writer) error {
 			for _, p := range problems {
 				fmt.Fprintf(stdout, "%s: %s\n", args[1], p)
 			}
-			return fmt.Errorf("%d problem(s) in %s: %w", len(problems), args[1], exitCode(1))
+			return fmt.Errorf("%d problem(s) in %s", len(problems), args[1])
 		}
 		return err
 	}

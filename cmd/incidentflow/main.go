@@ -77,16 +77,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 0
 		}
 		fmt.Fprintf(stderr, "incidentflow %s: %v\n", cmd, err)
-		var exit exitCode
-		if errors.As(err, &exit) {
-			return int(exit)
-		}
 		return 1
 	}
 	return 0
 }
-
-// exitCode lets a command choose its exit status.
-type exitCode int
-
-func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
