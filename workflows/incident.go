@@ -330,15 +330,11 @@ func (w *incident) page(ctx workflow.Context, round, step int, target, tag strin
 	if tag != "" {
 		req.IdempotencyKey += "/" + tag
 	}
-	actx := workflow.WithActivityOptions(ctx, notifyOptions("page "+target))
-	f := workflow.ExecuteActivity(actx, ActivityPage, req)
 	// Pages complete beside the main loop, so a slow or failing channel never
 	// holds up an ack or the next escalation step.
-	w.inFlight++
-	workflow.Go(ctx, func(gctx workflow.Context) {
-		defer w.settled()
-		var res PageResult
-		if err := f.Get(gctx, &res); err != nil {
+	var res PageResult
+	w.beside(ctx, "page "+target, ActivityPage, req, &res, func(gctx workflow.Context, err error) {
+		if err != nil {
 			w.record(gctx, "page_failed", "", fmt.Sprintf("page to %s failed: %s", target, errorMessage(err)))
 		} else {
 			w.record(gctx, "paged", "", fmt.Sprintf("paged %s via %s (%s)", res.Recipient, res.Channel, target))
@@ -359,14 +355,9 @@ func (w *incident) openChannel(ctx workflow.Context) {
 	}
 	req := ChannelRequest{IncidentID: st.ID, Title: st.Title, Severity: st.Severity, Commander: st.Commander,
 		OpenedAt: st.CreatedAt, Invite: invite, Announce: st.Plan.Announce}
-	actx := workflow.WithActivityOptions(ctx, notifyOptions("open incident channel"))
-	f := workflow.ExecuteActivity(actx, ActivityOpenChannel, req)
+	var ch SlackChannel
 	w.openingChannel = true
-	w.inFlight++
-	workflow.Go(ctx, func(gctx workflow.Context) {
-		defer w.settled()
-		var ch SlackChannel
-		err := f.Get(gctx, &ch)
+	w.beside(ctx, "open incident channel", ActivityOpenChannel, req, &ch, func(gctx workflow.Context, err error) {
 		w.openingChannel = false
 		if err != nil {
 			w.record(gctx, "channel_failed", "", "could not open the incident channel: "+errorMessage(err))
@@ -395,12 +386,8 @@ func (w *incident) invite(ctx workflow.Context, users ...string) {
 	if st.InviteVersion < 1 || st.SlackChannel == nil || len(users) == 0 {
 		return
 	}
-	actx := workflow.WithActivityOptions(ctx, notifyOptions("invite "+strings.Join(users, ", ")))
-	f := workflow.ExecuteActivity(actx, ActivityInvite, InviteRequest{Channel: st.SlackChannel.ID, Users: users})
-	w.inFlight++
-	workflow.Go(ctx, func(gctx workflow.Context) {
-		defer w.settled()
-		if err := f.Get(gctx, nil); err != nil {
+	w.beside(ctx, "invite "+strings.Join(users, ", "), ActivityInvite, InviteRequest{Channel: st.SlackChannel.ID, Users: users}, nil, func(gctx workflow.Context, err error) {
+		if err != nil {
 			w.record(gctx, "channel_failed", "", fmt.Sprintf("could not invite %s: %s", strings.Join(users, ", "), errorMessage(err)))
 		}
 	})
@@ -435,14 +422,9 @@ func (w *incident) syncCard(ctx workflow.Context) {
 	if shown == w.cardShown {
 		return
 	}
-	actx := workflow.WithActivityOptions(ctx, notifyOptions("update incident card"))
-	f := workflow.ExecuteActivity(actx, ActivityUpsertCard, req)
+	var ref CardRef
 	w.cardInFlight = true
-	w.inFlight++
-	workflow.Go(ctx, func(gctx workflow.Context) {
-		defer w.settled()
-		var ref CardRef
-		err := f.Get(gctx, &ref)
+	w.beside(ctx, "update incident card", ActivityUpsertCard, req, &ref, func(gctx workflow.Context, err error) {
 		w.cardInFlight = false
 		w.cardShown = shown
 		if err != nil {
@@ -481,6 +463,18 @@ func (w *incident) flushCard(ctx workflow.Context) {
 	}
 }
 
+// beside runs an activity without holding up the main loop: done gets its
+// outcome on a workflow coroutine, and continue-as-new waits until it is in.
+func (w *incident) beside(ctx workflow.Context, summary, activity string, req, result any, done func(gctx workflow.Context, err error)) {
+	actx := workflow.WithActivityOptions(ctx, notifyOptions(summary))
+	f := workflow.ExecuteActivity(actx, activity, req)
+	w.inFlight++
+	workflow.Go(ctx, func(gctx workflow.Context) {
+		defer w.settled()
+		done(gctx, f.Get(gctx, result))
+	})
+}
+
 func (w *incident) settled() {
 	w.inFlight--
 	w.wakeUp()
@@ -498,12 +492,8 @@ func (w *incident) announceFallback(ctx workflow.Context) {
 // delivery idempotent within this incident.
 func (w *incident) announce(ctx workflow.Context, target, text, key, summary string) {
 	req := AnnounceRequest{IncidentID: w.st.ID, Target: target, Text: text, IdempotencyKey: w.st.ID + "/" + key}
-	actx := workflow.WithActivityOptions(ctx, notifyOptions(summary+" "+displayTarget(target)))
-	f := workflow.ExecuteActivity(actx, ActivityAnnounce, req)
-	w.inFlight++
-	workflow.Go(ctx, func(gctx workflow.Context) {
-		defer w.settled()
-		if err := f.Get(gctx, nil); err != nil {
+	w.beside(ctx, summary+" "+displayTarget(target), ActivityAnnounce, req, nil, func(gctx workflow.Context, err error) {
+		if err != nil {
 			w.record(gctx, "page_failed", "", fmt.Sprintf("telling %s failed: %s", displayTarget(target), errorMessage(err)))
 		}
 	})
