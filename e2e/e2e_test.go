@@ -302,7 +302,7 @@ func TestUnacknowledgedIncidentEscalatesThenTellsTheFallback(t *testing.T) {
 
 func TestSlackRateLimitIsRetriedAfterRetryAfterAndPagesOnce(t *testing.T) {
 	h := newHarness(t)
-	h.slack.RateLimitNext("chat.postMessage", 1)
+	h.slack.RateLimitNextIn("chat.postMessage", aliceDM, 1)
 	start := time.Now()
 	code, body := h.post("/v1/alerts/alertmanager", alertmanagerPayload("ratelimit-"+t.Name(), "firing"), promToken)
 	require.Equal(t, http.StatusAccepted, code, body)

@@ -84,6 +84,16 @@ type failure struct {
 	slackError string
 	// lose: do the work, then answer 502 as if the connection dropped.
 	lose bool
+	// channel, when set, limits the failure to calls for that channel.
+	channel string
+}
+
+// RateLimitNextIn is RateLimitNext for calls to one channel only, so other
+// traffic of the same method (cards, links) cannot take the 429 instead.
+func (s *Server) RateLimitNextIn(method, channel string, retryAfterSeconds int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failures[method] = append(s.failures[method], failure{status: http.StatusTooManyRequests, retryAfter: retryAfterSeconds, channel: channel})
 }
 
 // LoseNextResponse makes the next call to method succeed at Slack but
@@ -160,7 +170,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	if fs := s.failures[method]; len(fs) > 0 && fs[0].lose {
 		s.failures[method] = fs[1:]
 		lose = true
-	} else if len(fs) > 0 {
+	} else if len(fs) > 0 && (fs[0].channel == "" || fs[0].channel == r.Form.Get("channel")) {
 		f := fs[0]
 		s.failures[method] = fs[1:]
 		s.calls = append(s.calls, Call{Method: method + " (failed)", Form: r.Form, At: time.Now()})
