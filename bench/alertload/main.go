@@ -12,7 +12,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -22,14 +21,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"go.temporal.io/sdk/client"
-	sdklog "go.temporal.io/sdk/log"
-
 	"github.com/incidentflow/incidentflow/activities"
+	"github.com/incidentflow/incidentflow/bench/inprocess"
 	"github.com/incidentflow/incidentflow/config"
-	"github.com/incidentflow/incidentflow/devserver"
 	"github.com/incidentflow/incidentflow/starter"
-	"github.com/incidentflow/incidentflow/worker"
 	"github.com/incidentflow/incidentflow/workflows"
 )
 
@@ -75,28 +70,13 @@ func main() {
 
 func run(incidents int, rate float64, dupIncidents, dups, concurrency int) error {
 	ctx := context.Background()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := devserver.Start(ctx, devserver.Options{SearchAttributes: workflows.SearchAttributeNames(), Logger: quiet, LogLevel: slog.LevelError})
-	if err != nil {
-		return err
-	}
-	defer srv.Stop()
-	c, err := client.Dial(client.Options{HostPort: srv.FrontendAddress(), Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	cfg, err := config.Parse([]byte(benchConfig))
-	if err != nil {
-		return err
-	}
 	rec := &pageRecorder{pages: map[string][]time.Time{}, ch: make(chan string, 100000)}
-	w := worker.New(c, cfg.Temporal.TaskQueue, &activities.Activities{Config: cfg, Notifiers: []activities.Notifier{rec}, Logger: quiet})
-	if err := w.Start(); err != nil {
+	stack, err := inprocess.Start(ctx, benchConfig, rec)
+	if err != nil {
 		return err
 	}
-	defer w.Stop()
-	api := httptest.NewServer(starter.NewServer(&starter.Incidents{Client: c, Config: cfg, TaskQueue: cfg.Temporal.TaskQueue}, quiet, os.Getenv).Handler())
+	defer stack.Stop()
+	api := httptest.NewServer(starter.NewServer(stack.Incidents, stack.Logger, os.Getenv).Handler())
 	defer api.Close()
 	httpc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency * 2}}
 
@@ -156,7 +136,7 @@ func run(incidents int, rate float64, dupIncidents, dups, concurrency int) error
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	inc := &starter.Incidents{Client: c, Config: cfg}
+	inc := stack.Incidents
 	lost := 0
 	for _, k := range keys {
 		var st *workflows.IncidentState

@@ -11,19 +11,15 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"log/slog"
 	"os"
 	"time"
 
 	"go.temporal.io/api/workflowservice/v1"
-	"go.temporal.io/sdk/client"
-	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/incidentflow/incidentflow/activities"
+	"github.com/incidentflow/incidentflow/bench/inprocess"
 	"github.com/incidentflow/incidentflow/config"
-	"github.com/incidentflow/incidentflow/devserver"
 	"github.com/incidentflow/incidentflow/starter"
-	"github.com/incidentflow/incidentflow/worker"
 	"github.com/incidentflow/incidentflow/workflows"
 )
 
@@ -55,27 +51,12 @@ func main() {
 
 func run(updates int) error {
 	ctx := context.Background()
-	quiet := slog.New(slog.DiscardHandler)
-	srv, err := devserver.Start(ctx, devserver.Options{SearchAttributes: workflows.SearchAttributeNames(), Logger: quiet, LogLevel: slog.LevelError})
+	stack, err := inprocess.Start(ctx, benchConfig, discard{})
 	if err != nil {
 		return err
 	}
-	defer srv.Stop()
-	c, err := client.Dial(client.Options{HostPort: srv.FrontendAddress(), Logger: sdklog.NewStructuredLogger(quiet)})
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	cfg, err := config.Parse([]byte(benchConfig))
-	if err != nil {
-		return err
-	}
-	w := worker.New(c, cfg.Temporal.TaskQueue, &activities.Activities{Config: cfg, Notifiers: []activities.Notifier{discard{}}, Logger: quiet})
-	if err := w.Start(); err != nil {
-		return err
-	}
-	defer w.Stop()
-	inc := &starter.Incidents{Client: c, Config: cfg, TaskQueue: cfg.Temporal.TaskQueue}
+	defer stack.Stop()
+	c, inc := stack.Client, stack.Incidents
 
 	id, err := inc.Declare(ctx, starter.Declaration{Service: "checkout", Severity: "P1", Title: "day-long P1", By: "alice"})
 	if err != nil {
