@@ -24,7 +24,9 @@ type Activities struct {
 	Config    *config.Config
 	Notifiers []Notifier
 	// Slack, when configured, also opens incident channels.
-	Slack  *Slack
+	Slack *Slack
+	// GitHub, when configured, holds post-mortems and action items.
+	GitHub *GitHub
 	Logger *slog.Logger
 	// Now is the clock for on-call resolution; tests pin it.
 	Now func() time.Time

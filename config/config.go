@@ -157,8 +157,13 @@ type Timings struct {
 	ResolveStableFor    Duration   `yaml:"resolve_stable_for"`
 	PostmortemDue       Duration   `yaml:"postmortem_due"`
 	PostmortemReminders []Duration `yaml:"postmortem_reminders"`
-	NoProgressNudge     Duration   `yaml:"no_progress_nudge"`
-	CommanderHandover   Duration   `yaml:"commander_handover"`
+	// PostmortemCheckEvery is how often a post-mortem reads its GitHub
+	// issues (closed ones complete it or its action items).
+	PostmortemCheckEvery Duration `yaml:"postmortem_check_every"`
+	// PostmortemOverdueEvery repeats the overdue notice until it is done.
+	PostmortemOverdueEvery Duration `yaml:"postmortem_overdue_every"`
+	NoProgressNudge        Duration `yaml:"no_progress_nudge"`
+	CommanderHandover      Duration `yaml:"commander_handover"`
 }
 
 type Service struct {
@@ -313,6 +318,8 @@ func (c *Config) applyDefaults() {
 	setDefault(&t.AckTimeout, 5*time.Minute)
 	setDefault(&t.ResolveStableFor, 30*time.Minute)
 	setDefault(&t.PostmortemDue, 48*time.Hour)
+	setDefault(&t.PostmortemCheckEvery, 24*time.Hour)
+	setDefault(&t.PostmortemOverdueEvery, 24*time.Hour)
 	setDefault(&t.NoProgressNudge, 30*time.Minute)
 	setDefault(&t.CommanderHandover, 2*time.Hour)
 	if t.PostmortemReminders == nil {

@@ -195,7 +195,8 @@ func (c *Config) Validate() Problems {
 	for key, d := range map[string]Duration{
 		"timings.ack_timeout": t.AckTimeout, "timings.resolve_stable_for": t.ResolveStableFor,
 		"timings.postmortem_due": t.PostmortemDue, "timings.no_progress_nudge": t.NoProgressNudge,
-		"timings.commander_handover": t.CommanderHandover,
+		"timings.commander_handover": t.CommanderHandover, "timings.postmortem_check_every": t.PostmortemCheckEvery,
+		"timings.postmortem_overdue_every": t.PostmortemOverdueEvery,
 	} {
 		if d <= 0 {
 			add(key, "must be positive")

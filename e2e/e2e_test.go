@@ -25,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-github/v60/github"
 	"github.com/slack-go/slack"
 	"github.com/stretchr/testify/require"
 	historypb "go.temporal.io/api/history/v1"
@@ -36,6 +37,7 @@ import (
 	"github.com/incidentflow/incidentflow/activities"
 	"github.com/incidentflow/incidentflow/config"
 	"github.com/incidentflow/incidentflow/devserver"
+	"github.com/incidentflow/incidentflow/internal/fakegithub"
 	"github.com/incidentflow/incidentflow/internal/fakeslack"
 	"github.com/incidentflow/incidentflow/starter"
 	"github.com/incidentflow/incidentflow/worker"
@@ -71,6 +73,7 @@ const promToken = "prom-secret"
 const routingKey = "R0UT1NGKEY0123456789abcdefABCDEF"
 const genericToken = "generic-secret"
 const signingSecret = "e2e-signing-secret"
+const githubToken = "ghp_e2e"
 
 // Step 2 is due 3s after step 1; the fallback 3s after that.
 const configTemplate = `
@@ -80,9 +83,10 @@ integrations:
   - {name: grafana, kind: events_v2, token_env: PD_ROUTING_KEY, service: checkout}
   - {name: scripts, kind: generic, token_env: GENERIC_TOKEN, service: checkout}
 slack: {bot_token_env: SLACK_BOT_TOKEN, signing_secret_env: SLACK_SIGNING_SECRET, api_url: %q, announce_channel: "#incidents"}
+github: {token_env: GITHUB_TOKEN, api_url: %q, default_repo: acme/postmortems}
 timings: {ack_timeout: 3s, resolve_stable_for: 2s}
 services:
-  checkout: {escalation_policy: primary}
+  checkout: {escalation_policy: primary, github_repo: acme/checkout}
 escalation_policies:
   primary:
     repeat: 0
@@ -105,25 +109,38 @@ const (
 )
 
 type harness struct {
-	t     *testing.T
-	slack *fakeslack.Server
-	api   *httptest.Server
-	cfg   *config.Config
+	t      *testing.T
+	slack  *fakeslack.Server
+	github *fakegithub.Server
+	api    *httptest.Server
+	cfg    *config.Config
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t *testing.T) *harness { return newHarnessWith(t, nil) }
+
+// newHarnessWith lets a test change the config before the worker starts.
+func newHarnessWith(t *testing.T, tweak func(*config.Config)) *harness {
 	t.Helper()
 	fake := fakeslack.New(botToken)
 	t.Cleanup(fake.Close)
+	gh := fakegithub.New(githubToken, "acme/checkout", "acme/postmortems")
+	t.Cleanup(gh.Close)
 	queue := "e2e-" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
-	cfg, err := config.Parse([]byte(fmt.Sprintf(configTemplate, queue, fake.APIURL())))
+	cfg, err := config.Parse([]byte(fmt.Sprintf(configTemplate, queue, fake.APIURL(), gh.APIURL())))
 	require.NoError(t, err)
+	if tweak != nil {
+		tweak(cfg)
+	}
 
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	// Wired as cmd/incidentflow wires production: one slack-go client, built once.
 	slackClient := slack.New(botToken, slack.OptionAPIURL(cfg.Slack.APIURL))
 	slackActs := &activities.Slack{Client: slackClient}
-	acts := &activities.Activities{Config: cfg, Notifiers: []activities.Notifier{slackActs}, Slack: slackActs, Logger: logger}
+	githubClient := github.NewClient(nil).WithAuthToken(githubToken)
+	githubClient.BaseURL, err = url.Parse(cfg.GitHub.APIURL)
+	require.NoError(t, err)
+	acts := &activities.Activities{Config: cfg, Notifiers: []activities.Notifier{slackActs}, Slack: slackActs, Logger: logger,
+		GitHub: &activities.GitHub{Client: githubClient, WriteGap: 100 * time.Millisecond}}
 	w := worker.New(temporalClient, queue, acts)
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Stop)
@@ -133,7 +150,7 @@ func newHarness(t *testing.T) *harness {
 	srv.SlackUsers = slackClient
 	api := httptest.NewServer(srv.Handler())
 	t.Cleanup(api.Close)
-	return &harness{t: t, slack: fake, api: api, cfg: cfg}
+	return &harness{t: t, slack: fake, github: gh, api: api, cfg: cfg}
 }
 
 func alertmanagerPayload(groupKey, status string) []byte {
@@ -258,10 +275,8 @@ func TestAlertmanagerPagesOverSlackDedupsAndAckStopsEscalation(t *testing.T) {
 	code, body = h.post("/v1/incidents/"+id+"/resolve", []byte(`{"by":"alice","note":"rolled back"}`), "")
 	require.Equal(t, http.StatusOK, code, body)
 	require.Equal(t, "monitoring", body["status"], "resolve starts the stable-for window")
-	waitFor(t, "the monitoring window to end", 10*time.Second, func() bool { return h.incident(id).Status == workflows.StatusResolved })
-	code, body = h.post("/v1/incidents/"+id+"/close", []byte(`{"by":"alice","note":"post-mortem scheduled"}`), "")
-	require.Equal(t, http.StatusOK, code, body)
-	require.Equal(t, "closed", body["status"])
+	waitFor(t, "the monitoring window to end", 10*time.Second, func() bool { return h.incident(id).Status == workflows.StatusClosed })
+	require.Equal(t, workflows.PostmortemID(id), h.incident(id).Postmortem, "a P1 closes into its post-mortem")
 	recordHistory(t, id, "v1_ack_then_resolve")
 }
 
@@ -294,9 +309,9 @@ func TestUnacknowledgedIncidentEscalatesThenTellsTheFallback(t *testing.T) {
 	require.Equal(t, http.StatusAccepted, code)
 	waitFor(t, "auto-resolve", 10*time.Second, func() bool { return h.incident(id).Status == workflows.StatusMonitoring })
 	require.Equal(t, "alert:prom", h.incident(id).ResolvedBy)
-	waitFor(t, "the monitoring window to end", 10*time.Second, func() bool { return h.incident(id).Status == workflows.StatusResolved })
-	code, _ = h.post("/v1/incidents/"+id+"/close", []byte(`{"by":"bob"}`), "")
-	require.Equal(t, http.StatusOK, code)
+	// P1: closed at the end of the window, its post-mortem started.
+	waitFor(t, "the monitoring window to end", 10*time.Second, func() bool { return h.incident(id).Status == workflows.StatusClosed })
+	require.Equal(t, workflows.PostmortemID(id), h.incident(id).Postmortem)
 	recordHistory(t, id, "v1_escalate_fallback_autoresolve")
 }
 
@@ -333,7 +348,7 @@ func TestPermanentSlackErrorIsShownOnTheTimeline(t *testing.T) {
 }
 
 func TestTemporalDownAnswers503(t *testing.T) {
-	cfg, err := config.Parse([]byte(fmt.Sprintf(configTemplate, "unused", "http://127.0.0.1:1/api/")))
+	cfg, err := config.Parse([]byte(fmt.Sprintf(configTemplate, "unused", "http://127.0.0.1:1/api/", "http://127.0.0.1:1/")))
 	require.NoError(t, err)
 	down, err := client.NewLazyClient(client.Options{HostPort: "127.0.0.1:1", Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
 	require.NoError(t, err)
@@ -437,8 +452,8 @@ func TestLifecycleOverHTTP(t *testing.T) {
 
 	act("ack", `{"by":"alice"}`, http.StatusOK)
 	act("resolve", `{"by":"alice","note":"fixed for real"}`, http.StatusOK)
-	waitFor(t, "resolved after the window", 10*time.Second, func() bool { return h.incident(id).Status == workflows.StatusResolved })
-	require.Equal(t, "closed", act("close", `{"by":"alice"}`, http.StatusOK)["status"])
+	waitFor(t, "closed after the window", 10*time.Second, func() bool { return h.incident(id).Status == workflows.StatusClosed })
+	require.Contains(t, act("close", `{"by":"alice"}`, http.StatusConflict)["error"], "is closed")
 	final := h.incident(id)
 	require.Equal(t, "bob", final.Roles["comms"])
 	require.Equal(t, "alice", final.Commander)
@@ -680,8 +695,7 @@ func TestP1GetsItsChannelAndSlashCommandsThereNeedNoID(t *testing.T) {
 		require.NotEqual(t, "channel_failed", e.Kind, e.Message)
 	}
 	require.Equal(t, "in_channel", h.slashIn(ch.ID, "U0ALICE", "resolve rolled back the retry change")["response_type"])
-	waitFor(t, "resolved", 10*time.Second, func() bool { return h.incident(id).Status == workflows.StatusResolved })
-	require.Equal(t, "in_channel", h.slashIn(ch.ID, "U0ALICE", "close")["response_type"])
+	waitFor(t, "closed", 10*time.Second, func() bool { return h.incident(id).Status == workflows.StatusClosed })
 	recordHistory(t, id, "v1_channel_card_invites_slack")
 	// The Slack side of a whole incident run from Slack, in order (go test -v).
 	for _, c := range h.slack.Calls("") {

@@ -198,10 +198,18 @@ type BadRequest struct {
 
 func (e *BadRequest) Error() string { return e.Field + ": " + e.Msg }
 
-// NotFound is a 404.
-type NotFound struct{ ID string }
+// NotFound is a 404; Msg, when set, says more than "no incident".
+type NotFound struct {
+	ID  string
+	Msg string
+}
 
-func (e *NotFound) Error() string { return fmt.Sprintf("no incident %q", e.ID) }
+func (e *NotFound) Error() string {
+	if e.Msg != "" {
+		return e.Msg
+	}
+	return fmt.Sprintf("no incident %q", e.ID)
+}
 
 // Conflict is a 409: the incident refused the transition.
 type Conflict struct{ Msg string }
@@ -231,7 +239,7 @@ func (in *Incidents) explain(ctx context.Context, id string, err error) error {
 		return fmt.Errorf("query %s: %s", id, queryFailed.Message)
 	case errors.As(err, &nf):
 		if id != "" && in.closed(ctx, id) {
-			return &Conflict{Msg: fmt.Sprintf("incident %s is closed", id)}
+			return &Conflict{Msg: closedMessage(id)}
 		}
 		return &NotFound{ID: id}
 	case errors.As(err, &unavailable), errors.As(err, &deadline),
@@ -240,6 +248,8 @@ func (in *Incidents) explain(ctx context.Context, id string, err error) error {
 	}
 	return err
 }
+
+func closedMessage(id string) string { return fmt.Sprintf("incident %s is closed", id) }
 
 func (in *Incidents) closed(ctx context.Context, id string) bool {
 	d, err := in.Client.DescribeWorkflowExecution(ctx, id, "")
@@ -294,14 +304,16 @@ func slug(s string) string {
 	return strings.Trim(b.String(), "-")
 }
 
-// ByChannel finds the open incident whose Slack channel is channelID.
+// ByChannel finds the incident whose Slack channel is channelID, open or
+// closed: after it closes, its channel is still where its post-mortem is
+// discussed.
 func (in *Incidents) ByChannel(ctx context.Context, channelID string) (string, bool, error) {
 	if channelID == "" {
 		return "", false, nil
 	}
 	resp, err := in.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
 		PageSize: 1,
-		Query: fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus = 'Running' AND %s = '%s'",
+		Query: fmt.Sprintf("WorkflowType = '%s' AND %s = '%s'",
 			workflows.IncidentWorkflowName, workflows.SearchChannel.GetName(), strings.ReplaceAll(channelID, "'", "")),
 	})
 	if err != nil {

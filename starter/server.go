@@ -80,6 +80,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/incidents", s.listIncidents)
 	mux.HandleFunc("GET /v1/incidents/{id}", s.getIncident)
 	mux.HandleFunc("POST /v1/incidents/{id}/{action}", s.act)
+	mux.HandleFunc("GET /v1/incidents/{id}/postmortem", s.getPostmortem)
+	mux.HandleFunc("POST /v1/incidents/{id}/postmortem/complete", s.completePostmortem)
+	mux.HandleFunc("POST /v1/incidents/{id}/action-items/{item}/{change}", s.changeActionItem)
 	mux.HandleFunc("GET /healthz", s.healthz)
 	return s.limitBody(mux)
 }
@@ -225,7 +228,88 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.Timeout)
 	defer cancel()
-	st, err := s.incidents.Act(ctx, id, update, req)
+	var st any
+	if update == workflows.UpdateActionItem {
+		st, err = s.incidents.AddActionItem(ctx, id, req.(workflows.ActionItemRequest))
+	} else {
+		st, err = s.incidents.Act(ctx, id, update, req)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+// getPostmortem answers the post-mortem as JSON (with its draft and
+// completion rate), or the draft alone as Markdown when asked for it.
+func (s *Server) getPostmortem(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), s.Timeout)
+	defer cancel()
+	st, err := s.incidents.Postmortem(ctx, workflows.NormalizeID(r.PathValue("id")))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if r.URL.Query().Get("format") == "markdown" || strings.Contains(r.Header.Get("Accept"), "text/markdown") {
+		w.Header().Set("Content-Type", "text/markdown; charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, st.Draft)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+func (s *Server) completePostmortem(w http.ResponseWriter, r *http.Request) {
+	var req workflows.CompleteRequest
+	err := decodeBody(r, &req)
+	if err == nil {
+		err = s.checkUser("by", req.By)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.Timeout)
+	defer cancel()
+	st, err := s.incidents.ActOnPostmortem(ctx, workflows.NormalizeID(r.PathValue("id")), workflows.UpdatePostmortemComplete, req)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+// changeActionItem closes or drops action item {item} of a post-mortem.
+func (s *Server) changeActionItem(w http.ResponseWriter, r *http.Request) {
+	var update string
+	switch change := r.PathValue("change"); change {
+	case "close":
+		update = workflows.UpdateCloseActionItem
+	case "drop":
+		update = workflows.UpdateDropActionItem
+	default:
+		s.fail(w, r, &NotFound{ID: change, Msg: fmt.Sprintf("no action %q on an action item (close or drop)", change)})
+		return
+	}
+	n, err := strconv.Atoi(r.PathValue("item"))
+	if err != nil || n < 1 {
+		s.fail(w, r, &BadRequest{Field: "item", Msg: fmt.Sprintf("%q is not an action item number", r.PathValue("item"))})
+		return
+	}
+	var req workflows.ActionItemChange
+	err = decodeBody(r, &req)
+	if err == nil {
+		err = s.checkUser("by", req.By)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	req.Item = n
+	ctx, cancel := context.WithTimeout(r.Context(), s.Timeout)
+	defer cancel()
+	st, err := s.incidents.ActOnPostmortem(ctx, workflows.NormalizeID(r.PathValue("id")), update, req)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -26,7 +26,8 @@ const slackBudget = 2500 * time.Millisecond
 const slashUsage = "Usage: `/incident declare <severity> [service] <title>` · `ack <id>` · `resolve <id> [summary]` · " +
 	"`reopen <id>` · `close <id>` · `escalate <id>` · `status <id> <investigating|identified|monitoring|resolved> <message>` · " +
 	"`severity <id> <level>` · `role <id> <commander|comms|ops|scribe> <@user>` · `note <id> <text>` · " +
-	"`action <id> <title> [owner @user] [due YYYY-MM-DD] [type prevent|detect|respond]` · `page <id> <@user|schedule:name>` · `help`. " +
+	"`action <id> <title> [owner @user] [due YYYY-MM-DD] [type prevent|detect|respond]` · `page <id> <@user|schedule:name>` · " +
+	"`postmortem <id> [done [note]]` · `help`. " +
 	"In an incident's channel, leave out the id."
 
 // verifySlack checks Slack's v0 signature over the raw body and the
@@ -186,7 +187,17 @@ func (s *Server) runSlash(ctx context.Context, slackUser, channelID, text string
 		if msg != "" {
 			return ephemeral(msg)
 		}
-		update, req = workflows.UpdateActionItem, item
+		res, err := s.incidents.AddActionItem(ctx, id, item)
+		if err != nil {
+			return ephemeral(slackError(err))
+		}
+		where := id
+		if pm, ok := res.(*workflows.PostmortemState); ok {
+			where = fmt.Sprintf("post-mortem %s, item %d", pm.ID, len(pm.ActionItems))
+		}
+		return slackReply{ResponseType: "in_channel", Text: fmt.Sprintf("%s added an action item (%s): %s", by, where, item.Title)}
+	case "postmortem":
+		return s.slashPostmortem(ctx, by, id, rest)
 	case "page":
 		if len(rest) < 1 {
 			return ephemeral("Usage: `/incident page <id> <@user|schedule:name>`")
@@ -208,6 +219,31 @@ func (s *Server) runSlash(ctx context.Context, slackUser, channelID, text string
 		return ephemeral(slackError(err))
 	}
 	return slackReply{ResponseType: "in_channel", Text: fmt.Sprintf("%s: %s (%s %s, %s)", by, describe(sub), st.Severity, st.ID, st.Status)}
+}
+
+// slashPostmortem: `/incident postmortem [id]` shows where the post-mortem
+// stands; `/incident postmortem [id] done [note]` marks it written up.
+func (s *Server) slashPostmortem(ctx context.Context, by, id string, rest []string) slackReply {
+	if len(rest) > 0 && rest[0] == "done" {
+		st, err := s.incidents.ActOnPostmortem(ctx, id, workflows.UpdatePostmortemComplete, workflows.CompleteRequest{By: by, Note: strings.Join(rest[1:], " ")})
+		if err != nil {
+			return ephemeral(slackError(err))
+		}
+		return slackReply{ResponseType: "in_channel", Text: fmt.Sprintf("%s marked the post-mortem of %s done; %d of %d action item(s) closed or dropped.", by, st.IncidentID, st.ItemsDone, st.ItemsTotal)}
+	}
+	if len(rest) > 0 {
+		return ephemeral("Usage: `/incident postmortem <id> [done [note]]`")
+	}
+	st, err := s.incidents.Postmortem(ctx, id)
+	if err != nil {
+		return ephemeral(slackError(err))
+	}
+	where := fmt.Sprintf("GET /v1/incidents/%s/postmortem", st.IncidentID)
+	if st.Issue != nil {
+		where = st.Issue.URL
+	}
+	return ephemeral(fmt.Sprintf("Post-mortem of %s: %s, due %s; action items %d/%d done (%.0f%%). %s",
+		st.IncidentID, st.Status, st.DueAt.UTC().Format("Mon Jan 2 15:04 MST"), st.ItemsDone, st.ItemsTotal, 100*st.CompletionRate, where))
 }
 
 func (s *Server) slashDeclare(ctx context.Context, by string, args []string) slackReply {

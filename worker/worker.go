@@ -33,4 +33,5 @@ func Register(w sdkworker.Registry, acts *activities.Activities) {
 // RegisterWorkflows registers the workflows alone, for replayers.
 func RegisterWorkflows(r sdkworker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.IncidentWorkflow, workflow.RegisterOptions{Name: workflows.IncidentWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.PostmortemWorkflow, workflow.RegisterOptions{Name: workflows.PostmortemWorkflowName})
 }

@@ -273,6 +273,11 @@ type IncidentState struct {
 	CardVersion int `json:"card_version,omitempty"`
 	// Card is where the incident's card was posted, for chat.update.
 	Card *CardRef `json:"card,omitempty"`
+	// PostmortemVersion is 1 when resolution starts a PostmortemWorkflow
+	// child and closes the incident (before, P1/P2 waited for `close`).
+	PostmortemVersion int `json:"postmortem_version,omitempty"`
+	// Postmortem is the post-mortem workflow's ID, once started.
+	Postmortem string `json:"postmortem,omitempty"`
 	// Runs counts continue-as-new hand-overs.
 	Runs int `json:"runs"`
 	// MTTASeconds is trigger to first ack; MTTRSeconds trigger to mitigation.

@@ -27,6 +27,9 @@ const (
 	cardChange = "incident-card"
 	// inviteChange invites whoever acks or takes a role into the channel.
 	inviteChange = "channel-invites"
+	// postmortemChange starts the post-mortem as a child at resolution and
+	// closes the incident, instead of waiting in "resolved" for `close`.
+	postmortemChange = "postmortem-child"
 )
 
 // IncidentWorkflow runs one incident from trigger to resolution.
@@ -134,6 +137,7 @@ func (w *incident) run(ctx workflow.Context, resumed bool) (*IncidentState, erro
 			w.st.ChannelVersion = int(workflow.GetVersion(ctx, channelChange, workflow.DefaultVersion, 1))
 			w.st.CardVersion = int(workflow.GetVersion(ctx, cardChange, workflow.DefaultVersion, 1))
 			w.st.InviteVersion = int(workflow.GetVersion(ctx, inviteChange, workflow.DefaultVersion, 1))
+			w.st.PostmortemVersion = int(workflow.GetVersion(ctx, postmortemChange, workflow.DefaultVersion, 1))
 		}
 		w.openChannel(ctx)
 	} else {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 )
 
@@ -18,15 +20,22 @@ type command struct {
 	receiveAsync func(ctx workflow.Context) bool
 }
 
+// commandHost is a workflow whose commands record refused signals on its
+// timeline and wake its main loop once applied.
+type commandHost[R any] interface {
+	wakeUp()
+	record(ctx workflow.Context, kind, actor, msg string)
+	snapshot() R
+}
+
 // defineCommand registers the Update and returns the signal side. A signal
 // that fails validation is recorded on the timeline instead of applied.
-func defineCommand[T any](ctx workflow.Context, w *incident, name string, actor func(T) string, validate func(T) error, apply func(workflow.Context, T)) (command, error) {
+func defineCommand[T, R any](ctx workflow.Context, w commandHost[R], name string, actor func(T) string, validate func(T) error, apply func(workflow.Context, T)) (command, error) {
 	err := workflow.SetUpdateHandlerWithOptions(ctx, name,
-		func(ctx workflow.Context, req T) (*IncidentState, error) {
+		func(ctx workflow.Context, req T) (R, error) {
 			apply(ctx, req)
 			w.wakeUp()
-			st := w.st
-			return &st, nil
+			return w.snapshot(), nil
 		},
 		workflow.UpdateHandlerOptions{Validator: func(_ workflow.Context, req T) error { return validate(req) }},
 	)
@@ -57,6 +66,12 @@ func defineCommand[T any](ctx workflow.Context, w *incident, name string, actor 
 			return true
 		},
 	}, nil
+}
+
+// snapshot is a copy of the state, as an Update answers it.
+func (w *incident) snapshot() *IncidentState {
+	st := w.st
+	return &st
 }
 
 func (w *incident) defineCommands(ctx workflow.Context) error {
@@ -423,6 +438,12 @@ func (w *incident) validateActionItem(r ActionItemRequest) error {
 	if w.st.Status == StatusClosed {
 		return fmt.Errorf("incident %s is closed; add follow-ups to its post-mortem", w.st.ID)
 	}
+	return validateActionItemFields(r, w.st.Plan.Users)
+}
+
+// validateActionItemFields checks an action item against the configured
+// users, for the incident and its post-mortem alike.
+func validateActionItemFields(r ActionItemRequest, users []string) error {
 	if strings.TrimSpace(r.Title) == "" {
 		return errors.New("title: required")
 	}
@@ -432,7 +453,7 @@ func (w *incident) validateActionItem(r ActionItemRequest) error {
 	if strings.TrimSpace(r.Owner) == "" {
 		return errors.New("owner: required")
 	}
-	if len(w.st.Plan.Users) > 0 && !slices.Contains(w.st.Plan.Users, r.Owner) {
+	if len(users) > 0 && !slices.Contains(users, r.Owner) {
 		return fmt.Errorf("owner: unknown user %q", r.Owner)
 	}
 	if r.Due != "" {
@@ -685,8 +706,15 @@ func (w *incident) fire(ctx workflow.Context, kind string) {
 		w.announce(ctx, st.Plan.Channel, text, "handover/"+st.CommanderSince.UTC().Format(time.RFC3339), "remind handover")
 	case dueStable:
 		w.finalize(ctx, now, fmt.Sprintf("stable for %s: resolved", st.Plan.ResolveStableFor), "")
-		if !w.severityPlan().Postmortem {
+		switch {
+		case !w.severityPlan().Postmortem:
 			w.close(ctx, ActionRequest{Note: st.Severity + " needs no post-mortem"})
+		case st.PostmortemVersion >= 1:
+			note := "the post-mortem could not start; see the warning above"
+			if w.startPostmortem(ctx) {
+				note = "the post-mortem goes on in " + st.Postmortem
+			}
+			w.close(ctx, ActionRequest{Note: note})
 		}
 	}
 }
@@ -703,4 +731,37 @@ func formatTime(t *time.Time) string {
 		return "-"
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+// startPostmortem starts the post-mortem child and waits until it runs: a
+// parent that closed first would take an unstarted child down with it.
+func (w *incident) startPostmortem(ctx workflow.Context) bool {
+	// From the key, as the starter derives the incident's own ID: the
+	// input is history, so a replay (under another ID) names it the same.
+	id := postmortemPrefix + strings.TrimPrefix(IncidentID(w.st.Key), idPrefix)
+	snapshot := w.st
+	snapshot.Plan = EscalationPlan{}
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID:            id,
+		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
+		StaticSummary:         fmt.Sprintf("post-mortem of %s %s: %s", w.st.Severity, w.st.Service, w.st.Title),
+		TypedSearchAttributes: temporal.NewSearchAttributes(w.postmortemAttributes()...),
+		Memo:                  map[string]interface{}{MemoTitle: w.st.Title},
+	})
+	f := workflow.ExecuteChildWorkflow(cctx, PostmortemWorkflowName, PostmortemInput{Incident: snapshot})
+	if err := f.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
+		w.record(ctx, "warning", "", fmt.Sprintf("could not start the post-mortem %s: %s", id, errorMessage(err)))
+		return false
+	}
+	w.st.Postmortem = id
+	w.record(ctx, "postmortem", "", fmt.Sprintf("post-mortem %s started; it carries on after the incident closes", id))
+	return true
+}
+
+func (w *incident) postmortemAttributes() []temporal.SearchAttributeUpdate {
+	sa := []temporal.SearchAttributeUpdate{SearchSeverity.ValueSet(w.st.Severity), SearchService.ValueSet(w.st.Service)}
+	if w.st.Commander != "" {
+		sa = append(sa, SearchCommander.ValueSet(w.st.Commander))
+	}
+	return sa
 }

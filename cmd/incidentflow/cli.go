@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -222,4 +224,75 @@ func runOncall(args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "%s\t%s\n", n, who)
 	}
 	return nil
+}
+
+// runPostmortem shows an incident's post-mortem, or acts on it: done
+// (written up), close-item N or drop-item N.
+func runPostmortem(ctx context.Context, args []string, stdout io.Writer) error {
+	const use = "usage: incidentflow postmortem ID [done|close-item N|drop-item N] [--by USER] [--note TEXT] [--markdown]"
+	id, rest := splitID(args)
+	var verb, item string
+	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+		verb, rest = rest[0], rest[1:]
+		if verb == "close-item" || verb == "drop-item" {
+			if len(rest) == 0 {
+				return errors.New(use)
+			}
+			item, rest = rest[0], rest[1:]
+		}
+	}
+	fs := flag.NewFlagSet("postmortem", flag.ContinueOnError)
+	configPath := fs.String("config", "", "config file")
+	by := fs.String("by", os.Getenv("USER"), "configured user acting")
+	note := fs.String("note", "", "note (required to drop an item: why)")
+	markdown := fs.Bool("markdown", false, "print the draft as Markdown")
+	if err := fs.Parse(rest); err != nil {
+		return err
+	}
+	if id == "" {
+		return errors.New(use)
+	}
+	inc, done, err := cliIncidents(ctx, *configPath)
+	if err != nil {
+		return err
+	}
+	defer done()
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	id = workflows.NormalizeID(id)
+	var st *workflows.PostmortemState
+	switch verb {
+	case "":
+		st, err = inc.Postmortem(ctx, id)
+		if err == nil && *markdown {
+			_, err = io.WriteString(stdout, st.Draft)
+			return err
+		}
+	case "done", "close-item", "drop-item":
+		if _, ok := inc.Config.Users[*by]; !ok {
+			return fmt.Errorf("--by: unknown user %q", *by)
+		}
+		if verb == "done" {
+			st, err = inc.ActOnPostmortem(ctx, id, workflows.UpdatePostmortemComplete, workflows.CompleteRequest{By: *by, Note: *note})
+			break
+		}
+		n, convErr := strconv.Atoi(item)
+		if convErr != nil {
+			return fmt.Errorf("%s: %q is not an action item number", verb, item)
+		}
+		update := workflows.UpdateCloseActionItem
+		if verb == "drop-item" {
+			update = workflows.UpdateDropActionItem
+		}
+		st, err = inc.ActOnPostmortem(ctx, id, update, workflows.ActionItemChange{By: *by, Item: n, Note: *note})
+	default:
+		return errors.New(use)
+	}
+	if err != nil {
+		return err
+	}
+	st.Draft = ""
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(st)
 }

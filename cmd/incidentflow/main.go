@@ -25,6 +25,8 @@ Usage:
   incidentflow ack|resolve|escalate|reopen|close ID [--by USER] [--note TEXT]
   incidentflow list [--status open]
   incidentflow show ID
+  incidentflow postmortem ID [--markdown]
+  incidentflow postmortem ID done|close-item N|drop-item N [--by USER] [--note TEXT]
   incidentflow oncall [--schedule S] [--at RFC3339]
   incidentflow config validate FILE
 
@@ -64,6 +66,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runAction(ctx, cmd, rest, stdout)
 	case "list":
 		err = runList(ctx, rest, stdout)
+	case "postmortem":
+		err = runPostmortem(ctx, rest, stdout)
 	case "show":
 		err = runShow(ctx, rest, stdout)
 	case "oncall":

@@ -66,7 +66,11 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	defer c.Close()
 	sc := newSlackClient(cfg, logger)
-	w := worker.New(c, cfg.Temporal.TaskQueue, newActivities(cfg, sc, logger, stdout, true))
+	gc, err := newGitHubClient(cfg, logger)
+	if err != nil {
+		return err
+	}
+	w := worker.New(c, cfg.Temporal.TaskQueue, newActivities(cfg, sc, gc, logger, stdout, true))
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
@@ -113,7 +117,11 @@ func runWorker(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer c.Close()
-	w := worker.New(c, cfg.Temporal.TaskQueue, newActivities(cfg, newSlackClient(cfg, logger), logger, os.Stdout, false))
+	gc, err := newGitHubClient(cfg, logger)
+	if err != nil {
+		return err
+	}
+	w := worker.New(c, cfg.Temporal.TaskQueue, newActivities(cfg, newSlackClient(cfg, logger), gc, logger, os.Stdout, false))
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}

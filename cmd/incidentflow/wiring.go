@@ -7,9 +7,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"time"
 
+	"github.com/google/go-github/v60/github"
 	"github.com/slack-go/slack"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
@@ -110,10 +112,33 @@ func newSlackClient(cfg *config.Config, logger *slog.Logger) *slack.Client {
 	return slack.New(token, opts...)
 }
 
+// newGitHubClient builds the one go-github client of the process, or nil
+// when no token is configured (post-mortems then live in the API only).
+func newGitHubClient(cfg *config.Config, logger *slog.Logger) (*github.Client, error) {
+	env := cfg.GitHub.TokenEnv
+	if env == "" {
+		return nil, nil
+	}
+	token := os.Getenv(env)
+	if token == "" {
+		logger.Warn("github token variable is empty: post-mortem issues are off", "token_env", env)
+		return nil, nil
+	}
+	c := github.NewClient(&http.Client{Timeout: 30 * time.Second}).WithAuthToken(token)
+	if cfg.GitHub.APIURL != "" {
+		base, err := url.Parse(cfg.GitHub.APIURL)
+		if err != nil {
+			return nil, fmt.Errorf("github.api_url: %w", err)
+		}
+		c.BaseURL = base
+	}
+	return c, nil
+}
+
 // newActivities builds the activity struct with its clients, once. Slack
 // is used when configured; the console pages whoever Slack cannot reach
 // when alwaysConsole is set (dev), or everyone when nothing else is.
-func newActivities(cfg *config.Config, sc *slack.Client, logger *slog.Logger, console io.Writer, alwaysConsole bool) *activities.Activities {
+func newActivities(cfg *config.Config, sc *slack.Client, gc *github.Client, logger *slog.Logger, console io.Writer, alwaysConsole bool) *activities.Activities {
 	var notifiers []activities.Notifier
 	var slackActs *activities.Slack
 	if sc != nil {
@@ -123,7 +148,11 @@ func newActivities(cfg *config.Config, sc *slack.Client, logger *slog.Logger, co
 	if alwaysConsole || len(notifiers) == 0 {
 		notifiers = append(notifiers, &activities.Console{Out: console})
 	}
-	return &activities.Activities{Config: cfg, Notifiers: notifiers, Slack: slackActs, Logger: logger}
+	acts := &activities.Activities{Config: cfg, Notifiers: notifiers, Slack: slackActs, Logger: logger}
+	if gc != nil {
+		acts.GitHub = &activities.GitHub{Client: gc}
+	}
+	return acts
 }
 
 // newIntake builds the HTTP intake; Slack users are looked up by email

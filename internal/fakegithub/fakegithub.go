@@ -1,5 +1,5 @@
 // Package fakegithub is a local HTTP server speaking the parts of GitHub's
-// REST API incidentflow uses (issues: list, create, get), with GitHub's
+// REST API incidentflow uses (issues: list, create, get, edit, add labels), with GitHub's
 // JSON shapes, 404s, and rate-limit answers, for the real go-github client.
 package fakegithub
 
@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Issue as stored.
@@ -31,6 +32,15 @@ type Server struct {
 	repos    map[string][]*Issue
 	creates  int
 	failures []failure
+	// Writes records every creating or editing request, for pacing checks.
+	writes []Write
+}
+
+// Write is one mutating request as GitHub saw it.
+type Write struct {
+	At     time.Time
+	Method string
+	Path   string
 }
 
 type failure struct {
@@ -78,6 +88,24 @@ func (s *Server) Issues(repo string) []Issue {
 	return out
 }
 
+// Writes returns the mutating requests seen so far.
+func (s *Server) Writes() []Write {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Write(nil), s.writes...)
+}
+
+// EditBody changes an issue's body, as a person would on GitHub.
+func (s *Server) EditBody(repo string, number int, body string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, is := range s.repos[repo] {
+		if is.Number == number {
+			is.Body = body
+		}
+	}
+}
+
 // Close an issue, as a person would on GitHub.
 func (s *Server) CloseIssue(repo string, number int) {
 	s.mu.Lock()
@@ -97,6 +125,9 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if r.Method != http.MethodGet {
+		s.writes = append(s.writes, Write{At: time.Now(), Method: r.Method, Path: r.URL.Path})
+	}
 	afterCreate := false
 	for i, f := range s.failures {
 		if f.method == r.Method && strings.HasSuffix(r.URL.Path, f.suffix) {
@@ -113,7 +144,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 	}
-	// /repos/{owner}/{repo}/issues[/{number}]
+	// /repos/{owner}/{repo}/issues[/{number}[/labels]]
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	if len(parts) < 4 || parts[0] != "repos" || parts[3] != "issues" {
 		writeJSON(w, http.StatusNotFound, map[string]any{"message": "Not Found"})
@@ -156,15 +187,64 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeJSON(w, http.StatusCreated, s.render(repo, is))
-	case r.Method == http.MethodGet && len(parts) == 5:
+	case len(parts) >= 5:
 		n, _ := strconv.Atoi(parts[4])
-		for _, is := range issues {
-			if is.Number == n {
-				writeJSON(w, http.StatusOK, s.render(repo, is))
-				return
+		var is *Issue
+		for _, candidate := range issues {
+			if candidate.Number == n {
+				is = candidate
 			}
 		}
-		writeJSON(w, http.StatusNotFound, map[string]any{"message": "Not Found"})
+		if is == nil {
+			writeJSON(w, http.StatusNotFound, map[string]any{"message": "Not Found"})
+			return
+		}
+		switch {
+		case r.Method == http.MethodGet && len(parts) == 5:
+			writeJSON(w, http.StatusOK, s.render(repo, is))
+		case r.Method == http.MethodPatch && len(parts) == 5:
+			var req struct {
+				Title *string `json:"title"`
+				Body  *string `json:"body"`
+				State *string `json:"state"`
+			}
+			if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+				writeJSON(w, http.StatusBadRequest, map[string]any{"message": "Problems parsing JSON"})
+				return
+			}
+			if req.State != nil && *req.State != "open" && *req.State != "closed" {
+				writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"message": "Validation Failed"})
+				return
+			}
+			if req.Title != nil {
+				is.Title = *req.Title
+			}
+			if req.Body != nil {
+				is.Body = *req.Body
+			}
+			if req.State != nil {
+				is.State = *req.State
+			}
+			writeJSON(w, http.StatusOK, s.render(repo, is))
+		case r.Method == http.MethodPost && len(parts) == 6 && parts[5] == "labels":
+			var labels []string
+			if err := json.NewDecoder(r.Body).Decode(&labels); err != nil {
+				writeJSON(w, http.StatusBadRequest, map[string]any{"message": "Problems parsing JSON"})
+				return
+			}
+			for _, l := range labels {
+				if !hasAll(is.Labels, []string{l}) {
+					is.Labels = append(is.Labels, l)
+				}
+			}
+			out := []map[string]any{}
+			for _, l := range is.Labels {
+				out = append(out, map[string]any{"name": l})
+			}
+			writeJSON(w, http.StatusOK, out)
+		default:
+			writeJSON(w, http.StatusNotFound, map[string]any{"message": "Not Found"})
+		}
 	default:
 		writeJSON(w, http.StatusNotFound, map[string]any{"message": "Not Found"})
 	}

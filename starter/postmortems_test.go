@@ -1,0 +1,42 @@
+package starter
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// Requests the API can refuse without asking Temporal: the client is nil,
+// so reaching it would panic.
+func TestPostmortemEndpointsRejectBadInput(t *testing.T) {
+	srv := NewServer(&Incidents{Config: intakeCfg(t)}, slog.New(slog.NewTextHandler(io.Discard, nil)), func(string) string { return "" })
+	h := srv.Handler()
+	for _, tc := range []struct {
+		name, path, body string
+		status           int
+		want             string
+	}{
+		{"item is not a number", "/v1/incidents/x/action-items/two/close", `{"by":"alice"}`, http.StatusBadRequest, "item: "},
+		{"item zero", "/v1/incidents/x/action-items/0/drop", `{"by":"alice","note":"n"}`, http.StatusBadRequest, "item: "},
+		{"unknown change", "/v1/incidents/x/action-items/1/reopen", `{"by":"alice"}`, http.StatusNotFound, "close or drop"},
+		{"unknown user closing", "/v1/incidents/x/action-items/1/close", `{"by":"mallory"}`, http.StatusBadRequest, `by: unknown user "mallory"`},
+		{"complete needs by", "/v1/incidents/x/postmortem/complete", `{}`, http.StatusBadRequest, "by: required"},
+		{"complete bad JSON", "/v1/incidents/x/postmortem/complete", `{"by":`, http.StatusBadRequest, "body: invalid JSON"},
+		{"action item owner unknown", "/v1/incidents/x/action-items", `{"by":"alice","title":"t","type":"detect","owner":"zed"}`, http.StatusBadRequest, `owner: unknown user "zed"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, tc.path, strings.NewReader(tc.body)))
+			require.Equal(t, tc.status, rec.Code, rec.Body.String())
+			var out map[string]string
+			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &out))
+			require.Contains(t, out["error"], tc.want)
+		})
+	}
+}
