@@ -2,8 +2,12 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"slices"
+
+	"github.com/google/go-github/v60/github"
 
 	"github.com/incidentflow/incidentflow/config"
 	"github.com/incidentflow/incidentflow/workflows"
@@ -93,10 +97,24 @@ func (a *Activities) IssueStates(ctx context.Context, req workflows.IssueStatesR
 	out := make([]workflows.GitHubIssue, 0, len(req.Issues))
 	for _, is := range req.Issues {
 		got, err := g.IssueState(ctx, is.Repo, is.Number)
+		if gone(err) {
+			// One deleted or transferred issue must not stop the others
+			// from being tracked: it is reported, not failed on.
+			is.State = workflows.IssueGone
+			out = append(out, is)
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, got)
 	}
 	return out, nil
+}
+
+// gone: GitHub says the issue is not there (404) or was deleted (410).
+func gone(err error) bool {
+	var ghErr *github.ErrorResponse
+	return errors.As(err, &ghErr) && ghErr.Response != nil &&
+		(ghErr.Response.StatusCode == http.StatusNotFound || ghErr.Response.StatusCode == http.StatusGone)
 }

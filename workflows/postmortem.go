@@ -376,7 +376,7 @@ func (p *postmortem) remindOverdueItems(ctx workflow.Context) {
 // trackedIssues are the GitHub issues a check reads.
 func (p *postmortem) trackedIssues() []GitHubIssue {
 	var out []GitHubIssue
-	if p.st.Issue != nil && p.st.CompletedAt == nil {
+	if p.st.Issue != nil && p.st.CompletedAt == nil && p.st.Issue.State != IssueGone {
 		out = append(out, *p.st.Issue)
 	}
 	for _, it := range p.st.ActionItems {
@@ -523,6 +523,13 @@ func (p *postmortem) applyStates(ctx workflow.Context, states []GitHubIssue) {
 	st := &p.st
 	for _, s := range states {
 		if st.Issue != nil && s.Repo == st.Issue.Repo && s.Number == st.Issue.Number {
+			if s.State == IssueGone {
+				if st.Issue.State != IssueGone {
+					p.record(ctx, "github_failed", "", fmt.Sprintf("post-mortem issue %s#%d is gone from GitHub; complete the post-mortem by command", s.Repo, s.Number))
+				}
+				st.Issue.State = IssueGone
+				continue
+			}
 			st.Issue.State = s.State
 			if s.State == "closed" && st.CompletedAt == nil {
 				st.ClosedOnGitHub = true
@@ -536,6 +543,10 @@ func (p *postmortem) applyStates(ctx workflow.Context, states []GitHubIssue) {
 				continue
 			}
 			it.Issue.State = s.State
+			if s.State == IssueGone && it.State == ItemOpen {
+				it.State, it.ClosedAt, it.ClosedBy, it.Note = ItemDropped, &now, "github", "its issue is gone from GitHub"
+				p.record(ctx, "item_dropped", "github", fmt.Sprintf("action item %d dropped: its issue %s#%d is gone from GitHub", it.Number, s.Repo, s.Number))
+			}
 			if s.State == "closed" && it.State == ItemOpen {
 				it.State, it.ClosedAt, it.ClosedBy = ItemClosed, &now, "github"
 				p.record(ctx, "item_closed", "github", fmt.Sprintf("action item %d closed on GitHub (%s#%d): %s", it.Number, s.Repo, s.Number, it.Title))

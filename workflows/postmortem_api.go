@@ -214,6 +214,10 @@ type IssueUpdate struct {
 	State string `json:"state,omitempty"`
 }
 
+// IssueGone is the state IssueStates reports for an issue GitHub no longer
+// has (deleted, or moved where the token cannot see it).
+const IssueGone = "gone"
+
 // IssueStatesRequest reads several issues' states.
 type IssueStatesRequest struct {
 	Issues []GitHubIssue `json:"issues"`

@@ -321,3 +321,15 @@ func (s *postmortemSuite) TestCommandsAreValidated() {
 	st := s.run(s.incident("checkout"))
 	s.Equal(workflows.PostmortemFinished, st.Status)
 }
+
+func (s *postmortemSuite) TestAnItemWhoseIssueIsDeletedIsDroppedNotStuck() {
+	s.at(time.Hour, func() {
+		s.env.SignalWorkflow(workflows.SignalPostmortemComplete, workflows.CompleteRequest{By: "alice"})
+		s.github.DeleteIssue("acme/checkout", 2)
+	})
+	st := s.run(s.incident("checkout"))
+	s.Equal(workflows.PostmortemFinished, st.Status)
+	s.Equal(24*time.Hour, s.env.Now().Sub(s.start), "seen at the first check")
+	s.Equal(workflows.ItemDropped, st.ActionItems[0].State)
+	s.Equal("its issue is gone from GitHub", st.ActionItems[0].Note)
+}

@@ -106,6 +106,19 @@ func (s *Server) EditBody(repo string, number int, body string) {
 	}
 }
 
+// DeleteIssue removes an issue, as an admin can on GitHub: it then answers 404.
+func (s *Server) DeleteIssue(repo string, number int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	kept := s.repos[repo][:0]
+	for _, is := range s.repos[repo] {
+		if is.Number != number {
+			kept = append(kept, is)
+		}
+	}
+	s.repos[repo] = kept
+}
+
 // Close an issue, as a person would on GitHub.
 func (s *Server) CloseIssue(repo string, number int) {
 	s.mu.Lock()

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -53,6 +54,13 @@ type message struct {
 	Metadata                  map[string]any
 }
 
+// channelIDs numbers channels across every fake in the process: Slack's
+// channel IDs are unique, and tests sharing one Temporal namespace find
+// incidents by them.
+var channelIDs atomic.Int64
+
+func newChannelID() string { return fmt.Sprintf("C%04d", channelIDs.Add(1)) }
+
 // channel is a public channel of the fake workspace.
 type channel struct {
 	ID, Name, Topic, Purpose string
@@ -63,7 +71,7 @@ type channel struct {
 func (s *Server) AddChannel(name, purpose string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.channels = append(s.channels, channel{ID: fmt.Sprintf("C%04d", len(s.channels)+1), Name: name, Purpose: purpose})
+	s.channels = append(s.channels, channel{ID: newChannelID(), Name: name, Purpose: purpose})
 }
 
 // Channel returns the channel named name, if it exists.
@@ -290,7 +298,7 @@ func (s *Server) channelMethod(w http.ResponseWriter, method string, form url.Va
 				return
 			}
 		}
-		c := channel{ID: fmt.Sprintf("C%04d", len(s.channels)+1), Name: name}
+		c := channel{ID: newChannelID(), Name: name}
 		s.channels = append(s.channels, c)
 		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "channel": render(c)})
 	case "conversations.list":
