@@ -263,8 +263,14 @@ func (s *Server) getPostmortem(w http.ResponseWriter, r *http.Request) {
 func (s *Server) completePostmortem(w http.ResponseWriter, r *http.Request) {
 	var req workflows.CompleteRequest
 	err := decodeBody(r, &req)
+	s.actOnPostmortem(w, r, err, workflows.UpdatePostmortemComplete, req, req.By)
+}
+
+// actOnPostmortem checks who acts, then runs the Update on the incident's
+// post-mortem and answers its state; err is a decoding failure to report.
+func (s *Server) actOnPostmortem(w http.ResponseWriter, r *http.Request, err error, update string, req any, by string) {
 	if err == nil {
-		err = s.checkUser("by", req.By)
+		err = s.checkUser("by", by)
 	}
 	if err != nil {
 		s.fail(w, r, err)
@@ -272,7 +278,7 @@ func (s *Server) completePostmortem(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.Timeout)
 	defer cancel()
-	st, err := s.incidents.ActOnPostmortem(ctx, workflows.NormalizeID(r.PathValue("id")), workflows.UpdatePostmortemComplete, req)
+	st, err := s.incidents.ActOnPostmortem(ctx, workflows.NormalizeID(r.PathValue("id")), update, req)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -299,22 +305,8 @@ func (s *Server) changeActionItem(w http.ResponseWriter, r *http.Request) {
 	}
 	var req workflows.ActionItemChange
 	err = decodeBody(r, &req)
-	if err == nil {
-		err = s.checkUser("by", req.By)
-	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	req.Item = n
-	ctx, cancel := context.WithTimeout(r.Context(), s.Timeout)
-	defer cancel()
-	st, err := s.incidents.ActOnPostmortem(ctx, workflows.NormalizeID(r.PathValue("id")), update, req)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, st)
+	s.actOnPostmortem(w, r, err, update, req, req.By)
 }
 
 // decodeBody is decodeJSON where an empty body means "no fields".

@@ -116,14 +116,23 @@ func (w *incident) defineCommands(ctx workflow.Context) error {
 			})
 		},
 	}
+	var err error
+	w.commands, err = defineAll(defs)
+	return err
+}
+
+// defineAll registers commands in order: the order is the one signals are
+// consumed in, which replay depends on.
+func defineAll(defs []func() (command, error)) ([]command, error) {
+	var out []command
 	for _, def := range defs {
 		c, err := def()
 		if err != nil {
-			return err
+			return nil, err
 		}
-		w.commands = append(w.commands, c)
+		out = append(out, c)
 	}
-	return nil
+	return out, nil
 }
 
 func requireBy(by string) error {
@@ -611,6 +620,11 @@ func (w *incident) nextDue() (due, bool) {
 			ds = append(ds, due{*st.MonitoringUntil, dueStable, "monitoring window ends"})
 		}
 	}
+	return earliest(ds)
+}
+
+// earliest is the first deadline due; the earlier-listed wins a tie.
+func earliest(ds []due) (due, bool) {
 	if len(ds) == 0 {
 		return due{}, false
 	}

@@ -102,14 +102,9 @@ func (p *postmortem) setup(ctx workflow.Context, in PostmortemInput) error {
 			}, func(ctx workflow.Context, n NoteRequest) { p.record(ctx, "note", n.By, strings.TrimSpace(n.Text)) })
 		},
 	}
-	for _, def := range defs {
-		c, err := def()
-		if err != nil {
-			return err
-		}
-		p.commands = append(p.commands, c)
-	}
-	return nil
+	var err error
+	p.commands, err = defineAll(defs)
+	return err
 }
 
 func (p *postmortem) run(ctx workflow.Context, resumed bool) (*PostmortemState, error) {
@@ -120,11 +115,12 @@ func (p *postmortem) run(ctx workflow.Context, resumed bool) (*PostmortemState, 
 		for i := range p.st.ActionItems {
 			p.st.ActionItems[i].Repo = p.st.Plan.Repo
 		}
-		where := "no GitHub repo: the draft is served by the API only"
-		if p.st.Plan.GitHub && p.st.Plan.Repo != "" {
-			where = "opening it in " + p.st.Plan.Repo
-		} else if p.st.Plan.Repo != "" {
+		where := "opening it in " + p.st.Plan.Repo
+		switch {
+		case !p.st.Plan.GitHub:
 			where = "GitHub is not configured: the draft is served by the API only"
+		case p.st.Plan.Repo == "":
+			where = "no GitHub repo for the service: the draft is served by the API only"
 		}
 		p.record(ctx, "started", "", fmt.Sprintf("post-mortem for %s incident %s due %s; %s",
 			p.st.Incident.Severity, p.st.IncidentID, p.st.DueAt.UTC().Format(time.RFC3339), where))
@@ -257,16 +253,7 @@ func (p *postmortem) nextDue() (due, bool) {
 	if !st.CheckPending {
 		ds = append(ds, due{st.NextCheckAt, dueCheck, "check post-mortem and action items"})
 	}
-	if len(ds) == 0 {
-		return due{}, false
-	}
-	best := ds[0]
-	for _, d := range ds[1:] {
-		if d.at.Before(best.at) {
-			best = d
-		}
-	}
-	return best, true
+	return earliest(ds)
 }
 
 func (p *postmortem) fireDue(ctx workflow.Context) {
@@ -289,7 +276,6 @@ func (p *postmortem) fireDue(ctx workflow.Context) {
 		st.OverdueNotices++
 		next := d.at.Add(st.Plan.OverdueEvery)
 		st.NextOverdueAt = &next
-		st.Status = PostmortemOverdue
 		text := fmt.Sprintf("%s: the post-mortem of %s incident %s (%s) is overdue: it was due %s (%s ago). %s",
 			orTeam(st.Commander), st.Incident.Severity, st.IncidentID, st.Incident.Title,
 			st.DueAt.UTC().Format(time.RFC3339), now.Sub(st.DueAt).Round(time.Minute), p.where())
