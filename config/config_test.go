@@ -13,8 +13,10 @@ import (
 	"github.com/incidentflow/incidentflow/config"
 )
 
-// contractConfig is the shared contract file, relative to this package.
-const contractConfig = "../../shared/contract-config.yaml"
+// contractConfig is a copy of shared/contract-config.yaml, the shape users
+// rely on (.ci/run also validates the original when it is beside the repo),
+// kept here so a fresh clone tests with nothing beside it.
+const contractConfig = "testdata/contract-config.yaml"
 
 // validYAML is a small config that passes validation; the invalid cases
 // below append to or edit it.

@@ -120,6 +120,12 @@ func newHarness(t *testing.T) *harness { return newHarnessWith(t, nil) }
 
 // newHarnessWith lets a test change the config before the worker starts.
 func newHarnessWith(t *testing.T, tweak func(*config.Config)) *harness {
+	return newHarnessPaced(t, 0, tweak)
+}
+
+// newHarnessPaced sets the gap between posts to one Slack channel (0: the
+// production default), for tests that post more often than Slack allows.
+func newHarnessPaced(t *testing.T, gap time.Duration, tweak func(*config.Config)) *harness {
 	t.Helper()
 	fake := fakeslack.New(botToken)
 	t.Cleanup(fake.Close)
@@ -135,7 +141,7 @@ func newHarnessWith(t *testing.T, tweak func(*config.Config)) *harness {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	// Wired as cmd/incidentflow wires production: one slack-go client, built once.
 	slackClient := slack.New(botToken, slack.OptionAPIURL(cfg.Slack.APIURL))
-	slackActs := &activities.Slack{Client: slackClient}
+	slackActs := &activities.Slack{Client: slackClient, MinInterval: gap}
 	githubClient := github.NewClient(nil).WithAuthToken(githubToken)
 	githubClient.BaseURL, err = url.Parse(cfg.GitHub.APIURL)
 	require.NoError(t, err)
@@ -368,7 +374,10 @@ func TestTemporalDownAnswers503(t *testing.T) {
 // INCIDENTFLOW_RECORD_HISTORY is set, so the replay test there guards it.
 // An existing file is kept unless the variable says "overwrite": a
 // released version's histories must stay as they were recorded.
-func recordHistory(t *testing.T, id, name string) {
+func recordHistory(t *testing.T, id, name string) { recordRun(t, id, "", name) }
+
+// recordRun records one run of the workflow ("" for the latest).
+func recordRun(t *testing.T, id, runID, name string) {
 	mode := os.Getenv("INCIDENTFLOW_RECORD_HISTORY")
 	if mode == "" {
 		return
@@ -380,11 +389,11 @@ func recordHistory(t *testing.T, id, name string) {
 	}
 	ctx := context.Background()
 	waitFor(t, "workflow to close", 10*time.Second, func() bool {
-		d, err := temporalClient.DescribeWorkflowExecution(ctx, id, "")
+		d, err := temporalClient.DescribeWorkflowExecution(ctx, id, runID)
 		return err == nil && d.GetWorkflowExecutionInfo().GetCloseTime() != nil
 	})
 	var hist historypb.History
-	it := temporalClient.GetWorkflowHistory(ctx, id, "", false, 0)
+	it := temporalClient.GetWorkflowHistory(ctx, id, runID, false, 0)
 	for it.HasNext() {
 		e, err := it.Next()
 		require.NoError(t, err)

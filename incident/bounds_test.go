@@ -1,0 +1,64 @@
+package incident
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestCutKeepsWithinTheLimitOnACharacterBoundary(t *testing.T) {
+	tests := []struct {
+		name  string
+		in    string
+		limit int
+	}{
+		{"short", "disk full", 100},
+		{"ascii", strings.Repeat("x", 5000), 1024},
+		{"multibyte", strings.Repeat("é", 3000), 1001},
+		{"tiny limit", strings.Repeat("y", 100), 5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Cut(tt.in, tt.limit)
+			if len(tt.in) <= tt.limit {
+				if got != tt.in {
+					t.Fatalf("Cut changed a short string: %q", got)
+				}
+				return
+			}
+			if !utf8.ValidString(got) {
+				t.Fatalf("Cut split a character: %q", got[len(got)-20:])
+			}
+			if !strings.Contains(got, "[cut ") {
+				t.Fatalf("Cut did not mark the cut: %q", got)
+			}
+			if tt.limit > 40 && len(got) > tt.limit {
+				t.Fatalf("len %d over limit %d", len(got), tt.limit)
+			}
+		})
+	}
+}
+
+func TestCutIDKeepsLongIdentifiersApart(t *testing.T) {
+	a := strings.Repeat("k", 600) + "a"
+	b := strings.Repeat("k", 600) + "b"
+	if CutID(a, MaxKey) == CutID(b, MaxKey) {
+		t.Fatal("two long keys became one")
+	}
+	if n := len(CutID(a, MaxKey)); n > MaxKey {
+		t.Fatalf("len %d over %d", n, MaxKey)
+	}
+	if CutID("short", MaxKey) != "short" {
+		t.Fatal("a short key changed")
+	}
+}
+
+func TestCheckLenNamesFieldAndLimit(t *testing.T) {
+	err := CheckLen("text", strings.Repeat("n", 4001), MaxText)
+	if err == nil || err.Error() != "text: 4001 bytes is too long (at most 4000)" {
+		t.Fatalf("got %v", err)
+	}
+	if CheckLen("text", "ok", MaxText) != nil {
+		t.Fatal("refused a short text")
+	}
+}
