@@ -14,8 +14,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/incidentflow/incidentflow/config"
+	"github.com/incidentflow/incidentflow/incident"
 	"github.com/incidentflow/incidentflow/oncall"
-	"github.com/incidentflow/incidentflow/workflows"
 )
 
 // Activities is registered once per worker. Notifiers are tried in order;
@@ -70,15 +70,15 @@ func (a *Activities) logger() *slog.Logger {
 // ResolvePlan turns the service's escalation policy into the plan the
 // workflow follows. It never fails for a config problem: an incident whose
 // service or policy is unknown still pages the fallback, with a warning.
-func (a *Activities) ResolvePlan(ctx context.Context, req workflows.PlanRequest) (workflows.EscalationPlan, error) {
+func (a *Activities) ResolvePlan(ctx context.Context, req incident.PlanRequest) (incident.Policy, error) {
 	cfg := a.Config
-	plan := workflows.EscalationPlan{
+	plan := incident.Policy{
 		RoundGap:            cfg.Timings.AckTimeout.D(),
 		Page:                true,
 		Fallback:            cfg.Slack.AnnounceChannelTarget(),
 		Channel:             cfg.Slack.AnnounceChannelTarget(),
 		SeverityOrder:       cfg.SeverityNames(),
-		Severities:          map[string]workflows.SeverityPlan{},
+		Severities:          map[string]incident.SeverityPlan{},
 		ResolveStableFor:    cfg.Timings.ResolveStableFor.D(),
 		NoProgressNudge:     cfg.Timings.NoProgressNudge.D(),
 		CommanderHandover:   cfg.Timings.CommanderHandover.D(),
@@ -87,15 +87,11 @@ func (a *Activities) ResolvePlan(ctx context.Context, req workflows.PlanRequest)
 		Announce:            cfg.Slack.AnnounceChannelTarget(),
 	}
 	for name, sev := range cfg.Severities {
-		plan.Severities[name] = workflows.SeverityPlan{
+		plan.Severities[name] = incident.SeverityPlan{
 			UpdateEvery: sev.UpdateEvery.D(), ResolveTimeout: sev.ResolveTimeout.D(),
 			Roles: append([]string(nil), sev.Roles...), Page: sev.Page, Postmortem: sev.Postmortem, Channel: sev.Channel,
 		}
 	}
-	for name := range cfg.Users {
-		plan.Users = append(plan.Users, name)
-	}
-	slices.Sort(plan.Users)
 	if sev, ok := cfg.Severities[req.Severity]; ok {
 		plan.Page = sev.Page
 	} else {
@@ -125,17 +121,17 @@ func (a *Activities) ResolvePlan(ctx context.Context, req workflows.PlanRequest)
 			plan.RoundGap = delay
 			delay = 0
 		}
-		plan.Steps = append(plan.Steps, workflows.PlanStep{Delay: delay, Targets: append([]string(nil), st.Targets...)})
+		plan.Steps = append(plan.Steps, incident.PlanStep{Delay: delay, Targets: append([]string(nil), st.Targets...)})
 	}
 	return plan, nil
 }
 
 // Page reaches one target of an escalation step. Schedules are resolved to
 // the person on call now, at page time.
-func (a *Activities) Page(ctx context.Context, req workflows.PageRequest) (workflows.PageResult, error) {
+func (a *Activities) Page(ctx context.Context, req incident.PageRequest) (incident.PageResult, error) {
 	t, err := config.ParseTarget(req.Target)
 	if err != nil {
-		return workflows.PageResult{}, temporal.NewNonRetryableApplicationError(err.Error(), "BadTarget", err)
+		return incident.PageResult{}, temporal.NewNonRetryableApplicationError(err.Error(), "BadTarget", err)
 	}
 	m := Message{
 		IncidentID: req.IncidentID, Title: req.Title, Severity: req.Severity, Service: req.Service,
@@ -145,11 +141,11 @@ func (a *Activities) Page(ctx context.Context, req workflows.PageRequest) (workf
 	case config.TargetSchedule:
 		sched, ok := a.Config.Schedules[t.Name]
 		if !ok {
-			return workflows.PageResult{}, nonRetryable("UnknownSchedule", "unknown schedule %q", t.Name)
+			return incident.PageResult{}, nonRetryable("UnknownSchedule", "unknown schedule %q", t.Name)
 		}
 		user, err := oncall.Who(sched, a.now())
 		if err != nil {
-			return workflows.PageResult{}, nonRetryable("NobodyOnCall", "schedule %q: %v", t.Name, err)
+			return incident.PageResult{}, nonRetryable("NobodyOnCall", "schedule %q: %v", t.Name, err)
 		}
 		m.Text = pageText(req, fmt.Sprintf("you are on call for %s", t.Name))
 		return a.pageUser(ctx, user, m)
@@ -169,9 +165,9 @@ func (a *Activities) Page(ctx context.Context, req workflows.PageRequest) (workf
 
 // OpenChannel opens the incident's Slack channel, inviting the people its
 // targets name (schedules resolved to who is on call now).
-func (a *Activities) OpenChannel(ctx context.Context, req workflows.ChannelRequest) (workflows.SlackChannel, error) {
+func (a *Activities) OpenChannel(ctx context.Context, req incident.ChannelRequest) (incident.SlackChannel, error) {
 	if a.Slack == nil {
-		return workflows.SlackChannel{}, nonRetryable("SlackNotConfigured", "slack is not configured")
+		return incident.SlackChannel{}, nonRetryable("SlackNotConfigured", "slack is not configured")
 	}
 	var invite []string
 	for _, raw := range req.Invite {
@@ -205,7 +201,7 @@ func (a *Activities) OpenChannel(ctx context.Context, req workflows.ChannelReque
 }
 
 // InviteToChannel invites configured users (by their slack_id) into a channel.
-func (a *Activities) InviteToChannel(ctx context.Context, req workflows.InviteRequest) error {
+func (a *Activities) InviteToChannel(ctx context.Context, req incident.InviteRequest) error {
 	if a.Slack == nil {
 		return nonRetryable("SlackNotConfigured", "slack is not configured")
 	}
@@ -223,7 +219,7 @@ func (a *Activities) InviteToChannel(ctx context.Context, req workflows.InviteRe
 
 // Announce posts a message to a target: a channel, a user, or the console
 // when the target is empty.
-func (a *Activities) Announce(ctx context.Context, req workflows.AnnounceRequest) error {
+func (a *Activities) Announce(ctx context.Context, req incident.AnnounceRequest) error {
 	m := Message{IncidentID: req.IncidentID, Text: req.Text, IdempotencyKey: req.IdempotencyKey}
 	if req.Target == "" {
 		_, err := a.postChannel(ctx, "", m)
@@ -241,35 +237,35 @@ func (a *Activities) Announce(ctx context.Context, req workflows.AnnounceRequest
 	return err
 }
 
-func (a *Activities) pageUser(ctx context.Context, name string, m Message) (workflows.PageResult, error) {
+func (a *Activities) pageUser(ctx context.Context, name string, m Message) (incident.PageResult, error) {
 	u, ok := a.Config.Users[name]
 	if !ok {
-		return workflows.PageResult{}, nonRetryable("UnknownUser", "unknown user %q", name)
+		return incident.PageResult{}, nonRetryable("UnknownUser", "unknown user %q", name)
 	}
 	for _, n := range a.Notifiers {
 		delivered, err := n.NotifyUser(ctx, name, u, m)
 		if err != nil {
-			return workflows.PageResult{}, keepRetryPolicy(err, "page %s via %s", name, n.Name())
+			return incident.PageResult{}, keepRetryPolicy(err, "page %s via %s", name, n.Name())
 		}
 		if delivered {
 			a.logger().Info("paged", "incident", m.IncidentID, "user", name, "via", n.Name(), "key", m.IdempotencyKey)
-			return workflows.PageResult{Recipient: name, Channel: n.Name()}, nil
+			return incident.PageResult{Recipient: name, Channel: n.Name()}, nil
 		}
 	}
-	return workflows.PageResult{}, nonRetryable("Unreachable", "no notifier can reach user %q (no slack_id, and no console)", name)
+	return incident.PageResult{}, nonRetryable("Unreachable", "no notifier can reach user %q (no slack_id, and no console)", name)
 }
 
-func (a *Activities) postChannel(ctx context.Context, channel string, m Message) (workflows.PageResult, error) {
+func (a *Activities) postChannel(ctx context.Context, channel string, m Message) (incident.PageResult, error) {
 	for _, n := range a.Notifiers {
 		delivered, err := n.NotifyChannel(ctx, channel, m)
 		if err != nil {
-			return workflows.PageResult{}, keepRetryPolicy(err, "post to %s via %s", displayChannel(channel), n.Name())
+			return incident.PageResult{}, keepRetryPolicy(err, "post to %s via %s", displayChannel(channel), n.Name())
 		}
 		if delivered {
-			return workflows.PageResult{Recipient: displayChannel(channel), Channel: n.Name()}, nil
+			return incident.PageResult{Recipient: displayChannel(channel), Channel: n.Name()}, nil
 		}
 	}
-	return workflows.PageResult{}, nonRetryable("Unreachable", "no notifier can post to %s", displayChannel(channel))
+	return incident.PageResult{}, nonRetryable("Unreachable", "no notifier can post to %s", displayChannel(channel))
 }
 
 func displayChannel(c string) string {
@@ -279,7 +275,7 @@ func displayChannel(c string) string {
 	return c
 }
 
-func pageText(req workflows.PageRequest, extra string) string {
+func pageText(req incident.PageRequest, extra string) string {
 	s := fmt.Sprintf("[%s] %s: %s (service %s; escalation round %d step %d)",
 		req.Severity, req.IncidentID, req.Title, req.Service, req.Round, req.Step)
 	if extra != "" {

@@ -7,15 +7,15 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/incidentflow/incidentflow/workflows"
+	"github.com/incidentflow/incidentflow/incident"
 )
 
 const cardEvent = "incidentflow_card"
 
 // UpsertCard posts the incident card or updates it in place.
-func (a *Activities) UpsertCard(ctx context.Context, req workflows.CardRequest) (workflows.CardRef, error) {
+func (a *Activities) UpsertCard(ctx context.Context, req incident.CardRequest) (incident.CardRef, error) {
 	if a.Slack == nil {
-		return workflows.CardRef{}, nonRetryable("SlackNotConfigured", "slack is not configured")
+		return incident.CardRef{}, nonRetryable("SlackNotConfigured", "slack is not configured")
 	}
 	return a.Slack.UpsertCard(ctx, req)
 }
@@ -23,23 +23,23 @@ func (a *Activities) UpsertCard(ctx context.Context, req workflows.CardRequest) 
 // UpsertCard keeps one card per incident: with a ref it is chat.update; the
 // first post looks in the channel's recent history for a card of this
 // incident first, so a retry after Slack accepted the post never posts twice.
-func (s *Slack) UpsertCard(ctx context.Context, req workflows.CardRequest) (workflows.CardRef, error) {
+func (s *Slack) UpsertCard(ctx context.Context, req incident.CardRequest) (incident.CardRef, error) {
 	text, blocks := cardBlocks(req)
 	ref := req.Ref
 	if ref == nil {
 		found, err := s.findCard(ctx, req.Channel, req.IncidentID)
 		if err != nil {
-			return workflows.CardRef{}, classifySlack(fmt.Sprintf("look for the card of %s in %s", req.IncidentID, req.Channel), err)
+			return incident.CardRef{}, classifySlack(fmt.Sprintf("look for the card of %s in %s", req.IncidentID, req.Channel), err)
 		}
 		ref = found
 	}
 	if err := s.pace(ctx, req.Channel); err != nil {
-		return workflows.CardRef{}, err
+		return incident.CardRef{}, err
 	}
 	if ref != nil {
 		_, _, _, err := s.Client.UpdateMessageContext(ctx, ref.Channel, ref.TS, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
 		if err != nil {
-			return workflows.CardRef{}, classifySlack(fmt.Sprintf("update the card of %s", req.IncidentID), err)
+			return incident.CardRef{}, classifySlack(fmt.Sprintf("update the card of %s", req.IncidentID), err)
 		}
 		return *ref, nil
 	}
@@ -47,14 +47,14 @@ func (s *Slack) UpsertCard(ctx context.Context, req workflows.CardRequest) (work
 		slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...),
 		slack.MsgOptionMetadata(slack.SlackMetadata{EventType: cardEvent, EventPayload: map[string]any{"incident_id": req.IncidentID}}))
 	if err != nil {
-		return workflows.CardRef{}, classifySlack(fmt.Sprintf("post the card of %s to %s", req.IncidentID, req.Channel), err)
+		return incident.CardRef{}, classifySlack(fmt.Sprintf("post the card of %s to %s", req.IncidentID, req.Channel), err)
 	}
-	return workflows.CardRef{Channel: channel, TS: ts}, nil
+	return incident.CardRef{Channel: channel, TS: ts}, nil
 }
 
 // findCard looks through the channel's recent messages for this incident's
 // card. Channels given by name are resolved to their ID first.
-func (s *Slack) findCard(ctx context.Context, channel, incidentID string) (*workflows.CardRef, error) {
+func (s *Slack) findCard(ctx context.Context, channel, incidentID string) (*incident.CardRef, error) {
 	id := channel
 	if strings.HasPrefix(channel, "#") {
 		ch, err := s.channelByName(ctx, strings.TrimPrefix(channel, "#"))
@@ -69,7 +69,7 @@ func (s *Slack) findCard(ctx context.Context, channel, incidentID string) (*work
 	}
 	for _, m := range hist.Messages {
 		if m.Metadata.EventType == cardEvent && m.Metadata.EventPayload["incident_id"] == incidentID {
-			return &workflows.CardRef{Channel: id, TS: m.Timestamp}, nil
+			return &incident.CardRef{Channel: id, TS: m.Timestamp}, nil
 		}
 	}
 	return nil, nil
@@ -77,10 +77,10 @@ func (s *Slack) findCard(ctx context.Context, channel, incidentID string) (*work
 
 // cardBlocks renders the card: what an on-call engineer needs at a glance,
 // and the buttons to act.
-func cardBlocks(req workflows.CardRequest) (string, []slack.Block) {
+func cardBlocks(req incident.CardRequest) (string, []slack.Block) {
 	text := fmt.Sprintf("[%s] %s: %s (%s)", req.Severity, req.IncidentID, req.Title, req.Status)
 	roles := []string{}
-	for _, r := range workflows.Roles {
+	for _, r := range incident.Roles {
 		if u := req.Roles[r]; u != "" {
 			roles = append(roles, fmt.Sprintf("%s: %s", r, u))
 		}
@@ -102,13 +102,13 @@ func cardBlocks(req workflows.CardRequest) (string, []slack.Block) {
 	blocks := []slack.Block{
 		slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, truncate(fmt.Sprintf("%s · %s", req.Severity, req.Title), 150), false, false)),
 		slack.NewSectionBlock(nil, []*slack.TextBlockObject{
-			field("Status", string(req.Status)), field("Stage", req.Stage),
+			field("Status", string(req.Status)), field("Stage", string(req.Stage)),
 			field("Roles", strings.Join(roles, "\n")), field("Alerts", fmt.Sprint(req.AlertCount)),
 			field("Last update", truncate(last, 500)), field("Next update due", next),
 		}, nil),
 		slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, req.IncidentID, false, false)),
 	}
-	if req.Status != workflows.StatusResolved && req.Status != workflows.StatusClosed {
+	if req.Status != incident.StatusResolved && req.Status != incident.StatusClosed {
 		blocks = append(blocks, actionButtons(req.IncidentID))
 	}
 	return text, blocks

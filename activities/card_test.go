@@ -6,13 +6,13 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/incidentflow/incidentflow/workflows"
+	"github.com/incidentflow/incidentflow/incident"
 )
 
 func TestCardPostedOnceThenUpdatedInPlace(t *testing.T) {
 	fake, s := newSlack(t)
-	req := workflows.CardRequest{IncidentID: "incident-x", Channel: "C0INC", Title: "Checkout 5xx", Severity: "P1",
-		Status: workflows.StatusTriggered, Stage: "investigating", Roles: map[string]string{}, AlertCount: 1}
+	req := incident.CardRequest{IncidentID: "incident-x", Channel: "C0INC", Title: "Checkout 5xx", Severity: "P1",
+		Status: incident.StatusTriggered, Stage: "investigating", Roles: map[string]string{}, AlertCount: 1}
 	ref, err := s.UpsertCard(context.Background(), req)
 	require.NoError(t, err)
 	require.Equal(t, "C0INC", ref.Channel)
@@ -24,7 +24,7 @@ func TestCardPostedOnceThenUpdatedInPlace(t *testing.T) {
 	require.Len(t, fake.Posted("C0INC"), 1)
 
 	req.Ref = &ref
-	req.Status, req.Roles = workflows.StatusAcknowledged, map[string]string{"commander": "alice"}
+	req.Status, req.Roles = incident.StatusAcknowledged, map[string]string{"commander": "alice"}
 	_, err = s.UpsertCard(context.Background(), req)
 	require.NoError(t, err)
 	posted := fake.Posted("C0INC")
@@ -33,7 +33,7 @@ func TestCardPostedOnceThenUpdatedInPlace(t *testing.T) {
 	require.Contains(t, posted[0].Blocks, "commander: alice")
 	require.Contains(t, posted[0].Blocks, `"action_id":"incident_ack"`)
 
-	req.Status = workflows.StatusClosed
+	req.Status = incident.StatusClosed
 	_, err = s.UpsertCard(context.Background(), req)
 	require.NoError(t, err)
 	require.NotContains(t, fake.Posted("C0INC")[0].Blocks, "incident_ack", "no buttons once closed")

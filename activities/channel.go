@@ -12,7 +12,7 @@ import (
 	"github.com/slack-go/slack"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/incidentflow/incidentflow/workflows"
+	"github.com/incidentflow/incidentflow/incident"
 )
 
 // Slack's rules: lowercase letters, digits, hyphens and underscores, at most 80.
@@ -53,7 +53,7 @@ func purposeMarker(incidentID string) string { return "incidentflow:" + incident
 // created), sets topic and purpose, invites people and links it in the
 // announce channel. A same-named channel that is not this incident's gets a
 // numeric suffix.
-func (s *Slack) OpenChannel(ctx context.Context, req workflows.ChannelRequest, inviteIDs []string, announce string) (workflows.SlackChannel, error) {
+func (s *Slack) OpenChannel(ctx context.Context, req incident.ChannelRequest, inviteIDs []string, announce string) (incident.SlackChannel, error) {
 	base := ChannelName(req.IncidentID, req.Title, req.OpenedAt)
 	var ch *slack.Channel
 	for attempt := 1; ch == nil; attempt++ {
@@ -62,7 +62,7 @@ func (s *Slack) OpenChannel(ctx context.Context, req workflows.ChannelRequest, i
 			name = fmt.Sprintf("%s-%d", base, attempt)
 		}
 		if attempt > 9 {
-			return workflows.SlackChannel{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("create slack channel %q: nine names taken", base), "SlackChannelNames", nil)
+			return incident.SlackChannel{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("create slack channel %q: nine names taken", base), "SlackChannelNames", nil)
 		}
 		created, err := s.Client.CreateConversationContext(ctx, slack.CreateConversationParams{ChannelName: name})
 		var se slack.SlackErrorResponse
@@ -72,38 +72,38 @@ func (s *Slack) OpenChannel(ctx context.Context, req workflows.ChannelRequest, i
 		case errors.As(err, &se) && se.Err == "name_taken":
 			existing, err := s.channelByName(ctx, name)
 			if err != nil {
-				return workflows.SlackChannel{}, classifySlack(fmt.Sprintf("find slack channel %q", name), err)
+				return incident.SlackChannel{}, classifySlack(fmt.Sprintf("find slack channel %q", name), err)
 			}
 			if existing != nil && strings.Contains(existing.Purpose.Value, purposeMarker(req.IncidentID)) {
 				ch = existing // an earlier attempt of ours made it
 			}
 		default:
-			return workflows.SlackChannel{}, classifySlack(fmt.Sprintf("create slack channel %q", name), err)
+			return incident.SlackChannel{}, classifySlack(fmt.Sprintf("create slack channel %q", name), err)
 		}
 	}
 	if _, err := s.Client.SetPurposeOfConversationContext(ctx, ch.ID, fmt.Sprintf("%s (%s)", req.Title, purposeMarker(req.IncidentID))); err != nil {
-		return workflows.SlackChannel{}, classifySlack(fmt.Sprintf("set purpose of %s", ch.Name), err)
+		return incident.SlackChannel{}, classifySlack(fmt.Sprintf("set purpose of %s", ch.Name), err)
 	}
 	topic := fmt.Sprintf("%s · %s · commander: %s", req.Severity, req.Title, orNobody(req.Commander))
 	if _, err := s.Client.SetTopicOfConversationContext(ctx, ch.ID, topic); err != nil {
-		return workflows.SlackChannel{}, classifySlack(fmt.Sprintf("set topic of %s", ch.Name), err)
+		return incident.SlackChannel{}, classifySlack(fmt.Sprintf("set topic of %s", ch.Name), err)
 	}
 	if len(inviteIDs) > 0 {
 		_, err := s.Client.InviteUsersToConversationContext(ctx, ch.ID, inviteIDs...)
 		var se slack.SlackErrorResponse
 		// Someone already in the channel is not a failure of the invite.
 		if err != nil && !(errors.As(err, &se) && se.Err == "already_in_channel") {
-			return workflows.SlackChannel{}, classifySlack(fmt.Sprintf("invite responders to %s", ch.Name), err)
+			return incident.SlackChannel{}, classifySlack(fmt.Sprintf("invite responders to %s", ch.Name), err)
 		}
 	}
 	if announce != "" {
 		m := Message{IncidentID: req.IncidentID, IdempotencyKey: req.IncidentID + "/channel-link",
 			Text: fmt.Sprintf("%s incident %s: %s. Join <#%s>.", req.Severity, req.IncidentID, req.Title, ch.ID)}
 		if err := s.post(ctx, announce, m); err != nil {
-			return workflows.SlackChannel{}, classifySlack(fmt.Sprintf("link %s in %s", ch.Name, announce), err)
+			return incident.SlackChannel{}, classifySlack(fmt.Sprintf("link %s in %s", ch.Name, announce), err)
 		}
 	}
-	return workflows.SlackChannel{ID: ch.ID, Name: ch.Name}, nil
+	return incident.SlackChannel{ID: ch.ID, Name: ch.Name}, nil
 }
 
 func (s *Slack) channelByName(ctx context.Context, name string) (*slack.Channel, error) {

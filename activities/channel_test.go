@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/incidentflow/incidentflow/activities"
-	"github.com/incidentflow/incidentflow/workflows"
+	"github.com/incidentflow/incidentflow/incident"
 )
 
 var opened = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
@@ -32,7 +32,7 @@ func TestChannelNames(t *testing.T) {
 
 func TestOpenChannel(t *testing.T) {
 	fake, s := newSlack(t)
-	req := workflows.ChannelRequest{IncidentID: "incident-x", Title: "Checkout 5xx", Severity: "P1", Commander: "alice", OpenedAt: opened}
+	req := incident.ChannelRequest{IncidentID: "incident-x", Title: "Checkout 5xx", Severity: "P1", Commander: "alice", OpenedAt: opened}
 	invite := []string{"U0ALICE", "U0BOB"}
 	ch, err := s.OpenChannel(context.Background(), req, invite, "#incidents")
 	require.NoError(t, err)

@@ -13,7 +13,7 @@ import (
 	"github.com/google/go-github/v60/github"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/incidentflow/incidentflow/workflows"
+	"github.com/incidentflow/incidentflow/incident"
 )
 
 // GitHub opens and tracks issues (post-mortems, action items) through the
@@ -66,23 +66,23 @@ func splitRepo(full string) (owner, repo string, err error) {
 }
 
 // OpenIssue returns the issue carrying req.Marker, opening it if there is none.
-func (g *GitHub) OpenIssue(ctx context.Context, req workflows.IssueRequest) (workflows.GitHubIssue, error) {
+func (g *GitHub) OpenIssue(ctx context.Context, req incident.IssueRequest) (incident.GitHubIssue, error) {
 	owner, repo, err := splitRepo(req.Repo)
 	if err != nil {
-		return workflows.GitHubIssue{}, err
+		return incident.GitHubIssue{}, err
 	}
 	if req.Marker == "" || len(req.Labels) == 0 {
-		return workflows.GitHubIssue{}, nonRetryable("BadIssueRequest", "issue request for %q needs a marker and a label", req.Repo)
+		return incident.GitHubIssue{}, nonRetryable("BadIssueRequest", "issue request for %q needs a marker and a label", req.Repo)
 	}
 	existing, err := g.findByMarker(ctx, owner, repo, req.Labels[0], req.Marker)
 	if err != nil {
-		return workflows.GitHubIssue{}, classifyGitHub(fmt.Sprintf("look for %s in %s", req.Marker, req.Repo), err)
+		return incident.GitHubIssue{}, classifyGitHub(fmt.Sprintf("look for %s in %s", req.Marker, req.Repo), err)
 	}
 	if existing != nil {
 		return *existing, nil
 	}
 	if err := g.pace(ctx); err != nil {
-		return workflows.GitHubIssue{}, err
+		return incident.GitHubIssue{}, err
 	}
 	labels := append([]string(nil), req.Labels...)
 	created, _, err := g.Client.Issues.Create(ctx, owner, repo, &github.IssueRequest{
@@ -91,12 +91,12 @@ func (g *GitHub) OpenIssue(ctx context.Context, req workflows.IssueRequest) (wor
 		Labels: &labels,
 	})
 	if err != nil {
-		return workflows.GitHubIssue{}, classifyGitHub(fmt.Sprintf("create issue %q in %s", req.Title, req.Repo), err)
+		return incident.GitHubIssue{}, classifyGitHub(fmt.Sprintf("create issue %q in %s", req.Title, req.Repo), err)
 	}
 	return toIssue(req.Repo, created), nil
 }
 
-func (g *GitHub) findByMarker(ctx context.Context, owner, repo, label, marker string) (*workflows.GitHubIssue, error) {
+func (g *GitHub) findByMarker(ctx context.Context, owner, repo, label, marker string) (*incident.GitHubIssue, error) {
 	opts := &github.IssueListByRepoOptions{State: "all", Labels: []string{label}, ListOptions: github.ListOptions{PerPage: 100}}
 	for {
 		issues, resp, err := g.Client.Issues.ListByRepo(ctx, owner, repo, opts)
@@ -117,21 +117,21 @@ func (g *GitHub) findByMarker(ctx context.Context, owner, repo, label, marker st
 }
 
 // IssueState reads an issue's state (open or closed), for tracking.
-func (g *GitHub) IssueState(ctx context.Context, repoName string, number int) (workflows.GitHubIssue, error) {
+func (g *GitHub) IssueState(ctx context.Context, repoName string, number int) (incident.GitHubIssue, error) {
 	owner, repo, err := splitRepo(repoName)
 	if err != nil {
-		return workflows.GitHubIssue{}, err
+		return incident.GitHubIssue{}, err
 	}
 	is, _, err := g.Client.Issues.Get(ctx, owner, repo, number)
 	if err != nil {
-		return workflows.GitHubIssue{}, classifyGitHub(fmt.Sprintf("read %s#%d", repoName, number), err)
+		return incident.GitHubIssue{}, classifyGitHub(fmt.Sprintf("read %s#%d", repoName, number), err)
 	}
 	return toIssue(repoName, is), nil
 }
 
 // UpdateIssue adds labels and sets the state. Adding a label it already
 // has and closing a closed issue change nothing, so retries are safe.
-func (g *GitHub) UpdateIssue(ctx context.Context, req workflows.IssueUpdate) error {
+func (g *GitHub) UpdateIssue(ctx context.Context, req incident.IssueUpdate) error {
 	owner, repo, err := splitRepo(req.Repo)
 	if err != nil {
 		return err
@@ -158,7 +158,7 @@ func (g *GitHub) UpdateIssue(ctx context.Context, req workflows.IssueUpdate) err
 // SyncSection rewrites the marked section of an issue's body and leaves
 // the rest, which people edit, as it is. A body whose markers were removed
 // gets the section appended again.
-func (g *GitHub) SyncSection(ctx context.Context, req workflows.SectionUpdate) error {
+func (g *GitHub) SyncSection(ctx context.Context, req incident.SectionUpdate) error {
 	owner, repo, err := splitRepo(req.Repo)
 	if err != nil {
 		return err
@@ -182,7 +182,7 @@ func (g *GitHub) SyncSection(ctx context.Context, req workflows.SectionUpdate) e
 
 // ReplaceSection puts content between the section's markers in body.
 func ReplaceSection(body, name, content string) string {
-	begin, end := workflows.SectionMarkers(name)
+	begin, end := incident.SectionMarkers(name)
 	i := strings.Index(body, begin)
 	j := strings.Index(body, end)
 	if i < 0 || j < i {
@@ -191,8 +191,8 @@ func ReplaceSection(body, name, content string) string {
 	return body[:i+len(begin)] + "\n" + content + body[j:]
 }
 
-func toIssue(repo string, is *github.Issue) workflows.GitHubIssue {
-	return workflows.GitHubIssue{Repo: repo, Number: is.GetNumber(), URL: is.GetHTMLURL(), State: is.GetState()}
+func toIssue(repo string, is *github.Issue) incident.GitHubIssue {
+	return incident.GitHubIssue{Repo: repo, Number: is.GetNumber(), URL: is.GetHTMLURL(), State: is.GetState()}
 }
 
 // classifyGitHub maps GitHub's answers onto Temporal retry semantics: rate

@@ -13,8 +13,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/incidentflow/incidentflow/activities"
+	"github.com/incidentflow/incidentflow/incident"
 	"github.com/incidentflow/incidentflow/internal/fakegithub"
-	"github.com/incidentflow/incidentflow/workflows"
 )
 
 func newGitHub(t *testing.T) (*fakegithub.Server, *activities.GitHub) {
@@ -27,8 +27,8 @@ func newGitHub(t *testing.T) (*fakegithub.Server, *activities.GitHub) {
 	return fake, &activities.GitHub{Client: c, WriteGap: time.Millisecond}
 }
 
-func actionItem() workflows.IssueRequest {
-	return workflows.IssueRequest{
+func actionItem() incident.IssueRequest {
+	return incident.IssueRequest{
 		Repo: "acme/checkout", Title: "Alert on connection pool saturation", Body: "From incident-x.",
 		Labels: []string{"incident-x", "action-item", "detect"}, Marker: "incident-x/action/1",
 	}
@@ -98,13 +98,13 @@ func TestUpdateIssueAddsLabelsAndClosesIdempotently(t *testing.T) {
 	is, err := gh.OpenIssue(context.Background(), actionItem())
 	require.NoError(t, err)
 	for range 2 { // a retry changes nothing more
-		require.NoError(t, gh.UpdateIssue(context.Background(), workflows.IssueUpdate{Repo: "acme/checkout", Number: is.Number, AddLabels: []string{"overdue"}}))
+		require.NoError(t, gh.UpdateIssue(context.Background(), incident.IssueUpdate{Repo: "acme/checkout", Number: is.Number, AddLabels: []string{"overdue"}}))
 	}
 	require.Equal(t, []string{"incident-x", "action-item", "detect", "overdue"}, fake.Issues("acme/checkout")[0].Labels)
-	require.NoError(t, gh.UpdateIssue(context.Background(), workflows.IssueUpdate{Repo: "acme/checkout", Number: is.Number, State: "closed"}))
+	require.NoError(t, gh.UpdateIssue(context.Background(), incident.IssueUpdate{Repo: "acme/checkout", Number: is.Number, State: "closed"}))
 	require.Equal(t, "closed", fake.Issues("acme/checkout")[0].State)
 
-	err = gh.UpdateIssue(context.Background(), workflows.IssueUpdate{Repo: "acme/checkout", Number: 99, AddLabels: []string{"overdue"}})
+	err = gh.UpdateIssue(context.Background(), incident.IssueUpdate{Repo: "acme/checkout", Number: 99, AddLabels: []string{"overdue"}})
 	appErr, ok := err.(*temporal.ApplicationError)
 	require.True(t, ok, "%T %v", err, err)
 	require.True(t, appErr.NonRetryable(), "a missing issue is not retried")
@@ -112,7 +112,7 @@ func TestUpdateIssueAddsLabelsAndClosesIdempotently(t *testing.T) {
 
 func TestSyncSectionKeepsWhatPeopleWrote(t *testing.T) {
 	fake, gh := newGitHub(t)
-	begin, end := workflows.SectionMarkers("action-items")
+	begin, end := incident.SectionMarkers("action-items")
 	req := actionItem()
 	req.Body = "## Root cause\n\n_to do_\n\n## Action items\n\n" + begin + "\n_None yet._\n" + end + "\n\n## Lessons learned\n"
 	is, err := gh.OpenIssue(context.Background(), req)
@@ -120,7 +120,7 @@ func TestSyncSectionKeepsWhatPeopleWrote(t *testing.T) {
 	edited := strings.Replace(fake.Issues("acme/checkout")[0].Body, "_to do_", "A pool of 10 connections met 400 requests/s.", 1)
 	fake.EditBody("acme/checkout", is.Number, edited)
 
-	sync := workflows.SectionUpdate{Repo: "acme/checkout", Number: is.Number, Name: "action-items", Content: "| 1 | detect | [acme/checkout#2](u) |\n"}
+	sync := incident.SectionUpdate{Repo: "acme/checkout", Number: is.Number, Name: "action-items", Content: "| 1 | detect | [acme/checkout#2](u) |\n"}
 	require.NoError(t, gh.SyncSection(context.Background(), sync))
 	body := fake.Issues("acme/checkout")[0].Body
 	require.Contains(t, body, "A pool of 10 connections met 400 requests/s.", "the person's edit stays")
@@ -134,7 +134,7 @@ func TestSyncSectionKeepsWhatPeopleWrote(t *testing.T) {
 }
 
 func TestReplaceSection(t *testing.T) {
-	begin, end := workflows.SectionMarkers("s")
+	begin, end := incident.SectionMarkers("s")
 	for _, tc := range []struct{ name, body, want string }{
 		{"replaces between markers", "a\n" + begin + "\nold\n" + end + "\nz", "a\n" + begin + "\nnew\n" + end + "\nz"},
 		{"appends when markers were deleted", "a person rewrote it all\n", "a person rewrote it all\n\n" + begin + "\nnew\n" + end + "\n"},

@@ -10,15 +10,15 @@ import (
 	"github.com/google/go-github/v60/github"
 
 	"github.com/incidentflow/incidentflow/config"
-	"github.com/incidentflow/incidentflow/workflows"
+	"github.com/incidentflow/incidentflow/incident"
 )
 
 // PostmortemPlan reads the post-mortem settings for a service: where its
 // issues go, when it is due, how often GitHub is checked.
-func (a *Activities) PostmortemPlan(ctx context.Context, req workflows.PostmortemPlanRequest) (workflows.PostmortemPlan, error) {
+func (a *Activities) PostmortemPlan(ctx context.Context, req incident.PostmortemPlanRequest) (incident.PostmortemPlan, error) {
 	cfg := a.Config
 	t := cfg.Timings
-	plan := workflows.PostmortemPlan{
+	plan := incident.PostmortemPlan{
 		Repo:                cfg.GitHub.DefaultRepo,
 		GitHub:              a.GitHub != nil,
 		Due:                 t.PostmortemDue.D(),
@@ -57,10 +57,10 @@ func (a *Activities) github() (*GitHub, error) {
 }
 
 // OpenIssue opens a post-mortem or action-item issue exactly once.
-func (a *Activities) OpenIssue(ctx context.Context, req workflows.IssueRequest) (workflows.GitHubIssue, error) {
+func (a *Activities) OpenIssue(ctx context.Context, req incident.IssueRequest) (incident.GitHubIssue, error) {
 	g, err := a.github()
 	if err != nil {
-		return workflows.GitHubIssue{}, err
+		return incident.GitHubIssue{}, err
 	}
 	is, err := g.OpenIssue(ctx, req)
 	if err == nil {
@@ -70,7 +70,7 @@ func (a *Activities) OpenIssue(ctx context.Context, req workflows.IssueRequest) 
 }
 
 // UpdateIssue labels an issue and may close it.
-func (a *Activities) UpdateIssue(ctx context.Context, req workflows.IssueUpdate) error {
+func (a *Activities) UpdateIssue(ctx context.Context, req incident.IssueUpdate) error {
 	g, err := a.github()
 	if err != nil {
 		return err
@@ -79,7 +79,7 @@ func (a *Activities) UpdateIssue(ctx context.Context, req workflows.IssueUpdate)
 }
 
 // SyncIssueSection keeps the action-item links of a post-mortem issue current.
-func (a *Activities) SyncIssueSection(ctx context.Context, req workflows.SectionUpdate) error {
+func (a *Activities) SyncIssueSection(ctx context.Context, req incident.SectionUpdate) error {
 	g, err := a.github()
 	if err != nil {
 		return err
@@ -89,18 +89,18 @@ func (a *Activities) SyncIssueSection(ctx context.Context, req workflows.Section
 
 // IssueStates reads the state of each issue; one that cannot be read fails
 // the whole call so the check is retried rather than half applied.
-func (a *Activities) IssueStates(ctx context.Context, req workflows.IssueStatesRequest) ([]workflows.GitHubIssue, error) {
+func (a *Activities) IssueStates(ctx context.Context, req incident.IssueStatesRequest) ([]incident.GitHubIssue, error) {
 	g, err := a.github()
 	if err != nil {
 		return nil, err
 	}
-	out := make([]workflows.GitHubIssue, 0, len(req.Issues))
+	out := make([]incident.GitHubIssue, 0, len(req.Issues))
 	for _, is := range req.Issues {
 		got, err := g.IssueState(ctx, is.Repo, is.Number)
 		if gone(err) {
 			// One deleted or transferred issue must not stop the others
 			// from being tracked: it is reported, not failed on.
-			is.State = workflows.IssueGone
+			is.State = incident.IssueGone
 			out = append(out, is)
 			continue
 		}

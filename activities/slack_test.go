@@ -12,8 +12,8 @@ import (
 
 	"github.com/incidentflow/incidentflow/activities"
 	"github.com/incidentflow/incidentflow/config"
+	"github.com/incidentflow/incidentflow/incident"
 	"github.com/incidentflow/incidentflow/internal/fakeslack"
-	"github.com/incidentflow/incidentflow/workflows"
 )
 
 func newSlack(t *testing.T) (*fakeslack.Server, *activities.Slack) {
@@ -79,7 +79,7 @@ func TestPageKeepsNonRetryableAndRetryAfterThroughTheActivity(t *testing.T) {
 	a := &activities.Activities{Config: cfg, Notifiers: []activities.Notifier{s}}
 
 	fake.FailNext("conversations.open", "user_not_found")
-	_, err = a.Page(context.Background(), workflows.PageRequest{Target: "user:alice"})
+	_, err = a.Page(context.Background(), incident.PageRequest{Target: "user:alice"})
 	// Temporal's failure converter type-switches on the returned error itself.
 	appErr, ok := err.(*temporal.ApplicationError)
 	require.True(t, ok, "%T", err)
@@ -87,7 +87,7 @@ func TestPageKeepsNonRetryableAndRetryAfterThroughTheActivity(t *testing.T) {
 	require.Contains(t, appErr.Error(), "user_not_found")
 
 	fake.RateLimitNext("chat.postMessage", 3)
-	_, err = a.Page(context.Background(), workflows.PageRequest{Target: "user:alice"})
+	_, err = a.Page(context.Background(), incident.PageRequest{Target: "user:alice"})
 	appErr, ok = err.(*temporal.ApplicationError)
 	require.True(t, ok, "%T", err)
 	require.False(t, appErr.NonRetryable())
@@ -99,7 +99,7 @@ func TestPageRetriedAfterSlackAcceptedItIsNotPostedTwice(t *testing.T) {
 	cfg, err := config.Parse([]byte("users: {alice: {slack_id: U0ALICE}}"))
 	require.NoError(t, err)
 	a := &activities.Activities{Config: cfg, Notifiers: []activities.Notifier{s}}
-	req := workflows.PageRequest{IncidentID: "incident-x", Target: "user:alice", IdempotencyKey: "incident-x/g0/r1/s1/user:alice"}
+	req := incident.PageRequest{IncidentID: "incident-x", Target: "user:alice", IdempotencyKey: "incident-x/g0/r1/s1/user:alice"}
 
 	fake.LoseNextResponse("chat.postMessage")
 	_, err = a.Page(context.Background(), req)

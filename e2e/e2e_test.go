@@ -37,6 +37,7 @@ import (
 	"github.com/incidentflow/incidentflow/activities"
 	"github.com/incidentflow/incidentflow/config"
 	"github.com/incidentflow/incidentflow/devserver"
+	"github.com/incidentflow/incidentflow/incident"
 	"github.com/incidentflow/incidentflow/internal/fakegithub"
 	"github.com/incidentflow/incidentflow/internal/fakeslack"
 	"github.com/incidentflow/incidentflow/starter"
@@ -190,13 +191,13 @@ func (h *harness) post(path string, body []byte, token string) (int, map[string]
 	return resp.StatusCode, out
 }
 
-func (h *harness) incident(id string) workflows.IncidentState {
+func (h *harness) incident(id string) workflows.Incident {
 	h.t.Helper()
 	resp, err := http.Get(h.api.URL + "/v1/incidents/" + id)
 	require.NoError(h.t, err)
 	defer resp.Body.Close()
 	require.Equal(h.t, http.StatusOK, resp.StatusCode)
-	var st workflows.IncidentState
+	var st workflows.Incident
 	require.NoError(h.t, json.NewDecoder(resp.Body).Decode(&st))
 	return st
 }
@@ -281,7 +282,7 @@ func TestAlertmanagerPagesOverSlackDedupsAndAckStopsEscalation(t *testing.T) {
 	code, body = h.post("/v1/incidents/"+id+"/resolve", []byte(`{"by":"alice","note":"rolled back"}`), "")
 	require.Equal(t, http.StatusOK, code, body)
 	require.Equal(t, "monitoring", body["status"], "resolve starts the stable-for window")
-	waitFor(t, "the monitoring window to end", 10*time.Second, func() bool { return h.incident(id).Status == workflows.StatusClosed })
+	waitFor(t, "the monitoring window to end", 10*time.Second, func() bool { return h.incident(id).Status == incident.StatusClosed })
 	require.Equal(t, workflows.PostmortemID(id), h.incident(id).Postmortem, "a P1 closes into its post-mortem")
 	recordHistory(t, id, "v1_ack_then_resolve")
 }
@@ -313,10 +314,10 @@ func TestUnacknowledgedIncidentEscalatesThenTellsTheFallback(t *testing.T) {
 	// The alert resolving resolves the incident.
 	code, _ = h.post("/v1/alerts/alertmanager", alertmanagerPayload(groupKey, "resolved"), promToken)
 	require.Equal(t, http.StatusAccepted, code)
-	waitFor(t, "auto-resolve", 10*time.Second, func() bool { return h.incident(id).Status == workflows.StatusMonitoring })
+	waitFor(t, "auto-resolve", 10*time.Second, func() bool { return h.incident(id).Status == incident.StatusMonitoring })
 	require.Equal(t, "alert:prom", h.incident(id).ResolvedBy)
 	// P1: closed at the end of the window, its post-mortem started.
-	waitFor(t, "the monitoring window to end", 10*time.Second, func() bool { return h.incident(id).Status == workflows.StatusClosed })
+	waitFor(t, "the monitoring window to end", 10*time.Second, func() bool { return h.incident(id).Status == incident.StatusClosed })
 	require.Equal(t, workflows.PostmortemID(id), h.incident(id).Postmortem)
 	recordHistory(t, id, "v1_escalate_fallback_autoresolve")
 }
@@ -422,7 +423,7 @@ func TestLifecycleOverHTTP(t *testing.T) {
 	act("reopen", `{"by":"alice"}`, http.StatusConflict)
 	act("ack", `{"by":"alice"}`, http.StatusOK)
 	act("roles", `{"by":"alice","role":"comms","user":"bob","note":"bob talks to support"}`, http.StatusOK)
-	require.Contains(t, act("roles", `{"by":"alice","role":"chef","user":"bob"}`, http.StatusConflict)["error"], `unknown role "chef"`)
+	require.Contains(t, act("roles", `{"by":"alice","role":"chef","user":"bob"}`, http.StatusBadRequest)["error"], `unknown role "chef"`)
 	require.Contains(t, act("roles", `{"by":"alice","role":"ops","user":"zed"}`, http.StatusBadRequest)["error"], "user: unknown user")
 	require.Contains(t, act("severity", `{"by":"alice","severity":"SEV9"}`, http.StatusBadRequest)["error"], "severity: unknown severity")
 	st := act("severity", `{"by":"alice","severity":"high"}`, http.StatusOK)
@@ -430,13 +431,13 @@ func TestLifecycleOverHTTP(t *testing.T) {
 	st = act("status-updates", `{"by":"bob","stage":"identified","message":"bad deploy","impact":"5% of checkouts fail","eta":"15m"}`, http.StatusOK)
 	require.Equal(t, "identified", st["stage"])
 	require.NotNil(t, st["next_update_due"])
-	require.Contains(t, act("status-updates", `{"by":"bob","stage":"fixing","message":"x"}`, http.StatusConflict)["error"], "unknown stage")
+	require.Contains(t, act("status-updates", `{"by":"bob","stage":"fixing","message":"x"}`, http.StatusBadRequest)["error"], "unknown stage")
 	act("notes", `{"by":"alice","text":"rolled back to v41"}`, http.StatusOK)
 	items := act("action-items", `{"by":"alice","title":"Canary deploys for checkout","type":"prevent","owner":"bob","due":"2026-12-15"}`, http.StatusOK)["action_items"].([]any)
 	require.Len(t, items, 1)
 	require.Contains(t, act("action-items", `{"by":"alice","title":"x","type":"prevent","owner":"zed"}`, http.StatusBadRequest)["error"], "owner: unknown user")
-	require.Contains(t, act("action-items", `{"by":"alice","title":"x","type":"oops","owner":"bob"}`, http.StatusConflict)["error"], "type:")
-	require.Contains(t, act("notes", `{"by":"alice"}`, http.StatusConflict)["error"], "text: required")
+	require.Contains(t, act("action-items", `{"by":"alice","title":"x","type":"oops","owner":"bob"}`, http.StatusBadRequest)["error"], "type:")
+	require.Contains(t, act("notes", `{"by":"alice"}`, http.StatusBadRequest)["error"], "text: required")
 	waitFor(t, "the update posted in the incident's channel", 10*time.Second, func() bool {
 		ch := h.incident(id).SlackChannel
 		if ch == nil {
@@ -456,22 +457,22 @@ func TestLifecycleOverHTTP(t *testing.T) {
 	pagesBefore := len(h.slack.Messages(aliceDM))
 	code, _ = h.post("/v1/alerts/alertmanager", alertmanagerPayload(groupKey, "firing"), promToken)
 	require.Equal(t, http.StatusAccepted, code)
-	waitFor(t, "reopen", 10*time.Second, func() bool { return h.incident(id).Status == workflows.StatusTriggered })
+	waitFor(t, "reopen", 10*time.Second, func() bool { return h.incident(id).Status == incident.StatusTriggered })
 	waitFor(t, "a new page", 10*time.Second, func() bool { return len(h.slack.Messages(aliceDM)) == pagesBefore+1 })
 
 	act("ack", `{"by":"alice"}`, http.StatusOK)
 	act("resolve", `{"by":"alice","note":"fixed for real"}`, http.StatusOK)
-	waitFor(t, "closed after the window", 10*time.Second, func() bool { return h.incident(id).Status == workflows.StatusClosed })
+	waitFor(t, "closed after the window", 10*time.Second, func() bool { return h.incident(id).Status == incident.StatusClosed })
 	require.Contains(t, act("close", `{"by":"alice"}`, http.StatusConflict)["error"], "is closed")
 	final := h.incident(id)
 	require.Equal(t, "bob", final.Roles["comms"])
 	require.Equal(t, "alice", final.Commander)
 	require.Equal(t, 1, final.Escalation.Generation)
-	var kindsSeen []string
+	var kindsSeen []workflows.Kind
 	for _, e := range final.Timeline {
 		kindsSeen = append(kindsSeen, e.Kind)
 	}
-	for _, k := range []string{"ack", "role", "severity", "status_update", "note", "resolve", "reopen"} {
+	for _, k := range []workflows.Kind{workflows.KindAck, workflows.KindRole, workflows.KindSeverity, workflows.KindStatusUpdate, workflows.KindNote, workflows.KindResolve, workflows.KindReopen} {
 		require.Contains(t, kindsSeen, k)
 	}
 	recordHistory(t, id, "v1_lifecycle_reopen")
@@ -503,7 +504,7 @@ func TestEventsV2AndGenericIntake(t *testing.T) {
 	require.Equal(t, http.StatusAccepted, code, "acknowledging nothing is not the sender's error")
 	code, _ = h.post("/v2/enqueue", []byte(fmt.Sprintf(`{"routing_key":%q,"event_action":"resolve","dedup_key":%q}`, routingKey, dedup)), "")
 	require.Equal(t, http.StatusAccepted, code)
-	waitFor(t, "resolve from the tool", 10*time.Second, func() bool { return h.incident(id).Status == workflows.StatusMonitoring })
+	waitFor(t, "resolve from the tool", 10*time.Second, func() bool { return h.incident(id).Status == incident.StatusMonitoring })
 
 	key := "backup-late-" + t.Name()
 	code, body = h.post("/v1/alerts", []byte(fmt.Sprintf(`{"key":%q,"title":"nightly backup late","severity":"warning","details":{"job":"pg-backup"}}`, key)), genericToken)
@@ -518,7 +519,7 @@ func TestEventsV2AndGenericIntake(t *testing.T) {
 	require.Equal(t, http.StatusUnauthorized, code)
 	code, _ = h.post("/v1/alerts", []byte(fmt.Sprintf(`{"key":%q,"status":"resolved"}`, key)), genericToken)
 	require.Equal(t, http.StatusAccepted, code)
-	waitFor(t, "generic resolve", 10*time.Second, func() bool { return h.incident(gid).Status == workflows.StatusMonitoring })
+	waitFor(t, "generic resolve", 10*time.Second, func() bool { return h.incident(gid).Status == incident.StatusMonitoring })
 }
 
 // slackPost sends a form to a Slack endpoint, signed as Slack signs it.
@@ -565,7 +566,7 @@ func TestSlackSlashCommandsAndButtons(t *testing.T) {
 	require.Contains(t, reply["text"], "already acknowledged by bob")
 
 	require.Equal(t, "in_channel", h.slash("U0BOB", "status "+id+" identified replica lag on db-2")["response_type"])
-	require.Equal(t, "identified", h.incident(id).Stage)
+	require.Equal(t, incident.StageIdentified, h.incident(id).Stage)
 	require.Equal(t, "in_channel", h.slash("U0BOB", "role "+id+" comms <@U0ALICE|alice>")["response_type"])
 	require.Equal(t, "alice", h.incident(id).Roles["comms"])
 
@@ -656,7 +657,7 @@ func TestP1GetsItsChannelAndSlashCommandsThereNeedNoID(t *testing.T) {
 	// (retried while visibility catches up with the upsert).
 	waitFor(t, "ack from the incident channel", 10*time.Second, func() bool {
 		h.slashIn(ch.ID, "U0ALICE", "ack")
-		return h.incident(id).Status == workflows.StatusAcknowledged
+		return h.incident(id).Status == incident.StatusAcknowledged
 	})
 	// One card in the channel, updated in place to show the ack.
 	waitFor(t, "the card to show the ack", 10*time.Second, func() bool {
@@ -704,7 +705,7 @@ func TestP1GetsItsChannelAndSlashCommandsThereNeedNoID(t *testing.T) {
 		require.NotEqual(t, "channel_failed", e.Kind, e.Message)
 	}
 	require.Equal(t, "in_channel", h.slashIn(ch.ID, "U0ALICE", "resolve rolled back the retry change")["response_type"])
-	waitFor(t, "closed", 10*time.Second, func() bool { return h.incident(id).Status == workflows.StatusClosed })
+	waitFor(t, "closed", 10*time.Second, func() bool { return h.incident(id).Status == incident.StatusClosed })
 	recordHistory(t, id, "v1_channel_card_invites_slack")
 	// The Slack side of a whole incident run from Slack, in order (go test -v).
 	for _, c := range h.slack.Calls("") {

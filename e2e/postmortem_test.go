@@ -13,6 +13,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 
 	"github.com/incidentflow/incidentflow/config"
+	"github.com/incidentflow/incidentflow/incident"
 	"github.com/incidentflow/incidentflow/workflows"
 )
 
@@ -59,7 +60,7 @@ func TestResolvedP1ProducesItsPostmortemOnGitHub(t *testing.T) {
 
 	resolvedAt := time.Now()
 	act("resolve", `{"by":"alice"}`, http.StatusOK)
-	waitFor(t, "the incident to close", 10*time.Second, func() bool { return h.incident(id).Status == workflows.StatusClosed })
+	waitFor(t, "the incident to close", 10*time.Second, func() bool { return h.incident(id).Status == incident.StatusClosed })
 	incident := h.incident(id)
 	pmID := workflows.PostmortemID(id)
 	require.Equal(t, pmID, incident.Postmortem)

@@ -64,7 +64,7 @@ func Cut(s string, limit int) string {
 	if len(s) <= limit {
 		return s
 	}
-	mark := fmt.Sprintf(" … [cut %d bytes]", len(s))
+	mark := fmt.Sprintf(" … [cut from %d bytes]", len(s))
 	keep := limit - len(mark)
 	if keep < 0 {
 		keep = 0

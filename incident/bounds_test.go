@@ -1,8 +1,10 @@
 package incident
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -60,5 +62,25 @@ func TestCheckLenNamesFieldAndLimit(t *testing.T) {
 	}
 	if CheckLen("text", "ok", MaxText) != nil {
 		t.Fatal("refused a short text")
+	}
+}
+
+func TestDurationReadsAsPeopleWriteIt(t *testing.T) {
+	for in, want := range map[time.Duration]string{
+		5 * time.Minute: "5m", 90 * time.Minute: "1h30m", 2 * time.Hour: "2h", 45 * time.Second: "45s",
+		83*time.Second + 500*time.Millisecond: "1m23.5s", 0: "0s",
+	} {
+		b, err := json.Marshal(Duration(in))
+		if err != nil || string(b) != `"`+want+`"` {
+			t.Errorf("%v: got %s, %v; want %q", in, b, err, want)
+		}
+		var back Duration
+		if err := json.Unmarshal(b, &back); err != nil || time.Duration(back) != in {
+			t.Errorf("%s: read back %v, %v", b, time.Duration(back), err)
+		}
+	}
+	var old Duration
+	if err := json.Unmarshal([]byte("60000000000"), &old); err != nil || time.Duration(old) != time.Minute {
+		t.Errorf("nanoseconds: %v, %v", time.Duration(old), err)
 	}
 }

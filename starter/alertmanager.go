@@ -3,11 +3,15 @@ package starter
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/incidentflow/incidentflow/config"
+	"github.com/incidentflow/incidentflow/incident"
 	"github.com/incidentflow/incidentflow/triage"
 	"github.com/incidentflow/incidentflow/workflows"
 )
@@ -38,17 +42,24 @@ type alertmanagerAlert struct {
 
 // alertmanagerEvents validates a webhook and turns it into one event per
 // alert, all keyed by the group key. Nothing is returned unless every alert
-// is valid, so a sender's retry after a 400 cannot half-apply.
+// is valid, so a sender's retry after a 400 cannot half-apply. A group key
+// over incident.MaxKey is refused; alert content is never refused for its
+// length, since refusing an alert pages nobody: it is cut instead.
 func alertmanagerEvents(cfg *config.Config, integ config.Integration, w alertmanagerWebhook) ([]AlertEvent, error) {
 	if w.Version != "" && w.Version != "4" {
-		return nil, &BadRequest{Field: "version", Msg: fmt.Sprintf("unsupported webhook version %q (want \"4\")", w.Version)}
+		return nil, &BadRequest{Field: "version", Msg: fmt.Sprintf("unsupported webhook version %s (want \"4\")", quote(w.Version))}
 	}
 	if strings.TrimSpace(w.GroupKey) == "" {
 		return nil, &BadRequest{Field: "groupKey", Msg: "required (the dedup key of the incident)"}
 	}
+	if err := checkLen("groupKey", w.GroupKey, incident.MaxKey); err != nil {
+		return nil, err
+	}
 	if len(w.Alerts) == 0 {
 		return nil, &BadRequest{Field: "alerts", Msg: "at least one alert is required"}
 	}
+	// Only a configured service or severity is taken from the labels, so
+	// whatever a label holds, only a configured name reaches the incident.
 	service := integ.Service
 	if s := firstNonEmpty(w.CommonLabels["service"], w.GroupLabels["service"]); s != "" {
 		if _, ok := cfg.Services[s]; ok {
@@ -60,13 +71,13 @@ func alertmanagerEvents(cfg *config.Config, integ config.Integration, w alertman
 	if s, ok := cfg.NormalizeSeverity(firstNonEmpty(w.CommonLabels["severity"], w.GroupLabels["severity"])); ok {
 		severity, explicit = s, true
 	}
-	title := firstNonEmpty(w.CommonAnnotations["summary"], w.CommonAnnotations["title"],
-		w.CommonLabels["alertname"], w.GroupLabels["alertname"], w.GroupKey)
+	title := incident.Cut(firstNonEmpty(w.CommonAnnotations["summary"], w.CommonAnnotations["title"],
+		w.CommonLabels["alertname"], w.GroupLabels["alertname"], w.GroupKey), incident.MaxTitle)
 
 	events := make([]AlertEvent, 0, len(w.Alerts))
 	for i, a := range w.Alerts {
-		if a.Status != workflows.AlertFiring && a.Status != workflows.AlertResolved {
-			return nil, &BadRequest{Field: fmt.Sprintf("alerts[%d].status", i), Msg: fmt.Sprintf("%q must be firing or resolved", a.Status)}
+		if a.Status != incident.AlertFiring && a.Status != incident.AlertResolved {
+			return nil, &BadRequest{Field: fmt.Sprintf("alerts[%d].status", i), Msg: quote(a.Status) + " must be firing or resolved"}
 		}
 		sev := severity
 		if s, ok := cfg.NormalizeSeverity(a.Labels["severity"]); ok && (!explicit || severityRank(cfg, s) < severityRank(cfg, sev)) {
@@ -80,11 +91,12 @@ func alertmanagerEvents(cfg *config.Config, integ config.Integration, w alertman
 			Severity: sev,
 			Source:   integ.Name,
 			Alert: workflows.AlertSignal{
-				Fingerprint: firstNonEmpty(a.Fingerprint, labelFingerprint(a.Labels)),
+				// The fingerprint of the whole label set, before any is dropped.
+				Fingerprint: incident.CutID(firstNonEmpty(a.Fingerprint, labelFingerprint(a.Labels)), incident.MaxFingerprint),
 				Status:      a.Status,
-				Summary:     firstNonEmpty(a.Annotations["summary"], a.Labels["alertname"]),
+				Summary:     incident.Cut(firstNonEmpty(a.Annotations["summary"], a.Labels["alertname"]), incident.MaxTitle),
 				Source:      integ.Name,
-				Labels:      a.Labels,
+				Labels:      boundLabels(a.Labels),
 			},
 		})
 	}
@@ -140,6 +152,47 @@ func labelFingerprint(labels map[string]string) string {
 		fmt.Fprintf(h, "%s=%s\x00", k, labels[k])
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// boundLabels is what an alert signal keeps of a sender's labels (or
+// details): at most incident.MaxLabels of them, the first in key order so
+// the same labels always keep the same subset, each key and value within
+// incident.MaxLabel. A long key keeps a hash of itself (incident.CutID), so
+// two long keys never become one label; a long value is cut and marked.
+func boundLabels(labels map[string]string) map[string]string {
+	if labels == nil {
+		return nil
+	}
+	keys := slices.Sorted(maps.Keys(labels))
+	if len(keys) > incident.MaxLabels {
+		keys = keys[:incident.MaxLabels]
+	}
+	out := make(map[string]string, len(keys))
+	for _, k := range keys {
+		out[incident.CutID(k, incident.MaxLabel)] = incident.Cut(labels[k], incident.MaxLabel)
+	}
+	return out
+}
+
+// checkLen refuses s when it is longer than limit bytes, as a 400 naming
+// field as the API spells it: "dedup_key: 600 bytes is too long (at most 512)".
+func checkLen(field, s string, limit int) error {
+	var long *incident.TooLong
+	if errors.As(incident.CheckLen(field, s, limit), &long) {
+		return tooLong(long)
+	}
+	return nil
+}
+
+// tooLong is an *incident.TooLong as the 400 the intakes answer.
+func tooLong(long *incident.TooLong) *BadRequest {
+	return &BadRequest{Field: long.Field, Msg: strings.TrimPrefix(long.Error(), long.Field+": ")}
+}
+
+// quote is %q of a sender's value for an error message, cut to
+// incident.MaxName so a 400 never echoes a huge value back.
+func quote(s string) string {
+	return strconv.Quote(incident.Cut(s, incident.MaxName))
 }
 
 func firstNonEmpty(vals ...string) string {

@@ -3,17 +3,19 @@ package starter
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/incidentflow/incidentflow/config"
-	"github.com/incidentflow/incidentflow/workflows"
+	"github.com/incidentflow/incidentflow/incident"
 )
 
 // testYAML has one token-protected Alertmanager integration for checkout and
@@ -46,7 +48,7 @@ func testConfig(t *testing.T) *config.Config {
 }
 
 func firing(fingerprint string, labels map[string]string) alertmanagerAlert {
-	return alertmanagerAlert{Status: workflows.AlertFiring, Fingerprint: fingerprint, Labels: labels}
+	return alertmanagerAlert{Status: incident.AlertFiring, Fingerprint: fingerprint, Labels: labels}
 }
 
 func TestAlertmanagerEvents(t *testing.T) {
@@ -62,7 +64,7 @@ func TestAlertmanagerEvents(t *testing.T) {
 			CommonLabels: map[string]string{"alertname": "HighLatency"},
 			Alerts: []alertmanagerAlert{
 				firing("aaa", map[string]string{"alertname": "HighLatency", "instance": "a"}),
-				{Status: workflows.AlertResolved, Fingerprint: "bbb", Labels: map[string]string{"alertname": "HighLatency", "instance": "b"}},
+				{Status: incident.AlertResolved, Fingerprint: "bbb", Labels: map[string]string{"alertname": "HighLatency", "instance": "b"}},
 			},
 		}
 	}
@@ -89,10 +91,10 @@ func TestAlertmanagerEvents(t *testing.T) {
 					require.Equal(t, "HighLatency", ev.Title)
 				}
 				require.Equal(t, "aaa", evs[0].Alert.Fingerprint)
-				require.Equal(t, workflows.AlertFiring, evs[0].Alert.Status)
+				require.Equal(t, incident.AlertFiring, evs[0].Alert.Status)
 				require.Equal(t, "a", evs[0].Alert.Labels["instance"])
 				require.Equal(t, "bbb", evs[1].Alert.Fingerprint)
-				require.Equal(t, workflows.AlertResolved, evs[1].Alert.Status)
+				require.Equal(t, incident.AlertResolved, evs[1].Alert.Status)
 			},
 		},
 		{
@@ -401,6 +403,167 @@ triage:
 			for _, e := range events {
 				require.Equal(t, tc.want, e.Severity)
 			}
+		})
+	}
+}
+
+// assertCut checks a string the intake cut: within limit, whole characters,
+// marked as cut, and starting as the original did.
+func assertCut(t *testing.T, got, original string, limit int) {
+	t.Helper()
+	require.LessOrEqual(t, len(got), limit)
+	require.True(t, utf8.ValidString(got), "cut inside a character")
+	require.Contains(t, got, "[cut ")
+	require.True(t, strings.HasPrefix(original, strings.SplitN(got, " … [cut ", 2)[0]), "the kept part is the original's start")
+}
+
+// manyLabels has n labels l000..l(n-1), each with a value naming itself.
+func manyLabels(n int) map[string]string {
+	labels := make(map[string]string, n)
+	for i := range n {
+		labels[fmt.Sprintf("l%03d", i)] = fmt.Sprintf("v%03d", i)
+	}
+	return labels
+}
+
+func TestAlertmanagerBounds(t *testing.T) {
+	cfg := testConfig(t)
+	integ := cfg.Integrations[0]
+	huge := strings.Repeat("é", 450<<10) // 900 KB of two-byte characters
+	hook := func(alerts ...alertmanagerAlert) alertmanagerWebhook {
+		return alertmanagerWebhook{Version: "4", GroupKey: "g", Alerts: alerts}
+	}
+	tests := []struct {
+		name string
+		w    alertmanagerWebhook
+		// wantError starts the 400 of a refused webhook.
+		wantError string
+		check     func(t *testing.T, evs []AlertEvent)
+	}{
+		{
+			name:      "a 600-byte group key is refused",
+			w:         alertmanagerWebhook{GroupKey: strings.Repeat("k", 600), Alerts: []alertmanagerAlert{firing("a", nil)}},
+			wantError: "groupKey: 600 bytes is too long (at most 512)",
+		},
+		{
+			name: "a 512-byte group key is taken whole",
+			w:    alertmanagerWebhook{GroupKey: strings.Repeat("k", 512), Alerts: []alertmanagerAlert{firing("a", nil)}},
+			check: func(t *testing.T, evs []AlertEvent) {
+				require.Equal(t, strings.Repeat("k", 512), evs[0].Key)
+			},
+		},
+		{
+			name: "a 900 KB common summary is cut into the title",
+			w: func() alertmanagerWebhook {
+				w := hook(firing("a", nil))
+				w.CommonAnnotations = map[string]string{"summary": huge}
+				return w
+			}(),
+			check: func(t *testing.T, evs []AlertEvent) {
+				assertCut(t, evs[0].Title, huge, incident.MaxTitle)
+			},
+		},
+		{
+			name: "a 900 KB alert summary is cut",
+			w:    hook(alertmanagerAlert{Status: "firing", Annotations: map[string]string{"summary": huge}}),
+			check: func(t *testing.T, evs []AlertEvent) {
+				assertCut(t, evs[0].Alert.Summary, huge, incident.MaxTitle)
+			},
+		},
+		{
+			name: "a 900 KB alertname is cut into title and summary",
+			w:    hook(firing("a", map[string]string{"alertname": huge})),
+			check: func(t *testing.T, evs []AlertEvent) {
+				assertCut(t, evs[0].Alert.Summary, huge, incident.MaxTitle)
+				require.Equal(t, "g", evs[0].Title, "the group's title does not come from one alert")
+				assertCut(t, evs[0].Alert.Labels["alertname"], huge, incident.MaxLabel)
+			},
+		},
+		{
+			name: "200 labels: the first 64 by key are kept",
+			w:    hook(firing("a", manyLabels(200))),
+			check: func(t *testing.T, evs []AlertEvent) {
+				labels := evs[0].Alert.Labels
+				require.Len(t, labels, incident.MaxLabels)
+				for i := range incident.MaxLabels {
+					require.Equal(t, fmt.Sprintf("v%03d", i), labels[fmt.Sprintf("l%03d", i)])
+				}
+			},
+		},
+		{
+			name: "long label keys and values are cut, and two long keys stay two",
+			w: hook(firing("a", map[string]string{
+				strings.Repeat("k", 2000) + "1": "one",
+				strings.Repeat("k", 2000) + "2": "two",
+				"big":                           huge,
+			})),
+			check: func(t *testing.T, evs []AlertEvent) {
+				labels := evs[0].Alert.Labels
+				require.Len(t, labels, 3)
+				for k, v := range labels {
+					require.LessOrEqual(t, len(k), incident.MaxLabel)
+					require.LessOrEqual(t, len(v), incident.MaxLabel)
+				}
+				assertCut(t, labels["big"], huge, incident.MaxLabel)
+			},
+		},
+		{
+			name: "a long fingerprint keeps its start and a hash",
+			w:    hook(firing(strings.Repeat("f", 5000)+"1", nil), firing(strings.Repeat("f", 5000)+"2", nil)),
+			check: func(t *testing.T, evs []AlertEvent) {
+				require.Len(t, evs, 2)
+				for _, ev := range evs {
+					require.LessOrEqual(t, len(ev.Alert.Fingerprint), incident.MaxFingerprint)
+					require.True(t, strings.HasPrefix(ev.Alert.Fingerprint, "ffff"))
+				}
+				require.NotEqual(t, evs[0].Alert.Fingerprint, evs[1].Alert.Fingerprint)
+			},
+		},
+		{
+			name: "the label fingerprint counts the labels that were dropped",
+			w: func() alertmanagerWebhook {
+				a, b := manyLabels(200), manyLabels(200)
+				b["l199"] = "changed"
+				return hook(firing("", a), firing("", b))
+			}(),
+			check: func(t *testing.T, evs []AlertEvent) {
+				require.Equal(t, evs[0].Alert.Labels, evs[1].Alert.Labels)
+				require.NotEqual(t, evs[0].Alert.Fingerprint, evs[1].Alert.Fingerprint)
+			},
+		},
+		{
+			name: "huge service and severity labels select nothing",
+			w: func() alertmanagerWebhook {
+				w := hook(firing("a", map[string]string{"severity": huge}))
+				w.CommonLabels = map[string]string{"service": huge, "severity": huge}
+				return w
+			}(),
+			check: func(t *testing.T, evs []AlertEvent) {
+				require.Equal(t, "checkout", evs[0].Service)
+				require.Equal(t, "P3", evs[0].Severity)
+				require.Equal(t, "prometheus", evs[0].Source)
+			},
+		},
+		{
+			name:      "an invalid status is quoted cut, not echoed whole",
+			w:         hook(alertmanagerAlert{Status: huge}),
+			wantError: "alerts[0].status: ",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			evs, err := alertmanagerEvents(cfg, integ, tc.w)
+			if tc.wantError != "" {
+				var bad *BadRequest
+				require.ErrorAs(t, err, &bad)
+				require.True(t, strings.HasPrefix(bad.Error(), tc.wantError), bad.Error())
+				require.Less(t, len(bad.Error()), 512, "a 400 never echoes a huge value")
+				require.Nil(t, evs)
+				return
+			}
+			require.NoError(t, err)
+			require.NotEmpty(t, evs)
+			tc.check(t, evs)
 		})
 	}
 }

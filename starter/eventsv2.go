@@ -1,17 +1,24 @@
 package starter
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 
 	"github.com/incidentflow/incidentflow/config"
+	"github.com/incidentflow/incidentflow/incident"
 	"github.com/incidentflow/incidentflow/workflows"
 )
+
+// maxEventsV2Bytes is PagerDuty's limit on one event: a bigger one is
+// refused with a 400, as PagerDuty does, before it is decoded.
+const maxEventsV2Bytes = 512 << 10
 
 // eventsV2 is a PagerDuty Events API v2 event (POST /v2/enqueue), the
 // format Grafana, Datadog, Zabbix, Sentry and many others can send.
@@ -36,21 +43,28 @@ type eventsV2Detail struct {
 }
 
 // eventsV2Event validates an event and turns it into an alert event, or,
-// for acknowledge, into the incident to acknowledge.
+// for acknowledge, into the incident to acknowledge. A dedup_key over
+// incident.MaxKey is refused; the summary, details and source are cut, never
+// refused, since refusing an alert pages nobody.
 func eventsV2Event(cfg *config.Config, integ config.Integration, e eventsV2) (AlertEvent, error) {
 	switch e.EventAction {
 	case "trigger", "acknowledge", "resolve":
 	case "":
 		return AlertEvent{}, &BadRequest{Field: "event_action", Msg: "required (trigger, acknowledge or resolve)"}
 	default:
-		return AlertEvent{}, &BadRequest{Field: "event_action", Msg: fmt.Sprintf("%q must be trigger, acknowledge or resolve", e.EventAction)}
+		return AlertEvent{}, &BadRequest{Field: "event_action", Msg: quote(e.EventAction) + " must be trigger, acknowledge or resolve"}
+	}
+	if err := checkLen("dedup_key", e.DedupKey, incident.MaxKey); err != nil {
+		return AlertEvent{}, err
 	}
 	if e.EventAction != "trigger" {
 		if strings.TrimSpace(e.DedupKey) == "" {
 			return AlertEvent{}, &BadRequest{Field: "dedup_key", Msg: "required to " + e.EventAction}
 		}
-		status := workflows.AlertResolved
-		return AlertEvent{Key: e.DedupKey, Source: integ.Name, Alert: workflows.AlertSignal{Fingerprint: e.DedupKey, Status: status, Source: integ.Name}}, nil
+		status := incident.AlertResolved
+		// The same fingerprint as the trigger's, so the resolve finds its alert.
+		fingerprint := incident.CutID(e.DedupKey, incident.MaxFingerprint)
+		return AlertEvent{Key: e.DedupKey, Source: integ.Name, Alert: workflows.AlertSignal{Fingerprint: fingerprint, Status: status, Source: integ.Name}}, nil
 	}
 	p := e.Payload
 	switch {
@@ -58,8 +72,6 @@ func eventsV2Event(cfg *config.Config, integ config.Integration, e eventsV2) (Al
 		return AlertEvent{}, &BadRequest{Field: "payload", Msg: "required to trigger"}
 	case strings.TrimSpace(p.Summary) == "":
 		return AlertEvent{}, &BadRequest{Field: "payload.summary", Msg: "required"}
-	case len(p.Summary) > 1024:
-		return AlertEvent{}, &BadRequest{Field: "payload.summary", Msg: "longer than 1024 characters"}
 	case strings.TrimSpace(p.Source) == "":
 		return AlertEvent{}, &BadRequest{Field: "payload.source", Msg: "required"}
 	case p.Severity == "":
@@ -78,33 +90,49 @@ func eventsV2Event(cfg *config.Config, integ config.Integration, e eventsV2) (Al
 	if err != nil {
 		return AlertEvent{}, err
 	}
+	// Triage saw every detail in full; the signal keeps a bounded copy, and
+	// the source, a host name, is held to incident.MaxName.
+	labels := boundLabels(values)
+	if src, ok := labels["source"]; ok {
+		labels["source"] = incident.Cut(src, incident.MaxName)
+	}
 	key := e.DedupKey
 	if strings.TrimSpace(key) == "" {
-		// Without a key, the same alert from the same source is one incident.
+		// Without a key, the same alert from the same source is one incident
+		// (the whole summary counts, not only what is kept of it).
 		sum := sha256.Sum256([]byte(integ.Name + "\x00" + p.Source + "\x00" + p.Component + "\x00" + p.Summary))
 		key = hex.EncodeToString(sum[:16])
 	}
+	summary := incident.Cut(p.Summary, incident.MaxTitle)
 	return AlertEvent{
-		Key: key, Title: p.Summary, Service: service, Severity: severity, Source: integ.Name,
-		Alert: workflows.AlertSignal{Fingerprint: key, Status: workflows.AlertFiring, Summary: p.Summary, Source: integ.Name, Labels: values},
+		Key: key, Title: summary, Service: service, Severity: severity, Source: integ.Name,
+		Alert: workflows.AlertSignal{
+			Fingerprint: incident.CutID(key, incident.MaxFingerprint), Status: incident.AlertFiring,
+			Summary: summary, Source: integ.Name, Labels: labels,
+		},
 	}, nil
 }
 
 // severityOf maps a sender's severity onto the config's; an unknown value
-// falls to the triage rules, then to the integration's default.
+// falls to the triage rules, then to the integration's default. Any other
+// value is refused, one over incident.MaxName as too long: only a
+// configured severity ever reaches the incident.
 func severityOf(cfg *config.Config, integ config.Integration, given, field string, values map[string]string) (string, error) {
 	if sev, ok := cfg.NormalizeSeverity(given); ok {
 		return sev, nil
 	}
 	if given != "" && !strings.EqualFold(given, "auto") {
-		return "", &BadRequest{Field: field, Msg: fmt.Sprintf("unknown severity %q (%s, or an alias such as critical, error, warning, info)", given, strings.Join(cfg.SeverityNames(), ", "))}
+		if err := checkLen(field, given, incident.MaxName); err != nil {
+			return "", err
+		}
+		return "", &BadRequest{Field: field, Msg: fmt.Sprintf("unknown severity %s (%s, or an alias such as critical, error, warning, info)", quote(given), strings.Join(cfg.SeverityNames(), ", "))}
 	}
 	return triaged(cfg, values, integ.DefaultSeverity), nil
 }
 
 func (s *Server) eventsV2(w http.ResponseWriter, r *http.Request) {
 	var e eventsV2
-	if err := decodeJSON(r, &e); err != nil {
+	if err := decodeEventsV2(r, &e); err != nil {
 		s.failEventsV2(w, r, err)
 		return
 	}
@@ -132,6 +160,24 @@ func (s *Server) eventsV2(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusAccepted, map[string]any{"status": "success", "message": "Event processed", "dedup_key": ev.Key})
+}
+
+// decodeEventsV2 refuses an event over PagerDuty's 512 KB before decoding
+// it. A body over http.max_body_bytes is still a 413, as on every endpoint.
+func decodeEventsV2(r *http.Request, e *eventsV2) error {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return tooBig
+		}
+		return &BadRequest{Field: "body", Msg: "could not read: " + err.Error()}
+	}
+	if len(body) > maxEventsV2Bytes {
+		return tooLong(&incident.TooLong{Field: "body", Limit: maxEventsV2Bytes, Got: len(body)})
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return decodeJSON(r, e)
 }
 
 // ackFromIntegration acknowledges the open incident of key, if any, as the

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/incidentflow/incidentflow/config"
+	"github.com/incidentflow/incidentflow/incident"
 	"github.com/incidentflow/incidentflow/workflows"
 )
 
@@ -20,21 +21,30 @@ type genericAlert struct {
 	Details  map[string]any `json:"details"`
 }
 
+// genericEvent validates an alert and turns it into an alert event. A key
+// over incident.MaxKey is refused; the title and details are cut, never
+// refused, since refusing an alert pages nobody.
 func genericEvent(cfg *config.Config, integ config.Integration, a genericAlert) (AlertEvent, error) {
 	if strings.TrimSpace(a.Key) == "" {
 		return AlertEvent{}, &BadRequest{Field: "key", Msg: "required (the dedup key)"}
 	}
+	if err := checkLen("key", a.Key, incident.MaxKey); err != nil {
+		return AlertEvent{}, err
+	}
 	status := a.Status
 	if status == "" {
-		status = workflows.AlertFiring
+		status = incident.AlertFiring
 	}
-	if status != workflows.AlertFiring && status != workflows.AlertResolved {
-		return AlertEvent{}, &BadRequest{Field: "status", Msg: fmt.Sprintf("%q must be firing or resolved", a.Status)}
+	if status != incident.AlertFiring && status != incident.AlertResolved {
+		return AlertEvent{}, &BadRequest{Field: "status", Msg: quote(a.Status) + " must be firing or resolved"}
 	}
 	service := integ.Service
 	if a.Service != "" {
 		if _, ok := cfg.Services[a.Service]; !ok {
-			return AlertEvent{}, &BadRequest{Field: "service", Msg: fmt.Sprintf("unknown service %q", a.Service)}
+			if err := checkLen("service", a.Service, incident.MaxName); err != nil {
+				return AlertEvent{}, err
+			}
+			return AlertEvent{}, &BadRequest{Field: "service", Msg: fmt.Sprintf("unknown service %s", quote(a.Service))}
 		}
 		service = a.Service
 	}
@@ -44,13 +54,16 @@ func genericEvent(cfg *config.Config, integ config.Integration, a genericAlert) 
 	if err != nil {
 		return AlertEvent{}, err
 	}
-	title := strings.TrimSpace(a.Title)
+	title := incident.Cut(strings.TrimSpace(a.Title), incident.MaxTitle)
 	if title == "" {
 		title = a.Key
 	}
 	return AlertEvent{
 		Key: a.Key, Title: title, Service: service, Severity: severity, Source: integ.Name,
-		Alert: workflows.AlertSignal{Fingerprint: a.Key, Status: status, Summary: title, Source: integ.Name, Labels: values},
+		Alert: workflows.AlertSignal{
+			Fingerprint: incident.CutID(a.Key, incident.MaxFingerprint), Status: status,
+			Summary: title, Source: integ.Name, Labels: boundLabels(values),
+		},
 	}, nil
 }
 

@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/incidentflow/incidentflow/config"
+	"github.com/incidentflow/incidentflow/incident"
 	"github.com/incidentflow/incidentflow/workflows"
 )
 
@@ -44,7 +45,7 @@ type AlertEvent struct {
 // incident, and is dropped when there is none, since it would open nothing.
 func (in *Incidents) Alert(ctx context.Context, ev AlertEvent) (string, error) {
 	id := workflows.IncidentID(ev.Key)
-	if ev.Alert.Status == workflows.AlertResolved {
+	if ev.Alert.Status == incident.AlertResolved {
 		err := in.Client.SignalWorkflow(ctx, id, "", workflows.SignalAlert, ev.Alert)
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {
@@ -67,7 +68,7 @@ func (in *Incidents) startOptions(id string, ev AlertEvent) client.StartWorkflow
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			workflows.SearchSeverity.ValueSet(ev.Severity),
-			workflows.SearchStatus.ValueSet(string(workflows.StatusTriggered)),
+			workflows.SearchStatus.ValueSet(string(incident.StatusTriggered)),
 			workflows.SearchService.ValueSet(ev.Service),
 		),
 		Memo:          map[string]interface{}{workflows.MemoTitle: ev.Title},
@@ -76,21 +77,30 @@ func (in *Incidents) startOptions(id string, ev AlertEvent) client.StartWorkflow
 }
 
 // Act runs an Update (ack, resolve, set-severity, ...) and returns the
-// incident after it; a rejected transition is a *Conflict with the reason.
-func (in *Incidents) Act(ctx context.Context, id, update string, req any) (*workflows.IncidentState, error) {
+// incident after it; a rejected transition is a *Conflict with the reason,
+// a refused field a *BadRequest. The Update answers only a small result
+// (Temporal keeps every answer in the history), so the incident itself is
+// read with the state query.
+func (in *Incidents) Act(ctx context.Context, id, update string, req any) (*workflows.Incident, error) {
 	h, err := in.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   id,
 		UpdateName:   update,
 		Args:         []interface{}{req},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
+	var res workflows.UpdateResult
 	if err == nil {
-		var st workflows.IncidentState
-		if err = h.Get(ctx, &st); err == nil {
-			return &st, nil
-		}
+		err = h.Get(ctx, &res)
 	}
-	return nil, in.explain(ctx, id, err)
+	if err != nil {
+		return nil, in.explain(ctx, id, err)
+	}
+	st, err := in.Get(ctx, id)
+	if err != nil {
+		// The command took effect; say so even if the incident cannot be read now.
+		return &workflows.Incident{ID: res.ID, Status: res.Status, Stage: res.Stage, Severity: res.Severity}, nil
+	}
+	return st, nil
 }
 
 // Signal sends a fire-and-forget signal (escalate).
@@ -102,12 +112,12 @@ func (in *Incidents) Signal(ctx context.Context, id, signal string, req workflow
 }
 
 // Get returns the incident's state, running or closed.
-func (in *Incidents) Get(ctx context.Context, id string) (*workflows.IncidentState, error) {
+func (in *Incidents) Get(ctx context.Context, id string) (*workflows.Incident, error) {
 	v, err := in.Client.QueryWorkflow(ctx, id, "", workflows.QueryState)
 	if err != nil {
 		return nil, in.explain(ctx, id, err)
 	}
-	var st workflows.IncidentState
+	var st workflows.Incident
 	if err := v.Get(&st); err != nil {
 		return nil, fmt.Errorf("decode state of %s: %w", id, err)
 	}
@@ -128,7 +138,7 @@ type Summary struct {
 }
 
 // ListStatuses are the values `status` may take when listing.
-var ListStatuses = []string{"open", "closed", string(workflows.StatusTriggered), string(workflows.StatusAcknowledged), string(workflows.StatusResolved)}
+var ListStatuses = []string{"open", "closed", string(incident.StatusTriggered), string(incident.StatusAcknowledged), string(incident.StatusResolved)}
 
 // List returns incidents, newest first. status: "" (all), "open", "closed"
 // or an incident status.
@@ -140,7 +150,7 @@ func (in *Incidents) List(ctx context.Context, status string, limit int) ([]Summ
 		q += " AND ExecutionStatus = 'Running'"
 	case "closed":
 		q += " AND ExecutionStatus != 'Running'"
-	case string(workflows.StatusTriggered), string(workflows.StatusAcknowledged), string(workflows.StatusResolved):
+	case string(incident.StatusTriggered), string(incident.StatusAcknowledged), string(incident.StatusResolved):
 		q += fmt.Sprintf(" AND %s = '%s'", workflows.SearchStatus.GetName(), status)
 	default:
 		return nil, &BadRequest{Field: "status", Msg: fmt.Sprintf("must be one of %s", strings.Join(ListStatuses, ", "))}
@@ -233,6 +243,9 @@ func (in *Incidents) explain(ctx context.Context, id string, err error) error {
 	var deadline *serviceerror.DeadlineExceeded
 	var queryFailed *serviceerror.QueryFailed
 	switch {
+	case errors.As(err, &appErr) && appErr.Type() == workflows.FieldError:
+		field, msg, _ := strings.Cut(appErr.Message(), ": ")
+		return &BadRequest{Field: field, Msg: msg}
 	case errors.As(err, &appErr):
 		return &Conflict{Msg: appErr.Message()}
 	case errors.As(err, &queryFailed):

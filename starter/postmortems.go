@@ -33,13 +33,19 @@ func (in *Incidents) ActOnPostmortem(ctx context.Context, incidentID, update str
 		Args:         []interface{}{req},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
+	var res workflows.PostmortemResult
 	if err == nil {
-		var st workflows.PostmortemState
-		if err = h.Get(ctx, &st); err == nil {
-			return &st, nil
-		}
+		err = h.Get(ctx, &res)
 	}
-	return nil, in.explainPostmortem(ctx, incidentID, err)
+	if err != nil {
+		return nil, in.explainPostmortem(ctx, incidentID, err)
+	}
+	// The Update answers a small result; the post-mortem is read by query.
+	st, err := in.Postmortem(ctx, incidentID)
+	if err != nil {
+		return &workflows.PostmortemState{ID: res.ID, Status: res.Status, ItemsDone: res.ItemsDone, ItemsTotal: res.ItemsTotal, CompletionRate: res.CompletionRate}, nil
+	}
+	return st, nil
 }
 
 // AddActionItem goes to the incident while it runs and to its post-mortem

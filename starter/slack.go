@@ -17,6 +17,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/incidentflow/incidentflow/activities"
+	"github.com/incidentflow/incidentflow/incident"
 	"github.com/incidentflow/incidentflow/workflows"
 )
 
@@ -161,7 +162,7 @@ func (s *Server) runSlash(ctx context.Context, slackUser, channelID, text string
 		if len(rest) < 2 {
 			return ephemeral("Usage: `/incident status <id> <investigating|identified|monitoring|resolved> <message>`")
 		}
-		update, req = workflows.UpdateStatusUpdate, workflows.StatusUpdate{By: by, Stage: rest[0], Message: strings.Join(rest[1:], " ")}
+		update, req = workflows.UpdateStatusUpdate, workflows.StatusUpdate{By: by, Stage: incident.Stage(rest[0]), Message: strings.Join(rest[1:], " ")}
 	case "severity":
 		if len(rest) != 1 {
 			return ephemeral("Usage: `/incident severity <id> <level>`")

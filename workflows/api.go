@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/incidentflow/incidentflow/incident"
 )
 
 // Names shared with every caller (intake, CLI, `temporal workflow signal`).
@@ -42,14 +44,6 @@ const (
 	UpdatePage         = SignalPage
 
 	QueryState = "state"
-
-	// Activity names: the methods of activities.Activities.
-	ActivityResolvePlan = "ResolvePlan"
-	ActivityPage        = "Page"
-	ActivityAnnounce    = "Announce"
-	ActivityOpenChannel = "OpenChannel"
-	ActivityUpsertCard  = "UpsertCard"
-	ActivityInvite      = "InviteToChannel"
 
 	MemoTitle = "title"
 )
@@ -110,34 +104,6 @@ func NormalizeID(idOrKey string) string {
 	return IncidentID(idOrKey)
 }
 
-// Status of an incident.
-type Status string
-
-const (
-	StatusTriggered    Status = "triggered"
-	StatusAcknowledged Status = "acknowledged"
-	// StatusMonitoring: resolved by a person, waiting out the stable-for
-	// window; an alert firing again reopens it.
-	StatusMonitoring Status = "monitoring"
-	// StatusResolved: stable after the window; still reopened by a firing
-	// alert until closed (at once when the severity needs no post-mortem).
-	StatusResolved Status = "resolved"
-	StatusClosed   Status = "closed"
-)
-
-// Roles of the incident command system; the commander holds every role
-// not assigned to someone else.
-var Roles = []string{"commander", "comms", "ops", "scribe"}
-
-// Stages shown to stakeholders.
-var Stages = []string{"investigating", "identified", "monitoring", "resolved"}
-
-// Alert statuses, as Alertmanager spells them.
-const (
-	AlertFiring   = "firing"
-	AlertResolved = "resolved"
-)
-
 // IncidentInput starts an incident. Secrets never go here: it is history.
 type IncidentInput struct {
 	Key      string `json:"key"`
@@ -146,8 +112,9 @@ type IncidentInput struct {
 	Severity string `json:"severity"`
 	// Source names the integration or person that opened it.
 	Source string `json:"source"`
-	// Resume carries the whole state across continue-as-new.
-	Resume *IncidentState `json:"resume,omitempty"`
+	// Resume carries the state across continue-as-new. Its JSON names are
+	// those earlier versions carried, so their hand-overs still decode.
+	Resume *incidentState `json:"resume,omitempty"`
 }
 
 // AlertSignal is one alert event for the incident, from intake.
@@ -182,123 +149,21 @@ type RoleRequest struct {
 
 // StatusUpdate is a stakeholder update, in the usual template.
 type StatusUpdate struct {
-	By         string    `json:"by"`
-	Stage      string    `json:"stage"`
-	Message    string    `json:"message"`
-	Impact     string    `json:"impact,omitempty"`
-	Known      string    `json:"known,omitempty"`
-	Doing      string    `json:"doing,omitempty"`
-	ETA        string    `json:"eta,omitempty"`
-	Workaround string    `json:"workaround,omitempty"`
-	At         time.Time `json:"at,omitempty"`
+	By         string         `json:"by"`
+	Stage      incident.Stage `json:"stage"`
+	Message    string         `json:"message"`
+	Impact     string         `json:"impact,omitempty"`
+	Known      string         `json:"known,omitempty"`
+	Doing      string         `json:"doing,omitempty"`
+	ETA        string         `json:"eta,omitempty"`
+	Workaround string         `json:"workaround,omitempty"`
+	At         time.Time      `json:"at,omitempty"`
 }
 
 // NoteRequest adds a line to the timeline.
 type NoteRequest struct {
 	By   string `json:"by"`
 	Text string `json:"text"`
-}
-
-// TimelineEntry is one event, with who did it and when.
-type TimelineEntry struct {
-	At      time.Time `json:"at"`
-	Kind    string    `json:"kind"`
-	Actor   string    `json:"actor,omitempty"`
-	Message string    `json:"message"`
-}
-
-// Alert is one distinct alert (by fingerprint) seen by the incident.
-type Alert struct {
-	Fingerprint string    `json:"fingerprint"`
-	Status      string    `json:"status"`
-	Summary     string    `json:"summary,omitempty"`
-	FirstSeen   time.Time `json:"first_seen"`
-	LastSeen    time.Time `json:"last_seen"`
-	Count       int       `json:"count"`
-}
-
-// Escalation tracks where the incident is in its policy. Position counts
-// pages through the flattened policy: round r, step s is r*len(steps)+s; the
-// position after the last round is the fallback.
-type Escalation struct {
-	Position   int       `json:"position"`
-	Round      int       `json:"round"`
-	Step       int       `json:"step"`
-	NextPageAt time.Time `json:"next_page_at,omitempty"`
-	Exhausted  bool      `json:"exhausted"`
-	// Generation changes when a reopen starts the policy over, so page
-	// idempotency keys of the new run never collide with the old ones.
-	Generation int `json:"generation"`
-}
-
-// IncidentState is the whole incident: the `state` query answer, the
-// update result, and what continue-as-new will carry.
-type IncidentState struct {
-	ID             string            `json:"id"`
-	Key            string            `json:"key"`
-	Title          string            `json:"title"`
-	Service        string            `json:"service"`
-	Severity       string            `json:"severity"`
-	Status         Status            `json:"status"`
-	Stage          string            `json:"stage"`
-	Source         string            `json:"source,omitempty"`
-	Commander      string            `json:"commander"`
-	Roles          map[string]string `json:"roles"`
-	AcknowledgedBy string            `json:"acknowledged_by"`
-	ResolvedBy     string            `json:"resolved_by,omitempty"`
-	CreatedAt      time.Time         `json:"created_at"`
-	AcknowledgedAt *time.Time        `json:"acknowledged_at"`
-	ResolvedAt     *time.Time        `json:"resolved_at"`
-	ClosedAt       *time.Time        `json:"closed_at,omitempty"`
-	// MitigatedAt is when a person resolved it and monitoring began;
-	// ResolvedAt is when the stable-for window passed.
-	MitigatedAt     *time.Time    `json:"mitigated_at,omitempty"`
-	MonitoringUntil *time.Time    `json:"monitoring_until,omitempty"`
-	LastAckAt       *time.Time    `json:"last_ack_at,omitempty"`
-	StageChangedAt  time.Time     `json:"stage_changed_at"`
-	CommanderSince  *time.Time    `json:"commander_since,omitempty"`
-	LastUpdate      *StatusUpdate `json:"last_update,omitempty"`
-	NextUpdateDue   *time.Time    `json:"next_update_due,omitempty"`
-	MissingRoles    []string      `json:"missing_roles"`
-	Reminders       Reminders     `json:"reminders"`
-	// Version is the lifecycle version the incident runs (workflow.GetVersion).
-	Version int `json:"version"`
-	// ChannelVersion is 1 when this incident opens Slack channels.
-	ChannelVersion int `json:"channel_version,omitempty"`
-	// SlackChannel is the incident's own channel, once opened.
-	SlackChannel *SlackChannel `json:"slack_channel,omitempty"`
-	// InviteVersion is 1 when responders who ack or take a role are invited.
-	InviteVersion int `json:"invite_version,omitempty"`
-	// CardVersion is 1 when this incident keeps a live Slack card.
-	CardVersion int `json:"card_version,omitempty"`
-	// Card is where the incident's card was posted, for chat.update.
-	Card *CardRef `json:"card,omitempty"`
-	// PostmortemVersion is 1 when resolution starts a PostmortemWorkflow
-	// child and closes the incident (before, P1/P2 waited for `close`).
-	PostmortemVersion int `json:"postmortem_version,omitempty"`
-	// Postmortem is the post-mortem workflow's ID, once started.
-	Postmortem string `json:"postmortem,omitempty"`
-	// Runs counts continue-as-new hand-overs.
-	Runs int `json:"runs"`
-	// MTTASeconds is trigger to first ack; MTTRSeconds trigger to mitigation.
-	MTTASeconds *float64        `json:"mtta_seconds,omitempty"`
-	MTTRSeconds *float64        `json:"mttr_seconds,omitempty"`
-	AlertCount  int             `json:"alert_count"`
-	Alerts      []Alert         `json:"alerts"`
-	Escalation  Escalation      `json:"escalation"`
-	Plan        EscalationPlan  `json:"plan"`
-	Timeline    []TimelineEntry `json:"timeline"`
-	ActionItems []ActionItem    `json:"action_items"`
-}
-
-// Reminders remembers which reminder went out for which moment, so each
-// fires once per period and survives continue-as-new.
-type Reminders struct {
-	UpdateDueFor     time.Time `json:"update_due_for,omitempty"`
-	UpdateOverdueFor time.Time `json:"update_overdue_for,omitempty"`
-	NoProgressFor    time.Time `json:"no_progress_for,omitempty"`
-	HandoverFor      time.Time `json:"handover_for,omitempty"`
-	AckTimeoutFor    time.Time `json:"ack_timeout_for,omitempty"`
 }
 
 // ActionItem is a post-mortem follow-up: prevent (stop it recurring),
@@ -332,133 +197,21 @@ type PageSomeoneRequest struct {
 	Note   string `json:"note,omitempty"`
 }
 
-// EscalationPlan is the service's policy as resolved when the incident opened.
-type EscalationPlan struct {
-	Steps []PlanStep `json:"steps"`
-	// Repeat is the number of extra rounds after the first.
-	Repeat int `json:"repeat"`
-	// RoundGap is the wait after a round's last step before the next round
-	// or the fallback is paged.
-	RoundGap time.Duration `json:"round_gap"`
-	Fallback string        `json:"fallback"`
-	// Page is false for severities that do not page (P4 by default).
-	Page bool `json:"page"`
-	// Warning explains a plan made without the service's policy.
-	Warning string `json:"warning,omitempty"`
-
-	// SeverityOrder lists severities, highest first; Severities their settings.
-	SeverityOrder     []string                `json:"severity_order,omitempty"`
-	Severities        map[string]SeverityPlan `json:"severities,omitempty"`
-	ResolveStableFor  time.Duration           `json:"resolve_stable_for,omitempty"`
-	NoProgressNudge   time.Duration           `json:"no_progress_nudge,omitempty"`
-	CommanderHandover time.Duration           `json:"commander_handover,omitempty"`
-	// Channel is where reminders and updates go: the service's Slack
-	// channel, else the announce channel, else the console ("").
-	Channel string `json:"channel,omitempty"`
-	// Users are the configured people roles can go to.
-	Users []string `json:"users,omitempty"`
-	// SlackChannels: Slack is configured, so severities that want one get
-	// an incident channel.
-	SlackChannels bool `json:"slack_channels,omitempty"`
-	// Announce is where new incident channels are linked.
-	Announce string `json:"announce,omitempty"`
-	// ContinueAsNewEvents hands the incident to a fresh run past this many
-	// history events, even if Temporal has not suggested it yet (0: only
-	// when suggested).
-	ContinueAsNewEvents int `json:"continue_as_new_events,omitempty"`
+// UpdateResult is what every incident Update answers: small, and the same
+// size on the first day of an incident as on its tenth, because Temporal
+// keeps each answer in the history. Who wants the whole incident queries
+// `state`.
+type UpdateResult struct {
+	ID       string          `json:"id"`
+	Status   incident.Status `json:"status"`
+	Stage    incident.Stage  `json:"stage"`
+	Severity string          `json:"severity"`
+	// Seq numbers the timeline entries recorded so far.
+	Seq int `json:"seq"`
+	// Message is the timeline's last entry: what the command did.
+	Message string `json:"message,omitempty"`
 }
 
-// SeverityPlan is one severity's settings.
-type SeverityPlan struct {
-	UpdateEvery    time.Duration `json:"update_every"`
-	ResolveTimeout time.Duration `json:"resolve_timeout"`
-	Roles          []string      `json:"roles"`
-	Page           bool          `json:"page"`
-	Postmortem     bool          `json:"postmortem"`
-	Channel        bool          `json:"channel"`
-}
-
-// PlanStep pages Targets Delay after the previous step.
-type PlanStep struct {
-	Delay   time.Duration `json:"delay"`
-	Targets []string      `json:"targets"`
-}
-
-// PlanRequest asks the worker's config for an incident's plan.
-type PlanRequest struct {
-	Service  string `json:"service"`
-	Severity string `json:"severity"`
-}
-
-// PageRequest pages one target.
-type PageRequest struct {
-	IncidentID string `json:"incident_id"`
-	Title      string `json:"title"`
-	Severity   string `json:"severity"`
-	Service    string `json:"service"`
-	Target     string `json:"target"`
-	Round      int    `json:"round"`
-	Step       int    `json:"step"`
-	// IdempotencyKey is workflow ID + step: a retried activity must never page twice.
-	IdempotencyKey string `json:"idempotency_key"`
-}
-
-// PageResult says who was reached and how.
-type PageResult struct {
-	Recipient string `json:"recipient"`
-	Channel   string `json:"channel"`
-}
-
-// SlackChannel is an incident's Slack channel.
-type SlackChannel struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
-}
-
-// InviteRequest brings configured users into a Slack channel.
-type InviteRequest struct {
-	Channel string   `json:"channel"`
-	Users   []string `json:"users"`
-}
-
-// CardRef locates the posted card.
-type CardRef struct {
-	Channel string `json:"channel"`
-	TS      string `json:"ts"`
-}
-
-// CardRequest posts the incident card, or updates it in place when Ref is set.
-type CardRequest struct {
-	IncidentID string            `json:"incident_id"`
-	Channel    string            `json:"channel"`
-	Ref        *CardRef          `json:"ref,omitempty"`
-	Title      string            `json:"title"`
-	Severity   string            `json:"severity"`
-	Status     Status            `json:"status"`
-	Stage      string            `json:"stage"`
-	Roles      map[string]string `json:"roles"`
-	LastUpdate string            `json:"last_update,omitempty"`
-	NextUpdate *time.Time        `json:"next_update,omitempty"`
-	AlertCount int               `json:"alert_count"`
-}
-
-// ChannelRequest opens an incident's Slack channel.
-type ChannelRequest struct {
-	IncidentID string    `json:"incident_id"`
-	Title      string    `json:"title"`
-	Severity   string    `json:"severity"`
-	Commander  string    `json:"commander"`
-	OpenedAt   time.Time `json:"opened_at"`
-	// Invite are targets (user:, schedule:) whose people join the channel.
-	Invite []string `json:"invite"`
-	// Announce is where the channel is linked ("slack_channel:#incidents").
-	Announce string `json:"announce"`
-}
-
-// AnnounceRequest posts a message to a target (the fallback, say).
-type AnnounceRequest struct {
-	IncidentID     string `json:"incident_id"`
-	Target         string `json:"target"`
-	Text           string `json:"text"`
-	IdempotencyKey string `json:"idempotency_key"`
-}
+// FieldError is the error type of a command refused for one of its fields:
+// the HTTP API answers it 400 (other refusals are 409 conflicts).
+const FieldError = "InvalidField"

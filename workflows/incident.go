@@ -6,6 +6,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -13,6 +14,9 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/incidentflow/incidentflow/activities"
+	"github.com/incidentflow/incidentflow/incident"
 )
 
 // Lifecycle versions (workflow.GetVersion "lifecycle"). Version 0 resolved
@@ -32,17 +36,21 @@ const (
 	postmortemChange = "postmortem-child"
 )
 
+// a names the activities; workflows call them by method reference, so a
+// renamed activity breaks the build rather than a running incident.
+var a *activities.Activities
+
 // IncidentWorkflow runs one incident from trigger to resolution.
-func IncidentWorkflow(ctx workflow.Context, in IncidentInput) (*IncidentState, error) {
-	w := &incident{}
+func IncidentWorkflow(ctx workflow.Context, in IncidentInput) (*Incident, error) {
+	w := &incidentWorkflow{}
 	if err := w.setup(ctx, in); err != nil {
 		return nil, err
 	}
 	return w.run(ctx, in.Resume != nil)
 }
 
-type incident struct {
-	st IncidentState
+type incidentWorkflow struct {
+	st incidentState
 	// wake lets update handlers and page callbacks, which run beside the main
 	// loop, tell it that state changed; it holds at most one pending wake-up.
 	wake      workflow.Channel
@@ -67,38 +75,43 @@ type published struct {
 	severity, status, service, commander, title, channel string
 }
 
-func (w *incident) setup(ctx workflow.Context, in IncidentInput) error {
+func (w *incidentWorkflow) setup(ctx workflow.Context, in IncidentInput) error {
 	if in.Resume != nil {
 		w.st = *in.Resume
 		w.st.Runs++
+		if w.st.Roles == nil {
+			w.st.Roles = map[string]string{}
+		}
 	} else {
 		info := workflow.GetInfo(ctx)
-		title := strings.TrimSpace(in.Title)
+		// Every string that enters state is bounded: an input that made the
+		// state too big to hand over would wedge the incident.
+		title := incident.Cut(strings.TrimSpace(in.Title), incident.MaxTitle)
+		key := incident.CutID(in.Key, incident.MaxKey)
 		if title == "" {
-			title = in.Key
+			title = incident.Cut(key, incident.MaxTitle)
 		}
 		now := workflow.Now(ctx)
-		w.st = IncidentState{
+		w.st = incidentState{
 			ID:             info.WorkflowExecution.ID,
-			Key:            in.Key,
+			Key:            key,
 			Title:          title,
-			Service:        in.Service,
-			Severity:       in.Severity,
-			Status:         StatusTriggered,
-			Stage:          "investigating",
+			Service:        incident.Cut(in.Service, incident.MaxName),
+			Severity:       incident.Cut(in.Severity, incident.MaxName),
+			Status:         incident.StatusTriggered,
+			Stage:          incident.StageInvestigating,
 			StageChangedAt: now,
-			Source:         in.Source,
+			Source:         incident.Cut(in.Source, incident.MaxName),
 			Roles:          map[string]string{},
 			CreatedAt:      now,
 			Alerts:         []Alert{},
 			Timeline:       []TimelineEntry{},
 			ActionItems:    []ActionItem{},
-			MissingRoles:   []string{},
 		}
 	}
 	// The query comes first so even a workflow stuck in its first task can be read.
-	if err := workflow.SetQueryHandler(ctx, QueryState, func() (*IncidentState, error) {
-		return &w.st, nil
+	if err := workflow.SetQueryHandler(ctx, QueryState, func() (Incident, error) {
+		return w.st.view(), nil
 	}); err != nil {
 		return fmt.Errorf("register %s query: %w", QueryState, err)
 	}
@@ -125,14 +138,13 @@ func currentlyPublished(ctx workflow.Context) published {
 	return p
 }
 
-func (w *incident) run(ctx workflow.Context, resumed bool) (*IncidentState, error) {
+func (w *incidentWorkflow) run(ctx workflow.Context, resumed bool) (*Incident, error) {
 	if !resumed {
 		w.st.Version = int(workflow.GetVersion(ctx, lifecycleChange, workflow.DefaultVersion, lifecycleV1))
-		w.record(ctx, "triggered", w.st.Source, fmt.Sprintf("%s incident opened on %s: %s", w.st.Severity, w.st.Service, w.st.Title))
+		w.record(ctx, KindTriggered, w.st.Source, fmt.Sprintf("%s incident opened on %s: %s", w.st.Severity, w.st.Service, w.st.Title))
 		w.publish(ctx)
-		w.st.Plan = w.resolvePlan(ctx)
+		w.st.Policy = w.resolvePolicy(ctx)
 		w.startEscalation(ctx)
-		w.refreshRoles()
 		if w.st.Version >= lifecycleV1 {
 			w.st.ChannelVersion = int(workflow.GetVersion(ctx, channelChange, workflow.DefaultVersion, 1))
 			w.st.CardVersion = int(workflow.GetVersion(ctx, cardChange, workflow.DefaultVersion, 1))
@@ -141,7 +153,7 @@ func (w *incident) run(ctx workflow.Context, resumed bool) (*IncidentState, erro
 		}
 		w.openChannel(ctx)
 	} else {
-		w.record(ctx, "continued", "", fmt.Sprintf("continued as new (run %d); timers resume", w.st.Runs+1))
+		w.record(ctx, KindContinued, "", fmt.Sprintf("continued as new (run %d); timers resume", w.st.Runs+1))
 	}
 
 	for {
@@ -180,25 +192,26 @@ func (w *incident) run(ctx workflow.Context, resumed bool) (*IncidentState, erro
 		// Completing with signals still queued would lose them: an alert that
 		// fired again at the last moment must reopen the incident, not vanish.
 		if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
-			return &w.st, err
+			return nil, err
 		}
 		if !w.drain(ctx) {
-			return &w.st, nil
+			final := w.st.view()
+			return &final, nil
 		}
 	}
 }
 
 // finished: version 0 ended at resolution; version 1 ends when closed.
-func (w *incident) finished() bool {
+func (w *incidentWorkflow) finished() bool {
 	if w.st.Version < lifecycleV1 {
-		return w.st.Status == StatusResolved
+		return w.st.Status == incident.StatusResolved
 	}
-	return w.st.Status == StatusClosed
+	return w.st.Status == incident.StatusClosed
 }
 
 // drain handles every queued signal. It reports whether one of them
 // brought the incident back to life.
-func (w *incident) drain(ctx workflow.Context) bool {
+func (w *incidentWorkflow) drain(ctx workflow.Context) bool {
 	for {
 		got := false
 		for _, c := range w.commands {
@@ -217,45 +230,51 @@ func (w *incident) drain(ctx workflow.Context) bool {
 	}
 }
 
-func (w *incident) resolvePlan(ctx workflow.Context) EscalationPlan {
+func (w *incidentWorkflow) resolvePolicy(ctx workflow.Context) incident.Policy {
+	var policy incident.Policy
+	err := readConfig(ctx, a.ResolvePlan, incident.PlanRequest{Service: w.st.Service, Severity: w.st.Severity}, &policy)
+	if err != nil {
+		// Never leave an accepted alert unpaged: with no policy, tell the fallback.
+		w.record(ctx, KindWarning, "", "could not resolve the escalation policy: "+err.Error())
+		return incident.Policy{Page: true}
+	}
+	if policy.Warning != "" {
+		w.record(ctx, KindWarning, "", policy.Warning)
+	}
+	return policy
+}
+
+// readConfig runs a local activity that reads the worker's config: it is
+// quick and local, and its answer goes into history once.
+func readConfig(ctx workflow.Context, activity, req, result any) error {
 	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: 10 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second},
 	})
-	var plan EscalationPlan
-	err := workflow.ExecuteLocalActivity(lctx, ActivityResolvePlan, PlanRequest{Service: w.st.Service, Severity: w.st.Severity}).Get(ctx, &plan)
-	if err != nil {
-		// Never leave an accepted alert unpaged: with no plan, tell the fallback.
-		w.record(ctx, "warning", "", "could not resolve the escalation policy: "+err.Error())
-		return EscalationPlan{Page: true}
-	}
-	if plan.Warning != "" {
-		w.record(ctx, "warning", "", plan.Warning)
-	}
-	return plan
+	return workflow.ExecuteLocalActivity(lctx, activity, req).Get(ctx, result)
 }
 
-func (w *incident) startEscalation(ctx workflow.Context) {
+func (w *incidentWorkflow) startEscalation(ctx workflow.Context) {
 	e := &w.st.Escalation
-	e.Position, e.Round, e.Step, e.Exhausted = 0, 0, 0, false
+	e.Position, e.Exhausted = 0, false
 	e.NextPageAt = workflow.Now(ctx)
 	if !w.pages() {
 		e.Exhausted = true
 		e.NextPageAt = time.Time{}
-		w.record(ctx, "escalation", "", fmt.Sprintf("%s does not page; nobody was paged", w.st.Severity))
+		w.record(ctx, KindEscalation, "", fmt.Sprintf("%s does not page; nobody was paged", w.st.Severity))
 	}
 }
 
 // pages says whether the current severity pages. Version 0 fixed it at start.
-func (w *incident) pages() bool {
-	if sev, ok := w.st.Plan.Severities[w.st.Severity]; ok && w.st.Version >= lifecycleV1 {
+func (w *incidentWorkflow) pages() bool {
+	if sev, ok := w.st.Policy.Severities[w.st.Severity]; ok && w.st.Version >= lifecycleV1 {
 		return sev.Page
 	}
-	return w.st.Plan.Page
+	return w.st.Policy.Page
 }
 
 // advance fires everything that is due and arms the timer for what is next.
-func (w *incident) advance(ctx workflow.Context) {
+func (w *incidentWorkflow) advance(ctx workflow.Context) {
 	for i := 0; i < 100; i++ {
 		d, ok := w.nextDue()
 		if !ok || d.at.After(workflow.Now(ctx)) {
@@ -270,25 +289,21 @@ func (w *incident) advance(ctx workflow.Context) {
 	}
 }
 
-func (w *incident) nextPageSummary() string {
-	e := w.st.Escalation
-	if e.Position >= w.lastPosition() {
+func (w *incidentWorkflow) nextPageSummary() string {
+	if w.st.Escalation.Position >= w.st.lastPosition() {
 		return "no ack: tell the fallback"
 	}
-	return fmt.Sprintf("no ack: page round %d step %d", e.Round+1, e.Step+1)
-}
-
-func (w *incident) lastPosition() int {
-	return (w.st.Plan.Repeat + 1) * len(w.st.Plan.Steps)
+	round, step := w.st.nextRoundStep()
+	return fmt.Sprintf("no ack: page round %d step %d", round+1, step+1)
 }
 
 // pageNext pages the step at the current position (or the fallback after
 // the last round) and schedules the one after it.
-func (w *incident) pageNext(ctx workflow.Context) {
+func (w *incidentWorkflow) pageNext(ctx workflow.Context) {
 	e := &w.st.Escalation
-	plan := w.st.Plan
+	plan := w.st.Policy
 	now := workflow.Now(ctx)
-	last := w.lastPosition()
+	last := w.st.lastPosition()
 	if e.Position >= last {
 		w.announceFallback(ctx)
 		e.Position = last + 1
@@ -299,7 +314,7 @@ func (w *incident) pageNext(ctx workflow.Context) {
 	n := len(plan.Steps)
 	round, step := e.Position/n, e.Position%n
 	targets := plan.Steps[step].Targets
-	w.record(ctx, "escalation", "", fmt.Sprintf("round %d step %d: paging %s", round+1, step+1, strings.Join(targets, ", ")))
+	w.record(ctx, KindEscalation, "", fmt.Sprintf("round %d step %d: paging %s", round+1, step+1, strings.Join(targets, ", ")))
 	for _, t := range targets {
 		w.page(ctx, round, step, t, "")
 	}
@@ -313,14 +328,13 @@ func (w *incident) pageNext(ctx workflow.Context) {
 	default:
 		wait = plan.Steps[next%n].Delay
 	}
-	e.Round, e.Step = e.Position/n, e.Position%n
 	e.NextPageAt = now.Add(wait)
 }
 
 // page pages one target; tag distinguishes extra pages of the same step
 // (a severity raise) so their idempotency keys differ.
-func (w *incident) page(ctx workflow.Context, round, step int, target, tag string) {
-	req := PageRequest{
+func (w *incidentWorkflow) page(ctx workflow.Context, round, step int, target, tag string) {
+	req := incident.PageRequest{
 		IncidentID: w.st.ID,
 		Title:      w.st.Title,
 		Severity:   w.st.Severity,
@@ -336,43 +350,42 @@ func (w *incident) page(ctx workflow.Context, round, step int, target, tag strin
 	}
 	// Pages complete beside the main loop, so a slow or failing channel never
 	// holds up an ack or the next escalation step.
-	var res PageResult
-	w.beside(ctx, "page "+target, ActivityPage, req, &res, func(gctx workflow.Context, err error) {
+	var res incident.PageResult
+	w.beside(ctx, "page "+target, a.Page, req, &res, func(gctx workflow.Context, err error) {
 		if err != nil {
-			w.record(gctx, "page_failed", "", fmt.Sprintf("page to %s failed: %s", target, errorMessage(err)))
+			w.record(gctx, KindPageFailed, "", fmt.Sprintf("page to %s failed: %s", target, errorMessage(err)))
 		} else {
-			w.record(gctx, "paged", "", fmt.Sprintf("paged %s via %s (%s)", res.Recipient, res.Channel, target))
+			w.record(gctx, KindPaged, "", fmt.Sprintf("paged %s via %s (%s)", res.Recipient, res.Channel, target))
 		}
 	})
 }
 
 // openChannel opens the incident's Slack channel beside the main loop, so
 // the first page never waits for it; reminders and updates then go there.
-func (w *incident) openChannel(ctx workflow.Context) {
+func (w *incidentWorkflow) openChannel(ctx workflow.Context) {
 	st := &w.st
-	if st.ChannelVersion < 1 || st.SlackChannel != nil || w.openingChannel || !st.Plan.SlackChannels || !w.severityPlan().Channel {
+	if st.ChannelVersion < 1 || st.SlackChannel != nil || w.openingChannel || !st.Policy.SlackChannels || !st.severityPlan().Channel {
 		return
 	}
 	var invite []string
-	if len(st.Plan.Steps) > 0 {
-		invite = st.Plan.Steps[0].Targets
+	if len(st.Policy.Steps) > 0 {
+		invite = st.Policy.Steps[0].Targets
 	}
-	req := ChannelRequest{IncidentID: st.ID, Title: st.Title, Severity: st.Severity, Commander: st.Commander,
-		OpenedAt: st.CreatedAt, Invite: invite, Announce: st.Plan.Announce}
-	var ch SlackChannel
+	req := incident.ChannelRequest{IncidentID: st.ID, Title: st.Title, Severity: st.Severity, Commander: st.commander(),
+		OpenedAt: st.CreatedAt, Invite: invite, Announce: st.Policy.Announce}
+	var ch incident.SlackChannel
 	w.openingChannel = true
-	w.beside(ctx, "open incident channel", ActivityOpenChannel, req, &ch, func(gctx workflow.Context, err error) {
+	w.beside(ctx, "open incident channel", a.OpenChannel, req, &ch, func(gctx workflow.Context, err error) {
 		w.openingChannel = false
 		if err != nil {
-			w.record(gctx, "channel_failed", "", "could not open the incident channel: "+errorMessage(err))
+			w.record(gctx, KindChannelFailed, "", "could not open the incident channel: "+errorMessage(err))
 			return
 		}
 		st.SlackChannel = &ch
-		st.Plan.Channel = "slack_channel:" + ch.ID
-		w.record(gctx, "channel", "", fmt.Sprintf("incident channel #%s opened", ch.Name))
+		w.record(gctx, KindChannel, "", fmt.Sprintf("incident channel #%s opened", ch.Name))
 		// Whoever acked or took a role while it was being opened joins now.
 		var holders []string
-		for _, r := range Roles {
+		for _, r := range incident.Roles {
 			if u := st.Roles[r]; u != "" && !slices.Contains(holders, u) {
 				holders = append(holders, u)
 			}
@@ -385,14 +398,14 @@ func (w *incident) openChannel(ctx workflow.Context) {
 }
 
 // invite brings configured users into the incident channel, if it is open.
-func (w *incident) invite(ctx workflow.Context, users ...string) {
+func (w *incidentWorkflow) invite(ctx workflow.Context, users ...string) {
 	st := &w.st
 	if st.InviteVersion < 1 || st.SlackChannel == nil || len(users) == 0 {
 		return
 	}
-	w.beside(ctx, "invite "+strings.Join(users, ", "), ActivityInvite, InviteRequest{Channel: st.SlackChannel.ID, Users: users}, nil, func(gctx workflow.Context, err error) {
+	w.beside(ctx, "invite "+strings.Join(users, ", "), a.InviteToChannel, incident.InviteRequest{Channel: st.SlackChannel.ID, Users: users}, nil, func(gctx workflow.Context, err error) {
 		if err != nil {
-			w.record(gctx, "channel_failed", "", fmt.Sprintf("could not invite %s: %s", strings.Join(users, ", "), errorMessage(err)))
+			w.record(gctx, KindChannelFailed, "", fmt.Sprintf("could not invite %s: %s", strings.Join(users, ", "), errorMessage(err)))
 		}
 	})
 }
@@ -400,25 +413,23 @@ func (w *incident) invite(ctx workflow.Context, users ...string) {
 // syncCard posts or updates the incident card when what it shows changed.
 // It waits for the incident channel if one is being opened; the alert count
 // alone does not move it, so a storm of duplicates edits nothing.
-func (w *incident) syncCard(ctx workflow.Context) {
+func (w *incidentWorkflow) syncCard(ctx workflow.Context) {
 	st := &w.st
-	if st.CardVersion < 1 || !st.Plan.SlackChannels || w.cardInFlight || w.openingChannel {
+	if st.CardVersion < 1 || !st.Policy.SlackChannels || w.cardInFlight || w.openingChannel {
 		return
 	}
 	channel := ""
 	switch {
 	case st.Card != nil:
 		channel = st.Card.Channel
-	case st.SlackChannel != nil:
-		channel = st.SlackChannel.ID
-	case strings.HasPrefix(st.Plan.Channel, "slack_channel:"):
-		channel = strings.TrimPrefix(st.Plan.Channel, "slack_channel:")
+	case strings.HasPrefix(st.channel(), "slack_channel:"):
+		channel = strings.TrimPrefix(st.channel(), "slack_channel:")
 	}
 	if channel == "" {
 		return
 	}
-	req := CardRequest{IncidentID: st.ID, Channel: channel, Ref: st.Card, Title: st.Title, Severity: st.Severity,
-		Status: st.Status, Stage: st.Stage, Roles: st.Roles, NextUpdate: st.NextUpdateDue, AlertCount: st.AlertCount}
+	req := incident.CardRequest{IncidentID: st.ID, Channel: channel, Ref: st.Card, Title: st.Title, Severity: st.Severity,
+		Status: st.Status, Stage: st.Stage, Roles: maps.Clone(st.Roles), NextUpdate: st.NextUpdateDue, AlertCount: st.alertCount()}
 	if st.LastUpdate != nil {
 		req.LastUpdate = fmt.Sprintf("[%s] %s", st.LastUpdate.Stage, st.LastUpdate.Message)
 	}
@@ -426,25 +437,25 @@ func (w *incident) syncCard(ctx workflow.Context) {
 	if shown == w.cardShown {
 		return
 	}
-	var ref CardRef
+	var ref incident.CardRef
 	w.cardInFlight = true
-	w.beside(ctx, "update incident card", ActivityUpsertCard, req, &ref, func(gctx workflow.Context, err error) {
+	w.beside(ctx, "update incident card", a.UpsertCard, req, &ref, func(gctx workflow.Context, err error) {
 		w.cardInFlight = false
 		w.cardShown = shown
 		if err != nil {
-			w.record(gctx, "card_failed", "", "could not update the incident card: "+errorMessage(err))
+			w.record(gctx, KindCardFailed, "", "could not update the incident card: "+errorMessage(err))
 			return
 		}
 		st.Card = &ref
 	})
 }
 
-func cardFingerprint(r CardRequest) string {
-	parts := []string{r.Title, r.Severity, string(r.Status), r.Stage, r.LastUpdate, ""}
+func cardFingerprint(r incident.CardRequest) string {
+	parts := []string{r.Title, r.Severity, string(r.Status), string(r.Stage), r.LastUpdate, ""}
 	if r.NextUpdate != nil {
 		parts[5] = r.NextUpdate.UTC().Format(time.RFC3339)
 	}
-	for _, role := range Roles {
+	for _, role := range incident.Roles {
 		parts = append(parts, r.Roles[role])
 	}
 	return strings.Join(parts, "|")
@@ -452,7 +463,7 @@ func cardFingerprint(r CardRequest) string {
 
 // flushCard shows the final state before the run ends (bounded, so a
 // broken Slack never keeps an incident open).
-func (w *incident) flushCard(ctx workflow.Context) {
+func (w *incidentWorkflow) flushCard(ctx workflow.Context) {
 	if w.st.CardVersion < 1 {
 		return
 	}
@@ -469,7 +480,7 @@ func (w *incident) flushCard(ctx workflow.Context) {
 
 // beside runs an activity without holding up the main loop: done gets its
 // outcome on a workflow coroutine, and continue-as-new waits until it is in.
-func (w *incident) beside(ctx workflow.Context, summary, activity string, req, result any, done func(gctx workflow.Context, err error)) {
+func (w *incidentWorkflow) beside(ctx workflow.Context, summary string, activity, req, result any, done func(gctx workflow.Context, err error)) {
 	actx := workflow.WithActivityOptions(ctx, notifyOptions(summary))
 	f := workflow.ExecuteActivity(actx, activity, req)
 	w.inFlight++
@@ -479,26 +490,26 @@ func (w *incident) beside(ctx workflow.Context, summary, activity string, req, r
 	})
 }
 
-func (w *incident) settled() {
+func (w *incidentWorkflow) settled() {
 	w.inFlight--
 	w.wakeUp()
 }
 
-func (w *incident) announceFallback(ctx workflow.Context) {
-	rounds := w.st.Plan.Repeat + 1
+func (w *incidentWorkflow) announceFallback(ctx workflow.Context) {
+	rounds := w.st.Policy.Repeat + 1
 	text := fmt.Sprintf("Nobody acknowledged %s incident %s (%s) after %d round(s) of paging.",
 		w.st.Severity, w.st.ID, w.st.Title, rounds)
-	w.record(ctx, "escalation", "", "policy exhausted: telling "+displayTarget(w.st.Plan.Fallback))
-	w.announce(ctx, w.st.Plan.Fallback, text, fmt.Sprintf("g%d/fallback", w.st.Escalation.Generation), "tell fallback")
+	w.record(ctx, KindEscalation, "", "policy exhausted: telling "+displayTarget(w.st.Policy.Fallback))
+	w.announce(ctx, w.st.Policy.Fallback, text, fmt.Sprintf("g%d/fallback", w.st.Escalation.Generation), "tell fallback")
 }
 
 // announce posts text to a target beside the main loop; key makes the
 // delivery idempotent within this incident.
-func (w *incident) announce(ctx workflow.Context, target, text, key, summary string) {
-	req := AnnounceRequest{IncidentID: w.st.ID, Target: target, Text: text, IdempotencyKey: w.st.ID + "/" + key}
-	w.beside(ctx, summary+" "+displayTarget(target), ActivityAnnounce, req, nil, func(gctx workflow.Context, err error) {
+func (w *incidentWorkflow) announce(ctx workflow.Context, target, text, key, summary string) {
+	req := incident.AnnounceRequest{IncidentID: w.st.ID, Target: target, Text: text, IdempotencyKey: w.st.ID + "/" + key}
+	w.beside(ctx, summary+" "+displayTarget(target), a.Announce, req, nil, func(gctx workflow.Context, err error) {
 		if err != nil {
-			w.record(gctx, "page_failed", "", fmt.Sprintf("telling %s failed: %s", displayTarget(target), errorMessage(err)))
+			w.record(gctx, KindNotifyFailed, "", fmt.Sprintf("telling %s failed: %s", displayTarget(target), errorMessage(err)))
 		}
 	})
 }
@@ -525,12 +536,14 @@ func notifyOptions(summary string) workflow.ActivityOptions {
 	}
 }
 
-func (w *incident) alert(ctx workflow.Context, s AlertSignal) {
+func (w *incidentWorkflow) alert(ctx workflow.Context, s AlertSignal) {
 	now := workflow.Now(ctx)
-	fp := s.Fingerprint
+	fp := incident.CutID(s.Fingerprint, incident.MaxFingerprint)
 	if fp == "" {
 		fp = "default"
 	}
+	s.Summary = incident.Cut(s.Summary, incident.MaxTitle)
+	s.Source = incident.Cut(s.Source, incident.MaxName)
 	idx := -1
 	for i := range w.st.Alerts {
 		if w.st.Alerts[i].Fingerprint == fp {
@@ -542,64 +555,99 @@ func (w *incident) alert(ctx workflow.Context, s AlertSignal) {
 	if summary == "" {
 		summary = fp
 	}
+	forgotten := &w.st.Forgotten
 	switch s.Status {
-	case AlertFiring:
-		w.st.AlertCount++
+	case incident.AlertFiring:
 		if idx < 0 {
-			w.st.Alerts = append(w.st.Alerts, Alert{Fingerprint: fp, Status: AlertFiring, Summary: s.Summary, FirstSeen: now, LastSeen: now, Count: 1})
-			w.record(ctx, "alert", s.Source, "alert firing: "+summary)
+			w.keepAlert(Alert{Fingerprint: fp, Status: incident.AlertFiring, Summary: s.Summary, FirstSeen: now, LastSeen: now, Count: 1})
+			w.record(ctx, KindAlert, s.Source, "alert firing: "+summary)
 		} else {
 			a := &w.st.Alerts[idx]
 			a.Count++
 			a.LastSeen = now
-			if a.Status != AlertFiring {
-				a.Status = AlertFiring
-				w.record(ctx, "alert", s.Source, "alert firing again: "+summary)
+			if a.Status != incident.AlertFiring {
+				a.Status = incident.AlertFiring
+				w.record(ctx, KindAlert, s.Source, "alert firing again: "+summary)
 			}
 		}
-		if w.st.Status == StatusResolved || w.st.Status == StatusMonitoring {
+		if w.st.Status == incident.StatusResolved || w.st.Status == incident.StatusMonitoring {
 			w.reopen(ctx, "alert:"+s.Source, "alert fired again: "+summary)
 		}
-	case AlertResolved:
-		if idx < 0 {
-			w.st.Alerts = append(w.st.Alerts, Alert{Fingerprint: fp, Status: AlertResolved, Summary: s.Summary, FirstSeen: now, LastSeen: now})
-		} else if w.st.Alerts[idx].Status == AlertFiring {
-			w.st.Alerts[idx].Status = AlertResolved
+	case incident.AlertResolved:
+		switch {
+		case idx < 0 && forgotten.Firing > 0:
+			// Most likely one of the forgotten alerts, which fired.
+			forgotten.Firing--
+		case idx < 0:
+			w.keepAlert(Alert{Fingerprint: fp, Status: incident.AlertResolved, Summary: s.Summary, FirstSeen: now, LastSeen: now})
+		case w.st.Alerts[idx].Status == incident.AlertFiring:
+			w.st.Alerts[idx].Status = incident.AlertResolved
 			w.st.Alerts[idx].LastSeen = now
-		} else {
+		default:
 			return
 		}
-		w.record(ctx, "alert", s.Source, "alert resolved: "+summary)
-		if (w.st.Status == StatusTriggered || w.st.Status == StatusAcknowledged) && w.allAlertsResolved() {
+		w.record(ctx, KindAlert, s.Source, "alert resolved: "+summary)
+		if (w.st.Status == incident.StatusTriggered || w.st.Status == incident.StatusAcknowledged) && w.allAlertsResolved() {
 			w.resolve(ctx, ActionRequest{By: "alert:" + s.Source, Note: "every alert of the incident resolved"})
 		}
 	default:
-		w.record(ctx, "ignored", s.Source, fmt.Sprintf("alert with unknown status %q ignored", s.Status))
+		w.record(ctx, KindIgnored, s.Source, fmt.Sprintf("alert with unknown status %q ignored", incident.Cut(s.Status, incident.MaxName)))
 	}
 }
 
-func (w *incident) allAlertsResolved() bool {
+// keepAlert lists a new distinct alert. A full list forgets its stalest
+// alert, a resolved one if there is any, and only counts it from then on.
+func (w *incidentWorkflow) keepAlert(al Alert) {
+	if len(w.st.Alerts) >= incident.MaxAlertsKept {
+		stalest := -1
+		for i, a := range w.st.Alerts {
+			if stalest < 0 || stale(a, w.st.Alerts[stalest]) {
+				stalest = i
+			}
+		}
+		gone := w.st.Alerts[stalest]
+		w.st.Forgotten.Alerts++
+		w.st.Forgotten.Events += gone.Count
+		if gone.Status == incident.AlertFiring {
+			w.st.Forgotten.Firing++
+		}
+		w.st.Alerts = slices.Delete(w.st.Alerts, stalest, stalest+1)
+	}
+	w.st.Alerts = append(w.st.Alerts, al)
+}
+
+// stale: a resolved alert goes before a firing one, then the least recently seen.
+func stale(a, than Alert) bool {
+	if (a.Status == incident.AlertFiring) != (than.Status == incident.AlertFiring) {
+		return a.Status != incident.AlertFiring
+	}
+	return a.LastSeen.Before(than.LastSeen)
+}
+
+func (w *incidentWorkflow) allAlertsResolved() bool {
 	for _, a := range w.st.Alerts {
-		if a.Status == AlertFiring {
+		if a.Status == incident.AlertFiring {
 			return false
 		}
 	}
-	return len(w.st.Alerts) > 0
+	return len(w.st.Alerts) > 0 && w.st.Forgotten.Firing == 0
 }
 
-func (w *incident) record(ctx workflow.Context, kind, actor, msg string) {
-	w.st.Timeline = append(w.st.Timeline, TimelineEntry{At: workflow.Now(ctx), Kind: kind, Actor: actor, Message: msg})
+func (w *incidentWorkflow) record(ctx workflow.Context, kind Kind, actor, msg string) {
+	var dropped int
+	w.st.Timeline, dropped = appendBounded(w.st.Timeline, TimelineEntry{At: workflow.Now(ctx), Kind: kind, Actor: actor, Message: msg})
+	w.st.TimelineOmitted += dropped
 }
 
-func (w *incident) wakeUp() {
+func (w *incidentWorkflow) wakeUp() {
 	w.wake.SendAsync(struct{}{})
 }
 
 // publish keeps search attributes and memo in step with the state.
-func (w *incident) publish(ctx workflow.Context) {
+func (w *incidentWorkflow) publish(ctx workflow.Context) {
 	now := published{
 		severity: w.st.Severity, status: string(w.st.Status), service: w.st.Service,
-		commander: w.st.Commander, title: w.st.Title,
+		commander: w.st.commander(), title: w.st.Title,
 	}
 	if w.st.SlackChannel != nil {
 		now.channel = w.st.SlackChannel.ID
@@ -639,7 +687,7 @@ func (w *incident) publish(ctx workflow.Context) {
 
 // shouldContinueAsNew: Temporal suggests it (history near its limits) or the
 // configured event count is passed, and no notification is in flight.
-func (w *incident) shouldContinueAsNew(ctx workflow.Context) bool {
+func (w *incidentWorkflow) shouldContinueAsNew(ctx workflow.Context) bool {
 	if w.st.Version < lifecycleV1 || w.inFlight > 0 {
 		return false
 	}
@@ -647,13 +695,13 @@ func (w *incident) shouldContinueAsNew(ctx workflow.Context) bool {
 	if info.GetContinueAsNewSuggested() {
 		return true
 	}
-	limit := w.st.Plan.ContinueAsNewEvents
+	limit := w.st.Policy.ContinueAsNewEvents
 	return limit > 0 && info.GetCurrentHistoryLength() >= limit
 }
 
 // continueAsNew hands the whole state to a fresh run: pending signals are
 // applied first and handlers finish, so nothing sent to this run is lost.
-func (w *incident) continueAsNew(ctx workflow.Context) error {
+func (w *incidentWorkflow) continueAsNew(ctx workflow.Context) error {
 	w.timer.stop()
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return err

@@ -20,6 +20,7 @@ import (
 
 	"github.com/incidentflow/incidentflow/activities"
 	"github.com/incidentflow/incidentflow/config"
+	"github.com/incidentflow/incidentflow/incident"
 	"github.com/incidentflow/incidentflow/worker"
 	"github.com/incidentflow/incidentflow/workflows"
 )
@@ -101,21 +102,21 @@ func (s *incidentSuite) SetupTest() {
 // (testify tries mocks in the order they were set up) and records when it came.
 func (s *incidentSuite) recordPages() {
 	s.env.OnActivity(s.acts.Page, mock.Anything, mock.Anything).Maybe().Return(
-		func(_ context.Context, req workflows.PageRequest) (workflows.PageResult, error) {
+		func(_ context.Context, req incident.PageRequest) (incident.PageResult, error) {
 			at := s.env.Now().Sub(s.start)
 			s.mu.Lock()
 			defer s.mu.Unlock()
 			s.pages = append(s.pages, page{at: at, target: req.Target, round: req.Round, step: req.Step})
-			return workflows.PageResult{Recipient: req.Target, Channel: "test"}, nil
+			return incident.PageResult{Recipient: req.Target, Channel: "test"}, nil
 		})
 }
 
 // result checks the run ended well and that no page failed (a .Never() mock
 // that was hit fails its activity, which the timeline records).
-func (s *incidentSuite) result() workflows.IncidentState {
+func (s *incidentSuite) result() workflows.Incident {
 	s.Require().True(s.env.IsWorkflowCompleted())
 	s.Require().NoError(s.env.GetWorkflowError())
-	var st workflows.IncidentState
+	var st workflows.Incident
 	s.Require().NoError(s.env.GetWorkflowResult(&st))
 	for _, e := range st.Timeline {
 		s.NotEqual("page_failed", e.Kind, e.Message)
@@ -133,10 +134,10 @@ func (s *incidentSuite) at(d time.Duration, fn func()) { s.env.RegisterDelayedCa
 
 func (s *incidentSuite) signal(name string, arg any) { s.env.SignalWorkflow(name, arg) }
 
-func (s *incidentSuite) state() workflows.IncidentState {
+func (s *incidentSuite) state() workflows.Incident {
 	v, err := s.env.QueryWorkflow(workflows.QueryState)
 	s.Require().NoError(err)
-	var st workflows.IncidentState
+	var st workflows.Incident
 	s.Require().NoError(v.Get(&st))
 	return st
 }
@@ -163,7 +164,7 @@ func (s *incidentSuite) TestStep2PagedExactlyAtFiveMinutesWithoutAck() {
 }
 
 func (s *incidentSuite) TestAckAtFourMinutesMeansStep2NeverPaged() {
-	s.env.OnActivity(s.acts.Page, mock.Anything, mock.MatchedBy(func(r workflows.PageRequest) bool {
+	s.env.OnActivity(s.acts.Page, mock.Anything, mock.MatchedBy(func(r incident.PageRequest) bool {
 		return r.Target == "user:bob"
 	})).Never()
 	s.recordPages()
@@ -174,7 +175,7 @@ func (s *incidentSuite) TestAckAtFourMinutesMeansStep2NeverPaged() {
 	})
 	s.at(30*time.Minute, func() {
 		st := s.state()
-		s.Equal(workflows.StatusAcknowledged, st.Status)
+		s.Equal(incident.StatusAcknowledged, st.Status)
 		s.Equal("alice", st.AcknowledgedBy)
 		s.Equal("alice", st.Commander)
 		s.Require().NotNil(st.MTTASeconds)
@@ -193,7 +194,7 @@ func (s *incidentSuite) TestFallbackToldOnceAfterRepeatRounds() {
 	var fallbacks []time.Duration
 	var fallbackTarget string
 	s.env.OnActivity(s.acts.Announce, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, req workflows.AnnounceRequest) error {
+		func(_ context.Context, req incident.AnnounceRequest) error {
 			if strings.HasPrefix(req.Text, "Nobody acknowledged") {
 				at := s.env.Now().Sub(s.start)
 				s.mu.Lock()
@@ -223,10 +224,10 @@ func (s *incidentSuite) TestFallbackToldOnceAfterRepeatRounds() {
 }
 
 func (s *incidentSuite) TestDuplicateAlertsNeverPageTwice() {
-	s.env.OnActivity(s.acts.Page, mock.Anything, mock.MatchedBy(func(r workflows.PageRequest) bool {
+	s.env.OnActivity(s.acts.Page, mock.Anything, mock.MatchedBy(func(r incident.PageRequest) bool {
 		return r.Target == "user:alice"
-	})).Once().Return(workflows.PageResult{Recipient: "alice", Channel: "test"}, nil)
-	alert := workflows.AlertSignal{Fingerprint: "fp1", Status: workflows.AlertFiring, Summary: "5xx > 5%", Source: "test"}
+	})).Once().Return(incident.PageResult{Recipient: "alice", Channel: "test"}, nil)
+	alert := workflows.AlertSignal{Fingerprint: "fp1", Status: incident.AlertFiring, Summary: "5xx > 5%", Source: "test"}
 	s.at(0, func() { s.signal(workflows.SignalAlert, alert) })
 	for i := 1; i <= 50; i++ {
 		s.at(time.Duration(i)*time.Second, func() { s.signal(workflows.SignalAlert, alert) })
@@ -261,21 +262,21 @@ func (s *incidentSuite) TestEscalateSignalPagesNextStepNowAndRestartsItsTimer() 
 func (s *incidentSuite) TestAllAlertsResolvedResolvesTheIncident() {
 	s.recordPages()
 	s.at(0, func() {
-		s.signal(workflows.SignalAlert, workflows.AlertSignal{Fingerprint: "a", Status: workflows.AlertFiring, Source: "am"})
-		s.signal(workflows.SignalAlert, workflows.AlertSignal{Fingerprint: "b", Status: workflows.AlertFiring, Source: "am"})
+		s.signal(workflows.SignalAlert, workflows.AlertSignal{Fingerprint: "a", Status: incident.AlertFiring, Source: "am"})
+		s.signal(workflows.SignalAlert, workflows.AlertSignal{Fingerprint: "b", Status: incident.AlertFiring, Source: "am"})
 	})
 	s.at(2*time.Minute, func() {
-		s.signal(workflows.SignalAlert, workflows.AlertSignal{Fingerprint: "a", Status: workflows.AlertResolved, Source: "am"})
+		s.signal(workflows.SignalAlert, workflows.AlertSignal{Fingerprint: "a", Status: incident.AlertResolved, Source: "am"})
 	})
 	s.at(3*time.Minute, func() {
-		s.Equal(workflows.StatusTriggered, s.state().Status, "one alert still firing")
-		s.signal(workflows.SignalAlert, workflows.AlertSignal{Fingerprint: "b", Status: workflows.AlertResolved, Source: "am"})
+		s.Equal(incident.StatusTriggered, s.state().Status, "one alert still firing")
+		s.signal(workflows.SignalAlert, workflows.AlertSignal{Fingerprint: "b", Status: incident.AlertResolved, Source: "am"})
 	})
 	s.closeAt(34 * time.Minute)
 	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, s.input())
 	s.result()
 	st := s.result()
-	s.Equal(workflows.StatusClosed, st.Status)
+	s.Equal(incident.StatusClosed, st.Status)
 	s.Equal("alert:am", st.ResolvedBy)
 	s.Require().NotNil(st.MTTRSeconds)
 	s.InDelta(180, *st.MTTRSeconds, 0.001)
@@ -286,7 +287,7 @@ func (s *incidentSuite) TestAckUpdateValidatorRejectsInvalidTransitions() {
 	s.recordPages()
 	type result struct {
 		err error
-		st  *workflows.IncidentState
+		res *workflows.UpdateResult
 	}
 	var noBy, first, second result
 	update := func(name string, req workflows.ActionRequest, out *result) {
@@ -295,9 +296,8 @@ func (s *incidentSuite) TestAckUpdateValidatorRejectsInvalidTransitions() {
 			OnAccept: func() {},
 			OnComplete: func(v interface{}, err error) {
 				out.err = err
-				if st, ok := v.(*workflows.IncidentState); ok {
-					snapshot := *st
-					out.st = &snapshot
+				if r, ok := v.(workflows.UpdateResult); ok {
+					out.res = &r
 				}
 			},
 		}, req)
@@ -311,8 +311,9 @@ func (s *incidentSuite) TestAckUpdateValidatorRejectsInvalidTransitions() {
 
 	s.ErrorContains(noBy.err, "by: required")
 	s.Require().NoError(first.err)
-	s.Require().NotNil(first.st)
-	s.Equal(workflows.StatusAcknowledged, first.st.Status)
+	s.Require().NotNil(first.res, "an Update answers a small result")
+	s.Equal(incident.StatusAcknowledged, first.res.Status)
+	s.Contains(first.res.Message, "bob is commander", "it says what the command did")
 	s.ErrorContains(second.err, "already acknowledged by bob")
 }
 

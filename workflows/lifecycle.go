@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,6 +9,8 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/incidentflow/incidentflow/incident"
 )
 
 // command is one thing people do to an incident, reachable both as an
@@ -24,8 +25,11 @@ type command struct {
 // timeline and wake its main loop once applied.
 type commandHost[R any] interface {
 	wakeUp()
-	record(ctx workflow.Context, kind, actor, msg string)
-	snapshot() R
+	record(ctx workflow.Context, kind Kind, actor, msg string)
+	// result answers an Update; from is the timeline's seq before it ran,
+	// so the answer can say what the command itself recorded.
+	result(from int) R
+	seq() int
 }
 
 // defineCommand registers the Update and returns the signal side. A signal
@@ -33,9 +37,10 @@ type commandHost[R any] interface {
 func defineCommand[T, R any](ctx workflow.Context, w commandHost[R], name string, actor func(T) string, validate func(T) error, apply func(workflow.Context, T)) (command, error) {
 	err := workflow.SetUpdateHandlerWithOptions(ctx, name,
 		func(ctx workflow.Context, req T) (R, error) {
+			from := w.seq()
 			apply(ctx, req)
 			w.wakeUp()
-			return w.snapshot(), nil
+			return w.result(from), nil
 		},
 		workflow.UpdateHandlerOptions{Validator: func(_ workflow.Context, req T) error { return validate(req) }},
 	)
@@ -45,7 +50,7 @@ func defineCommand[T, R any](ctx workflow.Context, w commandHost[R], name string
 	ch := workflow.GetSignalChannel(ctx, name)
 	handle := func(ctx workflow.Context, req T) {
 		if err := validate(req); err != nil {
-			w.record(ctx, "ignored", actor(req), name+" ignored: "+err.Error())
+			w.record(ctx, KindIgnored, actor(req), name+" ignored: "+err.Error())
 			return
 		}
 		apply(ctx, req)
@@ -68,13 +73,28 @@ func defineCommand[T, R any](ctx workflow.Context, w commandHost[R], name string
 	}, nil
 }
 
-// snapshot is a copy of the state, as an Update answers it.
-func (w *incident) snapshot() *IncidentState {
-	st := w.st
-	return &st
+// result is what an Update answers: small, whatever the incident's age.
+func (w *incidentWorkflow) result(from int) UpdateResult {
+	return UpdateResult{ID: w.st.ID, Status: w.st.Status, Stage: w.st.Stage, Severity: w.st.Severity, Seq: w.st.seq(),
+		Message: firstSince(w.st.Timeline, w.st.TimelineOmitted, from)}
 }
 
-func (w *incident) defineCommands(ctx workflow.Context) error {
+func (w *incidentWorkflow) seq() int { return w.st.seq() }
+
+// firstSince is the message of the first entry recorded at or after seq
+// from, bounded for an Update's answer.
+func firstSince(timeline []TimelineEntry, omitted, from int) string {
+	i := max(from-omitted, 0)
+	if i >= len(timeline) {
+		return ""
+	}
+	return incident.Cut(timeline[i].Message, resultMessage)
+}
+
+// resultMessage bounds the message an Update answers with.
+const resultMessage = 1024
+
+func (w *incidentWorkflow) defineCommands(ctx workflow.Context) error {
 	by := func(r ActionRequest) string { return r.By }
 	defs := []func() (command, error){
 		// The first three keep the order version 0 consumed signals in.
@@ -112,7 +132,7 @@ func (w *incident) defineCommands(ctx workflow.Context) error {
 		},
 		func() (command, error) {
 			return defineCommand(ctx, w, SignalNote, func(n NoteRequest) string { return n.By }, w.validateNote, func(ctx workflow.Context, n NoteRequest) {
-				w.record(ctx, "note", n.By, strings.TrimSpace(n.Text))
+				w.record(ctx, KindNote, n.By, strings.TrimSpace(n.Text))
 			})
 		},
 	}
@@ -137,143 +157,172 @@ func defineAll(defs []func() (command, error)) ([]command, error) {
 
 func requireBy(by string) error {
 	if strings.TrimSpace(by) == "" {
-		return errors.New("by: required (who is acting)")
+		return fieldError("by", "required (who is acting)")
+	}
+	return checkLen("by", by, incident.MaxName)
+}
+
+// fieldError refuses a command for one of its fields, in the API's words;
+// the HTTP API answers it 400.
+func fieldError(field, format string, args ...any) error {
+	msg := field + ": " + fmt.Sprintf(format, args...)
+	return temporal.NewNonRetryableApplicationError(msg, FieldError, nil)
+}
+
+// checkLen refuses a field over its bound, so no command can grow the
+// state past what Temporal can carry.
+func checkLen(field, value string, limit int) error {
+	if err := incident.CheckLen(field, value, limit); err != nil {
+		return temporal.NewNonRetryableApplicationError(err.Error(), FieldError, nil)
 	}
 	return nil
 }
 
-func (w *incident) validateOpen(what string) error {
+// checkNote bounds the optional note most commands take.
+func checkNote(note string) error { return checkLen("note", note, incident.MaxText) }
+
+func (w *incidentWorkflow) validateOpen(what string) error {
 	switch w.st.Status {
-	case StatusResolved, StatusClosed:
+	case incident.StatusResolved, incident.StatusClosed:
 		return fmt.Errorf("incident %s is %s; it cannot %s", w.st.ID, w.st.Status, what)
 	}
 	return nil
 }
 
-func (w *incident) validateClose(r ActionRequest) error {
+func (w *incidentWorkflow) validateClose(r ActionRequest) error {
 	if err := requireBy(r.By); err != nil {
 		return err
 	}
-	if w.st.Status != StatusResolved {
+	if err := checkNote(r.Note); err != nil {
+		return err
+	}
+	if w.st.Status != incident.StatusResolved {
 		return fmt.Errorf("incident %s is %s; only a resolved incident can be closed", w.st.ID, w.st.Status)
 	}
 	return nil
 }
 
-func (w *incident) close(ctx workflow.Context, r ActionRequest) {
+func (w *incidentWorkflow) close(ctx workflow.Context, r ActionRequest) {
 	now := workflow.Now(ctx)
-	w.st.Status = StatusClosed
+	w.st.Status = incident.StatusClosed
 	w.st.ClosedAt = &now
-	w.record(ctx, "close", r.By, withNote("closed", r.Note))
+	w.record(ctx, KindClose, r.By, withNote("closed", r.Note))
 	w.wakeUp()
 }
 
-func (w *incident) validateAck(r ActionRequest) error {
+func (w *incidentWorkflow) validateAck(r ActionRequest) error {
 	if err := requireBy(r.By); err != nil {
 		return err
 	}
+	if err := checkNote(r.Note); err != nil {
+		return err
+	}
 	switch w.st.Status {
-	case StatusAcknowledged:
+	case incident.StatusAcknowledged:
 		return fmt.Errorf("incident %s is already acknowledged by %s", w.st.ID, w.st.AcknowledgedBy)
-	case StatusMonitoring:
+	case incident.StatusMonitoring:
 		return fmt.Errorf("incident %s is resolved and being monitored; reopen it first", w.st.ID)
 	}
 	return w.validateOpen("be acknowledged")
 }
 
-func (w *incident) ack(ctx workflow.Context, r ActionRequest) {
+func (w *incidentWorkflow) ack(ctx workflow.Context, r ActionRequest) {
 	now := workflow.Now(ctx)
-	w.st.Status = StatusAcknowledged
+	w.st.Status = incident.StatusAcknowledged
 	w.st.AcknowledgedBy = r.By
 	w.st.LastAckAt = &now
 	if w.st.AcknowledgedAt == nil {
 		// MTTA counts to the first ack, even if an ack timeout re-pages later.
 		w.st.AcknowledgedAt = &now
-		mtta := now.Sub(w.st.CreatedAt).Seconds()
-		w.st.MTTASeconds = &mtta
 	}
 	msg := "acknowledged; escalation stopped"
-	if w.st.Commander == "" {
+	if w.st.commander() == "" {
 		// Whoever acknowledges first leads until someone takes over.
 		w.setCommander(now, r.By)
 		msg += "; " + r.By + " is commander"
 	}
-	w.record(ctx, "ack", r.By, withNote(msg, r.Note))
+	w.record(ctx, KindAck, r.By, withNote(msg, r.Note))
 	w.invite(ctx, r.By)
 	w.remindMissingRoles(ctx)
 	w.wakeUp()
 }
 
-func (w *incident) validateResolve(r ActionRequest) error {
+func (w *incidentWorkflow) validateResolve(r ActionRequest) error {
 	if err := requireBy(r.By); err != nil {
 		return err
 	}
+	if err := checkNote(r.Note); err != nil {
+		return err
+	}
 	switch w.st.Status {
-	case StatusResolved, StatusClosed:
+	case incident.StatusResolved, incident.StatusClosed:
 		return fmt.Errorf("incident %s is already %s", w.st.ID, w.st.Status)
-	case StatusMonitoring:
+	case incident.StatusMonitoring:
 		return fmt.Errorf("incident %s is already resolved and being monitored until %s", w.st.ID, formatTime(w.st.MonitoringUntil))
 	}
 	return nil
 }
 
 // resolve starts the monitoring window (version 1) or resolves at once (0).
-func (w *incident) resolve(ctx workflow.Context, r ActionRequest) {
+func (w *incidentWorkflow) resolve(ctx workflow.Context, r ActionRequest) {
 	now := workflow.Now(ctx)
-	mttr := now.Sub(w.st.CreatedAt).Seconds()
-	w.st.MTTRSeconds = &mttr
 	w.st.MitigatedAt = &now
 	w.st.ResolvedBy = r.By
-	if w.st.Version >= lifecycleV1 && w.st.Plan.ResolveStableFor > 0 {
-		until := now.Add(w.st.Plan.ResolveStableFor)
-		w.st.Status = StatusMonitoring
-		w.setStage(now, "monitoring")
+	if w.st.Version >= lifecycleV1 && w.st.Policy.ResolveStableFor > 0 {
+		until := now.Add(w.st.Policy.ResolveStableFor)
+		w.st.Status = incident.StatusMonitoring
+		w.setStage(now, incident.StageMonitoring)
 		w.st.MonitoringUntil = &until
-		w.record(ctx, "resolve", r.By, withNote(fmt.Sprintf("resolved; monitoring until %s (an alert firing again reopens it)", until.UTC().Format(time.RFC3339)), r.Note))
+		w.record(ctx, KindResolve, r.By, withNote(fmt.Sprintf("resolved; monitoring until %s (an alert firing again reopens it)", until.UTC().Format(time.RFC3339)), r.Note))
 		w.wakeUp()
 		return
 	}
 	w.finalize(ctx, now, withNote("resolved", r.Note), r.By)
 }
 
-func (w *incident) finalize(ctx workflow.Context, now time.Time, msg, by string) {
-	w.st.Status = StatusResolved
-	w.setStage(now, "resolved")
+func (w *incidentWorkflow) finalize(ctx workflow.Context, now time.Time, msg, by string) {
+	w.st.Status = incident.StatusResolved
+	w.setStage(now, incident.StageResolved)
 	w.st.ResolvedAt = &now
 	w.st.MonitoringUntil = nil
 	w.st.NextUpdateDue = nil
-	w.record(ctx, "resolve", by, msg)
+	w.record(ctx, KindResolve, by, msg)
 	w.wakeUp()
 }
 
-func (w *incident) validateReopen(r ActionRequest) error {
+func (w *incidentWorkflow) validateReopen(r ActionRequest) error {
 	if err := requireBy(r.By); err != nil {
 		return err
 	}
-	if w.st.Status != StatusMonitoring && w.st.Status != StatusResolved {
+	if err := checkNote(r.Note); err != nil {
+		return err
+	}
+	if w.st.Status != incident.StatusMonitoring && w.st.Status != incident.StatusResolved {
 		return fmt.Errorf("incident %s is %s; only a resolved incident can be reopened", w.st.ID, w.st.Status)
 	}
 	return nil
 }
 
-func (w *incident) reopen(ctx workflow.Context, by, why string) {
+func (w *incidentWorkflow) reopen(ctx workflow.Context, by, why string) {
 	now := workflow.Now(ctx)
-	w.st.Status = StatusTriggered
-	w.setStage(now, "investigating")
+	w.st.Status = incident.StatusTriggered
+	w.setStage(now, incident.StageInvestigating)
 	w.st.AcknowledgedBy, w.st.LastAckAt = "", nil
 	w.st.ResolvedBy, w.st.ResolvedAt, w.st.MitigatedAt, w.st.MonitoringUntil = "", nil, nil, nil
-	w.st.MTTRSeconds = nil
 	w.st.Escalation.Generation++
-	w.record(ctx, "reopen", by, "reopened: "+why)
+	w.record(ctx, KindReopen, by, "reopened: "+why)
 	w.startEscalation(ctx)
 	w.wakeUp()
 }
 
-func (w *incident) validateEscalate(r ActionRequest) error {
+func (w *incidentWorkflow) validateEscalate(r ActionRequest) error {
 	if err := requireBy(r.By); err != nil {
 		return err
 	}
-	if w.st.Status == StatusMonitoring {
+	if err := checkNote(r.Note); err != nil {
+		return err
+	}
+	if w.st.Status == incident.StatusMonitoring {
 		return fmt.Errorf("incident %s is resolved and being monitored; reopen it to page", w.st.ID)
 	}
 	return w.validateOpen("be escalated")
@@ -281,8 +330,8 @@ func (w *incident) validateEscalate(r ActionRequest) error {
 
 // escalate pages the next step now, acknowledged or not; an unacknowledged
 // incident then continues its timers from this page.
-func (w *incident) escalate(ctx workflow.Context, r ActionRequest) {
-	w.record(ctx, "escalate", r.By, withNote("escalation requested", r.Note))
+func (w *incidentWorkflow) escalate(ctx workflow.Context, r ActionRequest) {
+	w.record(ctx, KindEscalate, r.By, withNote("escalation requested", r.Note))
 	if w.st.Escalation.Exhausted {
 		w.announceFallback(ctx)
 		return
@@ -291,46 +340,45 @@ func (w *incident) escalate(ctx workflow.Context, r ActionRequest) {
 	w.wakeUp()
 }
 
-func (w *incident) validateSeverity(r SeverityRequest) error {
+func (w *incidentWorkflow) validateSeverity(r SeverityRequest) error {
 	if err := requireBy(r.By); err != nil {
 		return err
 	}
 	if err := w.validateOpen("change severity"); err != nil {
 		return err
 	}
-	if _, ok := w.st.Plan.Severities[r.Severity]; !ok {
-		return fmt.Errorf("severity: unknown severity %q (one of %s)", r.Severity, strings.Join(w.st.Plan.SeverityOrder, ", "))
+	if _, ok := w.st.Policy.Severities[r.Severity]; !ok {
+		return fieldError("severity", "unknown severity %q (one of %s)", incident.Cut(r.Severity, incident.MaxName), strings.Join(w.st.Policy.SeverityOrder, ", "))
 	}
 	if r.Severity == w.st.Severity {
 		return fmt.Errorf("severity: incident %s is already %s", w.st.ID, r.Severity)
 	}
-	return nil
+	return checkNote(r.Note)
 }
 
 // setSeverity re-plans cadence and required roles; an upgrade pages as the
 // new severity asks.
-func (w *incident) setSeverity(ctx workflow.Context, r SeverityRequest) {
+func (w *incidentWorkflow) setSeverity(ctx workflow.Context, r SeverityRequest) {
 	old := w.st.Severity
-	upgrade := slices.Index(w.st.Plan.SeverityOrder, r.Severity) < slices.Index(w.st.Plan.SeverityOrder, old)
+	upgrade := slices.Index(w.st.Policy.SeverityOrder, r.Severity) < slices.Index(w.st.Policy.SeverityOrder, old)
 	oldPaged := w.pages()
 	w.st.Severity = r.Severity
 	verb := "lowered"
 	if upgrade {
 		verb = "raised"
 	}
-	w.record(ctx, "severity", r.By, withNote(fmt.Sprintf("severity %s from %s to %s", verb, old, r.Severity), r.Note))
-	w.refreshRoles()
+	w.record(ctx, KindSeverity, r.By, withNote(fmt.Sprintf("severity %s from %s to %s", verb, old, r.Severity), r.Note))
 	if upgrade && w.pages() {
 		switch {
-		case !oldPaged || w.st.Status == StatusTriggered:
+		case !oldPaged || w.st.Status == incident.StatusTriggered:
 			// Page afresh under the new severity, from the first step.
 			w.st.Escalation.Generation++
 			w.startEscalation(ctx)
 		default:
 			// Someone is on it: tell the first step the stakes went up.
-			plan := w.st.Plan
+			plan := w.st.Policy
 			if len(plan.Steps) > 0 {
-				w.record(ctx, "escalation", "", "severity raised: paging "+strings.Join(plan.Steps[0].Targets, ", "))
+				w.record(ctx, KindEscalation, "", "severity raised: paging "+strings.Join(plan.Steps[0].Targets, ", "))
 				for _, t := range plan.Steps[0].Targets {
 					w.page(ctx, 0, 0, t, "raised-"+r.Severity)
 				}
@@ -342,32 +390,32 @@ func (w *incident) setSeverity(ctx workflow.Context, r SeverityRequest) {
 	w.wakeUp()
 }
 
-func (w *incident) validateRole(r RoleRequest) error {
+func (w *incidentWorkflow) validateRole(r RoleRequest) error {
 	if err := requireBy(r.By); err != nil {
 		return err
 	}
 	if err := w.validateOpen("change roles"); err != nil {
 		return err
 	}
-	if !slices.Contains(Roles, r.Role) {
-		return fmt.Errorf("role: unknown role %q (one of %s)", r.Role, strings.Join(Roles, ", "))
+	if !slices.Contains(incident.Roles, r.Role) {
+		return fieldError("role", "unknown role %q (one of %s)", incident.Cut(r.Role, incident.MaxName), strings.Join(incident.Roles, ", "))
 	}
 	if strings.TrimSpace(r.User) == "" {
-		return errors.New("user: required")
+		return fieldError("user", "required")
 	}
-	if len(w.st.Plan.Users) > 0 && !slices.Contains(w.st.Plan.Users, r.User) {
-		return fmt.Errorf("user: unknown user %q", r.User)
+	if err := checkLen("user", r.User, incident.MaxName); err != nil {
+		return err
 	}
 	if w.st.Roles[r.Role] == r.User {
 		return fmt.Errorf("role: %s is already %s", r.User, r.Role)
 	}
-	return nil
+	return checkNote(r.Note)
 }
 
-func (w *incident) assignRole(ctx workflow.Context, r RoleRequest) {
+func (w *incidentWorkflow) assignRole(ctx workflow.Context, r RoleRequest) {
 	now := workflow.Now(ctx)
 	prev := w.st.Roles[r.Role]
-	if r.Role == "commander" {
+	if r.Role == incident.RoleCommander {
 		w.setCommander(now, r.User)
 	} else {
 		w.st.Roles[r.Role] = r.User
@@ -376,57 +424,69 @@ func (w *incident) assignRole(ctx workflow.Context, r RoleRequest) {
 	if prev != "" {
 		msg = fmt.Sprintf("%s handed %s over to %s", prev, r.Role, r.User)
 	}
-	w.record(ctx, "role", r.By, withNote(msg, r.Note))
+	w.record(ctx, KindRole, r.By, withNote(msg, r.Note))
 	w.invite(ctx, r.User)
-	w.refreshRoles()
 	w.wakeUp()
 }
 
-func (w *incident) setCommander(now time.Time, user string) {
-	w.st.Commander = user
-	w.st.Roles["commander"] = user
+func (w *incidentWorkflow) setCommander(now time.Time, user string) {
+	w.st.Roles[incident.RoleCommander] = user
 	w.st.CommanderSince = &now
-	w.refreshRoles()
 }
 
-func (w *incident) validateStatusUpdate(u StatusUpdate) error {
+func (w *incidentWorkflow) validateStatusUpdate(u StatusUpdate) error {
 	if err := requireBy(u.By); err != nil {
 		return err
 	}
 	if err := w.validateOpen("take status updates"); err != nil {
 		return err
 	}
-	if !slices.Contains(Stages, u.Stage) {
-		return fmt.Errorf("stage: unknown stage %q (one of %s)", u.Stage, strings.Join(Stages, ", "))
+	if !incident.ValidStage(u.Stage) {
+		return fieldError("stage", "unknown stage %q (one of %s)", incident.Cut(string(u.Stage), incident.MaxName), stageNames())
 	}
 	if strings.TrimSpace(u.Message) == "" {
-		return errors.New("message: required")
+		return fieldError("message", "required")
 	}
-	if u.Stage == "resolved" && w.st.Status == StatusMonitoring {
+	for _, f := range []struct{ name, value string }{
+		{"message", u.Message}, {"impact", u.Impact}, {"known", u.Known}, {"doing", u.Doing}, {"eta", u.ETA}, {"workaround", u.Workaround},
+	} {
+		if err := checkLen(f.name, f.value, incident.MaxText); err != nil {
+			return err
+		}
+	}
+	if u.Stage == incident.StageResolved && w.st.Status == incident.StatusMonitoring {
 		return fmt.Errorf("stage: incident %s is already resolved and being monitored", w.st.ID)
 	}
 	return nil
 }
 
+func stageNames() string {
+	names := make([]string, len(incident.Stages))
+	for i, s := range incident.Stages {
+		names[i] = string(s)
+	}
+	return strings.Join(names, ", ")
+}
+
 // statusUpdate records a stakeholder update, resets the cadence and says
 // when the next one is due. Stage "resolved" resolves the incident.
-func (w *incident) statusUpdate(ctx workflow.Context, u StatusUpdate) {
+func (w *incidentWorkflow) statusUpdate(ctx workflow.Context, u StatusUpdate) {
 	now := workflow.Now(ctx)
 	u.At = now
 	w.st.LastUpdate = &u
-	if u.Stage != w.st.Stage && u.Stage != "resolved" {
+	if u.Stage != w.st.Stage && u.Stage != incident.StageResolved {
 		w.setStage(now, u.Stage)
 	}
-	text := fmt.Sprintf("[%s] %s", strings.ToUpper(u.Stage), u.Message)
+	text := fmt.Sprintf("[%s] %s", strings.ToUpper(string(u.Stage)), u.Message)
 	for _, f := range []struct{ k, v string }{{"impact", u.Impact}, {"known", u.Known}, {"doing", u.Doing}, {"eta", u.ETA}, {"workaround", u.Workaround}} {
 		if strings.TrimSpace(f.v) != "" {
 			text += fmt.Sprintf("; %s: %s", f.k, f.v)
 		}
 	}
-	if u.Stage == "resolved" {
-		w.record(ctx, "status_update", u.By, text)
+	if u.Stage == incident.StageResolved {
+		w.record(ctx, KindStatusUpdate, u.By, text)
 		w.resolve(ctx, ActionRequest{By: u.By, Note: u.Message})
-		w.announce(ctx, w.st.Plan.Channel, fmt.Sprintf("%s update on %s: %s", w.st.Severity, w.st.ID, text), fmt.Sprintf("update/%d", len(w.st.Timeline)), "post update")
+		w.announce(ctx, w.st.channel(), fmt.Sprintf("%s update on %s: %s", w.st.Severity, w.st.ID, text), fmt.Sprintf("update/%d", w.st.seq()), "post update")
 		return
 	}
 	w.st.NextUpdateDue = nil
@@ -435,45 +495,56 @@ func (w *incident) statusUpdate(ctx workflow.Context, u StatusUpdate) {
 		w.st.NextUpdateDue = &due
 		text += fmt.Sprintf(" (next update by %s)", due.UTC().Format("15:04 MST"))
 	}
-	w.record(ctx, "status_update", u.By, text)
-	w.announce(ctx, w.st.Plan.Channel, fmt.Sprintf("%s update on %s (%s): %s", w.st.Severity, w.st.ID, w.st.Title, text), fmt.Sprintf("update/%d", len(w.st.Timeline)), "post update")
+	w.record(ctx, KindStatusUpdate, u.By, text)
+	w.announce(ctx, w.st.channel(), fmt.Sprintf("%s update on %s (%s): %s", w.st.Severity, w.st.ID, w.st.Title, text), fmt.Sprintf("update/%d", w.st.seq()), "post update")
 	w.wakeUp()
 }
 
-func (w *incident) validateActionItem(r ActionItemRequest) error {
+func (w *incidentWorkflow) validateActionItem(r ActionItemRequest) error {
 	if err := requireBy(r.By); err != nil {
 		return err
 	}
-	if w.st.Status == StatusClosed {
+	if w.st.Status == incident.StatusClosed {
 		return fmt.Errorf("incident %s is closed; add follow-ups to its post-mortem", w.st.ID)
 	}
-	return validateActionItemFields(r, w.st.Plan.Users)
+	if len(w.st.ActionItems) >= incident.MaxActionItems {
+		return fmt.Errorf("incident %s already has %d action items, the most one incident takes", w.st.ID, incident.MaxActionItems)
+	}
+	// Owners are checked against the config by whoever takes the request
+	// (the API, Slack, the CLI): the incident keeps no user list.
+	return validateActionItemFields(r, nil)
 }
 
 // validateActionItemFields checks an action item against the configured
 // users, for the incident and its post-mortem alike.
 func validateActionItemFields(r ActionItemRequest, users []string) error {
 	if strings.TrimSpace(r.Title) == "" {
-		return errors.New("title: required")
+		return fieldError("title", "required")
+	}
+	if err := checkLen("title", r.Title, incident.MaxActionItemTitle); err != nil {
+		return err
 	}
 	if !slices.Contains(ActionItemTypes, r.Type) {
-		return fmt.Errorf("type: %q must be one of %s", r.Type, strings.Join(ActionItemTypes, ", "))
+		return fieldError("type", "%q must be one of %s", incident.Cut(r.Type, incident.MaxName), strings.Join(ActionItemTypes, ", "))
 	}
 	if strings.TrimSpace(r.Owner) == "" {
-		return errors.New("owner: required")
+		return fieldError("owner", "required")
+	}
+	if err := checkLen("owner", r.Owner, incident.MaxName); err != nil {
+		return err
 	}
 	if len(users) > 0 && !slices.Contains(users, r.Owner) {
-		return fmt.Errorf("owner: unknown user %q", r.Owner)
+		return fieldError("owner", "unknown user %q", r.Owner)
 	}
 	if r.Due != "" {
 		if _, err := time.Parse(time.DateOnly, r.Due); err != nil {
-			return fmt.Errorf("due: %q is not YYYY-MM-DD", r.Due)
+			return fieldError("due", "%q is not YYYY-MM-DD", incident.Cut(r.Due, incident.MaxName))
 		}
 	}
 	return nil
 }
 
-func (w *incident) addActionItem(ctx workflow.Context, r ActionItemRequest) {
+func (w *incidentWorkflow) addActionItem(ctx workflow.Context, r ActionItemRequest) {
 	w.st.ActionItems = append(w.st.ActionItems, ActionItem{
 		Title: strings.TrimSpace(r.Title), Type: r.Type, Owner: r.Owner, Due: r.Due, AddedBy: r.By, AddedAt: workflow.Now(ctx),
 	})
@@ -481,7 +552,7 @@ func (w *incident) addActionItem(ctx workflow.Context, r ActionItemRequest) {
 	if r.Due != "" {
 		msg += ", due " + r.Due
 	}
-	w.record(ctx, "action_item", r.By, msg+"): "+strings.TrimSpace(r.Title))
+	w.record(ctx, KindActionItem, r.By, msg+"): "+strings.TrimSpace(r.Title))
 	w.wakeUp()
 }
 
@@ -493,77 +564,71 @@ func pageTarget(t string) string {
 	return t
 }
 
-func (w *incident) validatePageSomeone(r PageSomeoneRequest) error {
+func (w *incidentWorkflow) validatePageSomeone(r PageSomeoneRequest) error {
 	if err := requireBy(r.By); err != nil {
 		return err
 	}
 	if err := w.validateOpen("page anyone"); err != nil {
 		return err
 	}
+	if err := checkLen("target", r.Target, incident.MaxName); err != nil {
+		return err
+	}
 	kind, name, _ := strings.Cut(pageTarget(strings.TrimSpace(r.Target)), ":")
 	switch {
 	case name == "":
-		return errors.New("target: required (a user, or schedule:NAME)")
-	case kind == "user" && len(w.st.Plan.Users) > 0 && !slices.Contains(w.st.Plan.Users, name):
-		return fmt.Errorf("target: unknown user %q", name)
+		return fieldError("target", "required (a user, or schedule:NAME)")
 	case kind != "user" && kind != "schedule":
-		return fmt.Errorf("target: %q must be a user or schedule:NAME", r.Target)
+		return fieldError("target", "%q must be a user or schedule:NAME", r.Target)
 	}
-	return nil
+	return checkNote(r.Note)
 }
 
 // pageSomeone pages one person or schedule now, outside the policy.
-func (w *incident) pageSomeone(ctx workflow.Context, r PageSomeoneRequest) {
+func (w *incidentWorkflow) pageSomeone(ctx workflow.Context, r PageSomeoneRequest) {
 	target := pageTarget(strings.TrimSpace(r.Target))
-	w.record(ctx, "escalation", r.By, withNote("paging "+target, r.Note))
-	w.page(ctx, w.st.Escalation.Round, w.st.Escalation.Step, target, fmt.Sprintf("manual-%d", len(w.st.Timeline)))
+	w.record(ctx, KindEscalation, r.By, withNote("paging "+target, r.Note))
+	round, step := w.st.nextRoundStep()
+	w.page(ctx, round, step, target, fmt.Sprintf("manual-%d", w.st.seq()))
 	if user, ok := strings.CutPrefix(target, "user:"); ok {
 		w.invite(ctx, user)
 	}
 	w.wakeUp()
 }
 
-func (w *incident) validateNote(n NoteRequest) error {
+func (w *incidentWorkflow) validateNote(n NoteRequest) error {
 	if err := requireBy(n.By); err != nil {
 		return err
 	}
 	if strings.TrimSpace(n.Text) == "" {
-		return errors.New("text: required")
+		return fieldError("text", "required")
+	}
+	if err := checkLen("text", n.Text, incident.MaxText); err != nil {
+		return err
 	}
 	return w.validateOpen("take notes")
 }
 
-func (w *incident) setStage(now time.Time, stage string) {
+func (w *incidentWorkflow) setStage(now time.Time, stage incident.Stage) {
 	if w.st.Stage != stage {
 		w.st.Stage = stage
 		w.st.StageChangedAt = now
 	}
 }
 
-func (w *incident) severityPlan() SeverityPlan { return w.st.Plan.Severities[w.st.Severity] }
+func (w *incidentWorkflow) severityPlan() incident.SeverityPlan { return w.st.severityPlan() }
 
-func (w *incident) updateEvery() time.Duration { return w.severityPlan().UpdateEvery }
+func (w *incidentWorkflow) updateEvery() time.Duration { return w.severityPlan().UpdateEvery }
 
-// refreshRoles lists the roles the severity requires that nobody holds in
-// their own right (the commander covers them meanwhile).
-func (w *incident) refreshRoles() {
-	missing := []string{}
-	for _, r := range w.severityPlan().Roles {
-		if w.st.Roles[r] == "" {
-			missing = append(missing, r)
-		}
-	}
-	w.st.MissingRoles = missing
-}
-
-func (w *incident) remindMissingRoles(ctx workflow.Context) {
-	if w.st.Version < lifecycleV1 || len(w.st.MissingRoles) == 0 || w.st.Commander == "" {
+func (w *incidentWorkflow) remindMissingRoles(ctx workflow.Context) {
+	missing, commander := w.st.missingRoles(), w.st.commander()
+	if w.st.Version < lifecycleV1 || len(missing) == 0 || commander == "" {
 		return
 	}
 	text := fmt.Sprintf("%s incident %s needs a %s; %s holds them until assigned.",
-		w.st.Severity, w.st.ID, strings.Join(w.st.MissingRoles, ", "), w.st.Commander)
-	w.record(ctx, "reminder", "", text)
-	w.announce(ctx, w.st.Plan.Channel, text, fmt.Sprintf("roles/%d", len(w.st.Timeline)), "remind roles")
+		w.st.Severity, w.st.ID, strings.Join(missing, ", "), commander)
+	w.record(ctx, KindReminder, "", text)
+	w.announce(ctx, w.st.channel(), text, fmt.Sprintf("roles/%d", w.st.seq()), "remind roles")
 }
 
 // due is the next moment the incident must act on its own.
@@ -586,15 +651,15 @@ const (
 
 // nextDue is the earliest pending deadline. Every deadline is derived from
 // the state, so a continue-as-new or a replay finds the same ones.
-func (w *incident) nextDue() (due, bool) {
+func (w *incidentWorkflow) nextDue() (due, bool) {
 	var ds []due
 	st := &w.st
-	if st.Status == StatusTriggered && !st.Escalation.Exhausted {
+	if st.Status == incident.StatusTriggered && !st.Escalation.Exhausted {
 		ds = append(ds, due{st.Escalation.NextPageAt, duePage, w.nextPageSummary()})
 	}
 	if st.Version >= lifecycleV1 {
 		sev := w.severityPlan()
-		if st.Status == StatusAcknowledged && sev.ResolveTimeout > 0 && st.LastAckAt != nil {
+		if st.Status == incident.StatusAcknowledged && sev.ResolveTimeout > 0 && st.LastAckAt != nil {
 			base := *st.LastAckAt
 			if st.LastUpdate != nil && st.LastUpdate.At.After(base) {
 				base = st.LastUpdate.At
@@ -610,13 +675,13 @@ func (w *incident) nextDue() (due, bool) {
 			}
 			ds = append(ds, due{at, kind, summary})
 		}
-		if st.Status == StatusAcknowledged && st.Plan.NoProgressNudge > 0 && !st.Reminders.NoProgressFor.Equal(st.StageChangedAt) {
-			ds = append(ds, due{st.StageChangedAt.Add(st.Plan.NoProgressNudge), dueNoProgress, "no progress nudge"})
+		if st.Status == incident.StatusAcknowledged && st.Policy.NoProgressNudge > 0 && !st.Reminders.NoProgressFor.Equal(st.StageChangedAt) {
+			ds = append(ds, due{st.StageChangedAt.Add(st.Policy.NoProgressNudge), dueNoProgress, "no progress nudge"})
 		}
-		if st.Status == StatusAcknowledged && st.CommanderSince != nil && st.Plan.CommanderHandover > 0 && !st.Reminders.HandoverFor.Equal(*st.CommanderSince) {
-			ds = append(ds, due{st.CommanderSince.Add(st.Plan.CommanderHandover), dueHandover, "commander handover reminder"})
+		if st.Status == incident.StatusAcknowledged && st.CommanderSince != nil && st.Policy.CommanderHandover > 0 && !st.Reminders.HandoverFor.Equal(*st.CommanderSince) {
+			ds = append(ds, due{st.CommanderSince.Add(st.Policy.CommanderHandover), dueHandover, "commander handover reminder"})
 		}
-		if st.Status == StatusMonitoring && st.MonitoringUntil != nil {
+		if st.Status == incident.StatusMonitoring && st.MonitoringUntil != nil {
 			ds = append(ds, due{*st.MonitoringUntil, dueStable, "monitoring window ends"})
 		}
 	}
@@ -641,10 +706,10 @@ func earliest(ds []due) (due, bool) {
 // the last update (or the start), and overdue half a period later; it
 // repeats each period until someone posts an update. It stops once the
 // incident is mitigated: the resolution was announced, nagging is noise.
-func (w *incident) cadence() (time.Time, string, bool) {
+func (w *incidentWorkflow) cadence() (time.Time, string, bool) {
 	st := &w.st
 	every := w.updateEvery()
-	if every <= 0 || !(st.Status == StatusTriggered || st.Status == StatusAcknowledged) {
+	if every <= 0 || !(st.Status == incident.StatusTriggered || st.Status == incident.StatusAcknowledged) {
 		return time.Time{}, "", false
 	}
 	from := st.CreatedAt
@@ -664,7 +729,7 @@ func (w *incident) cadence() (time.Time, string, bool) {
 }
 
 // fire does one kind of due work; each changes the state so it is not due again.
-func (w *incident) fire(ctx workflow.Context, kind string) {
+func (w *incidentWorkflow) fire(ctx workflow.Context, kind string) {
 	st := &w.st
 	now := workflow.Now(ctx)
 	switch kind {
@@ -676,8 +741,8 @@ func (w *incident) fire(ctx workflow.Context, kind string) {
 			base = st.LastUpdate.At
 		}
 		st.Reminders.AckTimeoutFor = base
-		st.Status = StatusTriggered
-		w.record(ctx, "ack_timeout", "", fmt.Sprintf("acknowledged by %s but neither resolved nor updated for %s: paging again", st.AcknowledgedBy, w.severityPlan().ResolveTimeout))
+		st.Status = incident.StatusTriggered
+		w.record(ctx, KindAckTimeout, "", fmt.Sprintf("acknowledged by %s but neither resolved nor updated for %s: paging again", st.AcknowledgedBy, w.severityPlan().ResolveTimeout))
 		st.AcknowledgedBy = ""
 		if st.Escalation.Exhausted {
 			st.Escalation.Generation++
@@ -689,37 +754,37 @@ func (w *incident) fire(ctx workflow.Context, kind string) {
 		dueAt, _, _ := w.cadence()
 		st.Reminders.UpdateDueFor = dueAt
 		st.NextUpdateDue = &dueAt
-		who := st.Roles["comms"]
+		who := st.Roles[incident.RoleComms]
 		if who == "" {
-			who = st.Commander
+			who = st.commander()
 		}
 		text := fmt.Sprintf("%s: a status update on %s incident %s (%s) is due now (every %s).",
 			orTeam(who), st.Severity, st.ID, st.Title, w.updateEvery())
-		if len(st.MissingRoles) > 0 && st.Commander != "" {
-			text += " Still unassigned: " + strings.Join(st.MissingRoles, ", ") + "."
+		if missing := st.missingRoles(); len(missing) > 0 && st.commander() != "" {
+			text += " Still unassigned: " + strings.Join(missing, ", ") + "."
 		}
-		w.record(ctx, "reminder", "", text)
-		w.announce(ctx, st.Plan.Channel, text, "update-due/"+dueAt.UTC().Format(time.RFC3339), "remind update")
+		w.record(ctx, KindReminder, "", text)
+		w.announce(ctx, st.channel(), text, "update-due/"+dueAt.UTC().Format(time.RFC3339), "remind update")
 	case dueUpdateOverdue:
 		st.Reminders.UpdateOverdueFor = st.Reminders.UpdateDueFor
 		text := fmt.Sprintf("%s: the status update on %s incident %s is overdue (due %s).",
-			orTeam(st.Commander), st.Severity, st.ID, st.Reminders.UpdateDueFor.UTC().Format("15:04 MST"))
-		w.record(ctx, "nudge", "", text)
-		w.announce(ctx, st.Plan.Channel, text, "update-overdue/"+st.Reminders.UpdateDueFor.UTC().Format(time.RFC3339), "nudge commander")
+			orTeam(st.commander()), st.Severity, st.ID, st.Reminders.UpdateDueFor.UTC().Format("15:04 MST"))
+		w.record(ctx, KindNudge, "", text)
+		w.announce(ctx, st.channel(), text, "update-overdue/"+st.Reminders.UpdateDueFor.UTC().Format(time.RFC3339), "nudge commander")
 	case dueNoProgress:
 		st.Reminders.NoProgressFor = st.StageChangedAt
 		text := fmt.Sprintf("%s: %s incident %s has been %s for %s with no progress. Consider raising the severity or paging help.",
-			orTeam(st.Commander), st.Severity, st.ID, st.Stage, w.st.Plan.NoProgressNudge)
-		w.record(ctx, "nudge", "", text)
-		w.announce(ctx, st.Plan.Channel, text, "no-progress/"+st.StageChangedAt.UTC().Format(time.RFC3339), "nudge no progress")
+			orTeam(st.commander()), st.Severity, st.ID, st.Stage, st.Policy.NoProgressNudge)
+		w.record(ctx, KindNudge, "", text)
+		w.announce(ctx, st.channel(), text, "no-progress/"+st.StageChangedAt.UTC().Format(time.RFC3339), "nudge no progress")
 	case dueHandover:
 		st.Reminders.HandoverFor = *st.CommanderSince
 		text := fmt.Sprintf("%s: you have led %s incident %s for %s. Hand over to a fresh commander.",
-			st.Commander, st.Severity, st.ID, st.Plan.CommanderHandover)
-		w.record(ctx, "reminder", "", text)
-		w.announce(ctx, st.Plan.Channel, text, "handover/"+st.CommanderSince.UTC().Format(time.RFC3339), "remind handover")
+			st.commander(), st.Severity, st.ID, st.Policy.CommanderHandover)
+		w.record(ctx, KindReminder, "", text)
+		w.announce(ctx, st.channel(), text, "handover/"+st.CommanderSince.UTC().Format(time.RFC3339), "remind handover")
 	case dueStable:
-		w.finalize(ctx, now, fmt.Sprintf("stable for %s: resolved", st.Plan.ResolveStableFor), "")
+		w.finalize(ctx, now, fmt.Sprintf("stable for %s: resolved", st.Policy.ResolveStableFor), "")
 		switch {
 		case !w.severityPlan().Postmortem:
 			w.close(ctx, ActionRequest{Note: st.Severity + " needs no post-mortem"})
@@ -749,12 +814,10 @@ func formatTime(t *time.Time) string {
 
 // startPostmortem starts the post-mortem child and waits until it runs: a
 // parent that closed first would take an unstarted child down with it.
-func (w *incident) startPostmortem(ctx workflow.Context) bool {
+func (w *incidentWorkflow) startPostmortem(ctx workflow.Context) bool {
 	// From the key, as the starter derives the incident's own ID: the
 	// input is history, so a replay (under another ID) names it the same.
 	id := postmortemPrefix + strings.TrimPrefix(IncidentID(w.st.Key), idPrefix)
-	snapshot := w.st
-	snapshot.Plan = EscalationPlan{}
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 		WorkflowID:            id,
 		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
@@ -762,20 +825,20 @@ func (w *incident) startPostmortem(ctx workflow.Context) bool {
 		TypedSearchAttributes: temporal.NewSearchAttributes(w.postmortemAttributes()...),
 		Memo:                  map[string]interface{}{MemoTitle: w.st.Title},
 	})
-	f := workflow.ExecuteChildWorkflow(cctx, PostmortemWorkflowName, PostmortemInput{Incident: snapshot})
+	f := workflow.ExecuteChildWorkflow(cctx, PostmortemWorkflowName, PostmortemInput{Incident: w.st.view()})
 	if err := f.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
-		w.record(ctx, "warning", "", fmt.Sprintf("could not start the post-mortem %s: %s", id, errorMessage(err)))
+		w.record(ctx, KindWarning, "", fmt.Sprintf("could not start the post-mortem %s: %s", id, errorMessage(err)))
 		return false
 	}
 	w.st.Postmortem = id
-	w.record(ctx, "postmortem", "", fmt.Sprintf("post-mortem %s started; it carries on after the incident closes", id))
+	w.record(ctx, KindPostmortem, "", fmt.Sprintf("post-mortem %s started; it carries on after the incident closes", id))
 	return true
 }
 
-func (w *incident) postmortemAttributes() []temporal.SearchAttributeUpdate {
+func (w *incidentWorkflow) postmortemAttributes() []temporal.SearchAttributeUpdate {
 	sa := []temporal.SearchAttributeUpdate{SearchSeverity.ValueSet(w.st.Severity), SearchService.ValueSet(w.st.Service)}
-	if w.st.Commander != "" {
-		sa = append(sa, SearchCommander.ValueSet(w.st.Commander))
+	if c := w.st.commander(); c != "" {
+		sa = append(sa, SearchCommander.ValueSet(c))
 	}
 	return sa
 }

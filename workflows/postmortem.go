@@ -9,6 +9,8 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/incidentflow/incidentflow/incident"
 )
 
 // PostmortemWorkflow runs an incident's post-mortem from resolution until
@@ -51,7 +53,6 @@ func (p *postmortem) setup(ctx workflow.Context, in PostmortemInput) error {
 		p.st.Runs++
 	} else {
 		inc := in.Incident
-		inc.Plan = EscalationPlan{}
 		resolved := workflow.Now(ctx)
 		if inc.ResolvedAt != nil {
 			resolved = *inc.ResolvedAt
@@ -99,7 +100,7 @@ func (p *postmortem) setup(ctx workflow.Context, in PostmortemInput) error {
 					return errors.New("text: required")
 				}
 				return nil
-			}, func(ctx workflow.Context, n NoteRequest) { p.record(ctx, "note", n.By, strings.TrimSpace(n.Text)) })
+			}, func(ctx workflow.Context, n NoteRequest) { p.record(ctx, KindNote, n.By, strings.TrimSpace(n.Text)) })
 		},
 	}
 	var err error
@@ -122,10 +123,10 @@ func (p *postmortem) run(ctx workflow.Context, resumed bool) (*PostmortemState, 
 		case p.st.Plan.Repo == "":
 			where = "no GitHub repo for the service: the draft is served by the API only"
 		}
-		p.record(ctx, "started", "", fmt.Sprintf("post-mortem for %s incident %s due %s; %s",
+		p.record(ctx, KindStarted, "", fmt.Sprintf("post-mortem for %s incident %s due %s; %s",
 			p.st.Incident.Severity, p.st.IncidentID, p.st.DueAt.UTC().Format(time.RFC3339), where))
 	} else {
-		p.record(ctx, "continued", "", fmt.Sprintf("continued as new (run %d)", p.st.Runs+1))
+		p.record(ctx, KindContinued, "", fmt.Sprintf("continued as new (run %d)", p.st.Runs+1))
 	}
 	for {
 		if err := p.loop(ctx); err != nil {
@@ -140,7 +141,7 @@ func (p *postmortem) run(ctx workflow.Context, resumed bool) (*PostmortemState, 
 	}
 	p.timer.stop()
 	p.st.tally()
-	p.record(ctx, "finished", "", fmt.Sprintf("post-mortem done; %d of %d action item(s) closed or dropped", p.st.ItemsDone, p.st.ItemsTotal))
+	p.record(ctx, KindFinished, "", fmt.Sprintf("post-mortem done; %d of %d action item(s) closed or dropped", p.st.ItemsDone, p.st.ItemsTotal))
 	return &p.st, nil
 }
 
@@ -210,18 +211,14 @@ func (p *postmortem) drain(ctx workflow.Context) bool {
 	}
 }
 
-func (p *postmortem) resolvePlan(ctx workflow.Context) PostmortemPlan {
-	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 10 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second},
-	})
-	var plan PostmortemPlan
-	if err := workflow.ExecuteLocalActivity(lctx, ActivityPostmortemPlan, PostmortemPlanRequest{Service: p.st.Incident.Service}).Get(ctx, &plan); err != nil {
-		p.record(ctx, "warning", "", "could not read the post-mortem settings, using defaults: "+err.Error())
-		plan = PostmortemPlan{Due: 48 * time.Hour, Reminders: []time.Duration{24 * time.Hour, 44 * time.Hour}, CheckEvery: 24 * time.Hour}
+func (p *postmortem) resolvePlan(ctx workflow.Context) incident.PostmortemPlan {
+	var plan incident.PostmortemPlan
+	if err := readConfig(ctx, a.PostmortemPlan, incident.PostmortemPlanRequest{Service: p.st.Incident.Service}, &plan); err != nil {
+		p.record(ctx, KindWarning, "", "could not read the post-mortem settings, using defaults: "+err.Error())
+		plan = incident.PostmortemPlan{Due: 48 * time.Hour, Reminders: []time.Duration{24 * time.Hour, 44 * time.Hour}, CheckEvery: 24 * time.Hour}
 	}
 	if plan.Warning != "" {
-		p.record(ctx, "warning", "", plan.Warning)
+		p.record(ctx, KindWarning, "", plan.Warning)
 	}
 	if plan.OverdueEvery <= 0 {
 		plan.OverdueEvery = overdueDefault
@@ -270,7 +267,7 @@ func (p *postmortem) fireDue(ctx workflow.Context) {
 		text := fmt.Sprintf("%s: the post-mortem of %s incident %s (%s) is due %s, in %s. %s",
 			orTeam(st.Commander), st.Incident.Severity, st.IncidentID, st.Incident.Title,
 			st.DueAt.UTC().Format("Mon 15:04 MST"), st.DueAt.Sub(now).Round(time.Minute), p.where())
-		p.record(ctx, "reminder", "", text)
+		p.record(ctx, KindReminder, "", text)
 		p.notify(ctx, p.commanderTarget(), text, fmt.Sprintf("reminder/%d", n))
 	case dueOverdue:
 		st.OverdueNotices++
@@ -279,7 +276,7 @@ func (p *postmortem) fireDue(ctx workflow.Context) {
 		text := fmt.Sprintf("%s: the post-mortem of %s incident %s (%s) is overdue: it was due %s (%s ago). %s",
 			orTeam(st.Commander), st.Incident.Severity, st.IncidentID, st.Incident.Title,
 			st.DueAt.UTC().Format(time.RFC3339), now.Sub(st.DueAt).Round(time.Minute), p.where())
-		p.record(ctx, "overdue", "", text)
+		p.record(ctx, KindOverdue, "", text)
 		key := fmt.Sprintf("overdue/%d", st.OverdueNotices)
 		if st.Commander != "" {
 			p.notify(ctx, "user:"+st.Commander, text, key+"/commander")
@@ -324,9 +321,9 @@ func (p *postmortem) commanderTarget() string {
 
 // notify posts beside the main loop; key makes it idempotent per post-mortem.
 func (p *postmortem) notify(ctx workflow.Context, target, text, key string) {
-	req := AnnounceRequest{IncidentID: p.st.IncidentID, Target: target, Text: text, IdempotencyKey: p.st.ID + "/" + key}
+	req := incident.AnnounceRequest{IncidentID: p.st.IncidentID, Target: target, Text: text, IdempotencyKey: p.st.ID + "/" + key}
 	actx := workflow.WithActivityOptions(ctx, notifyOptions("tell "+displayTarget(target)))
-	f := workflow.ExecuteActivity(actx, ActivityAnnounce, req)
+	f := workflow.ExecuteActivity(actx, a.Announce, req)
 	p.inFlight++
 	workflow.Go(ctx, func(gctx workflow.Context) {
 		defer func() {
@@ -334,7 +331,7 @@ func (p *postmortem) notify(ctx workflow.Context, target, text, key string) {
 			p.wakeUp()
 		}()
 		if err := f.Get(gctx, nil); err != nil {
-			p.record(gctx, "notify_failed", "", fmt.Sprintf("telling %s failed: %s", displayTarget(target), errorMessage(err)))
+			p.record(gctx, KindNotifyFailed, "", fmt.Sprintf("telling %s failed: %s", displayTarget(target), errorMessage(err)))
 		}
 	})
 }
@@ -354,15 +351,15 @@ func (p *postmortem) remindOverdueItems(ctx workflow.Context) {
 		}
 		text := fmt.Sprintf("%s: action item %d of %s (%s) was due %s and is still open:%s %s",
 			it.Owner, it.Number, p.st.IncidentID, it.Type, it.Due, where, it.Title)
-		p.record(ctx, "item_overdue", "", text)
+		p.record(ctx, KindItemOverdue, "", text)
 		p.notify(ctx, "user:"+it.Owner, text, fmt.Sprintf("item/%d/overdue/%s", it.Number, today))
 	}
 }
 
 // trackedIssues are the GitHub issues a check reads.
-func (p *postmortem) trackedIssues() []GitHubIssue {
-	var out []GitHubIssue
-	if p.st.Issue != nil && p.st.CompletedAt == nil && p.st.Issue.State != IssueGone {
+func (p *postmortem) trackedIssues() []incident.GitHubIssue {
+	var out []incident.GitHubIssue
+	if p.st.Issue != nil && p.st.CompletedAt == nil && p.st.Issue.State != incident.IssueGone {
 		out = append(out, *p.st.Issue)
 	}
 	for _, it := range p.st.ActionItems {
@@ -386,22 +383,22 @@ func (p *postmortem) nextGitHubStep(ctx workflow.Context) {
 		return
 	}
 	if st.Issue == nil && st.IssueError == "" {
-		req := IssueRequest{
+		req := incident.IssueRequest{
 			Repo:   st.Plan.Repo,
 			Title:  fmt.Sprintf("Post-mortem: %s (%s, %s)", st.Incident.Title, st.Incident.Severity, st.IncidentID),
 			Body:   RenderPostmortem(st),
 			Labels: []string{IncidentLabel(st.IncidentID), LabelPostmortem, LabelIncident},
 			Marker: st.ID,
 		}
-		var got GitHubIssue
-		p.github(ctx, "open post-mortem issue", ActivityOpenIssue, req, &got, func(gctx workflow.Context, err error) {
+		var got incident.GitHubIssue
+		p.github(ctx, "open post-mortem issue", a.OpenIssue, req, &got, func(gctx workflow.Context, err error) {
 			if err != nil {
 				st.IssueError = errorMessage(err)
-				p.record(gctx, "github_failed", "", "could not open the post-mortem issue: "+st.IssueError)
+				p.record(gctx, KindGitHubFailed, "", "could not open the post-mortem issue: "+st.IssueError)
 				return
 			}
 			st.Issue = &got
-			p.record(gctx, "issue", "", fmt.Sprintf("post-mortem issue %s#%d: %s", got.Repo, got.Number, got.URL))
+			p.record(gctx, KindIssue, "", fmt.Sprintf("post-mortem issue %s#%d: %s", got.Repo, got.Number, got.URL))
 		})
 		return
 	}
@@ -411,23 +408,23 @@ func (p *postmortem) nextGitHubStep(ctx workflow.Context) {
 			continue
 		}
 		n := i
-		req := IssueRequest{
+		req := incident.IssueRequest{
 			Repo:   it.Repo,
 			Title:  fmt.Sprintf("[%s] %s", it.Type, it.Title),
 			Body:   ActionItemBody(st, *it),
 			Labels: []string{IncidentLabel(st.IncidentID), LabelActionItem, it.Type},
 			Marker: fmt.Sprintf("%s/item/%d", st.ID, it.Number),
 		}
-		var got GitHubIssue
-		p.github(ctx, fmt.Sprintf("open action item %d issue", it.Number), ActivityOpenIssue, req, &got, func(gctx workflow.Context, err error) {
+		var got incident.GitHubIssue
+		p.github(ctx, fmt.Sprintf("open action item %d issue", it.Number), a.OpenIssue, req, &got, func(gctx workflow.Context, err error) {
 			it := &st.ActionItems[n]
 			if err != nil {
 				it.Error = errorMessage(err)
-				p.record(gctx, "github_failed", "", fmt.Sprintf("could not open the issue of action item %d: %s", it.Number, it.Error))
+				p.record(gctx, KindGitHubFailed, "", fmt.Sprintf("could not open the issue of action item %d: %s", it.Number, it.Error))
 				return
 			}
 			it.Issue = &got
-			p.record(gctx, "issue", "", fmt.Sprintf("action item %d is %s#%d: %s", it.Number, got.Repo, got.Number, got.URL))
+			p.record(gctx, KindIssue, "", fmt.Sprintf("action item %d is %s#%d: %s", it.Number, got.Repo, got.Number, got.URL))
 		})
 		return
 	}
@@ -437,35 +434,35 @@ func (p *postmortem) nextGitHubStep(ctx workflow.Context) {
 	if st.Issue != nil {
 		section := ActionItemsMarkdown(st.ActionItems)
 		if section != st.LinksShown {
-			req := SectionUpdate{Repo: st.Issue.Repo, Number: st.Issue.Number, Name: ActionItemsSection, Content: section}
-			p.github(ctx, "link action items", ActivitySyncIssueSection, req, nil, func(gctx workflow.Context, err error) {
+			req := incident.SectionUpdate{Repo: st.Issue.Repo, Number: st.Issue.Number, Name: ActionItemsSection, Content: section}
+			p.github(ctx, "link action items", a.SyncIssueSection, req, nil, func(gctx workflow.Context, err error) {
 				if err != nil {
 					// Shown as if done so a failure is not retried in a loop;
 					// the next change or check writes it again.
-					p.record(gctx, "github_failed", "", "could not update the action items in the post-mortem issue: "+errorMessage(err))
+					p.record(gctx, KindGitHubFailed, "", "could not update the action items in the post-mortem issue: "+errorMessage(err))
 				}
 				st.LinksShown = section
 			})
 			return
 		}
 		if st.Status == PostmortemOverdue && !st.OverdueLabelled && st.CompletedAt == nil {
-			req := IssueUpdate{Repo: st.Issue.Repo, Number: st.Issue.Number, AddLabels: []string{LabelOverdue}}
-			p.github(ctx, "label post-mortem overdue", ActivityUpdateIssue, req, nil, func(gctx workflow.Context, err error) {
+			req := incident.IssueUpdate{Repo: st.Issue.Repo, Number: st.Issue.Number, AddLabels: []string{LabelOverdue}}
+			p.github(ctx, "label post-mortem overdue", a.UpdateIssue, req, nil, func(gctx workflow.Context, err error) {
 				st.OverdueLabelled = true
 				if err != nil {
-					p.record(gctx, "github_failed", "", "could not label the post-mortem issue overdue: "+errorMessage(err))
+					p.record(gctx, KindGitHubFailed, "", "could not label the post-mortem issue overdue: "+errorMessage(err))
 					return
 				}
-				p.record(gctx, "github", "", fmt.Sprintf("labelled %s#%d %s", st.Issue.Repo, st.Issue.Number, LabelOverdue))
+				p.record(gctx, KindGitHub, "", fmt.Sprintf("labelled %s#%d %s", st.Issue.Repo, st.Issue.Number, LabelOverdue))
 			})
 			return
 		}
 		if st.CompletedAt != nil && st.Issue.State == "open" && !st.ClosedOnGitHub {
-			req := IssueUpdate{Repo: st.Issue.Repo, Number: st.Issue.Number, State: "closed"}
-			p.github(ctx, "close post-mortem issue", ActivityUpdateIssue, req, nil, func(gctx workflow.Context, err error) {
+			req := incident.IssueUpdate{Repo: st.Issue.Repo, Number: st.Issue.Number, State: "closed"}
+			p.github(ctx, "close post-mortem issue", a.UpdateIssue, req, nil, func(gctx workflow.Context, err error) {
 				st.ClosedOnGitHub = true
 				if err != nil {
-					p.record(gctx, "github_failed", "", "could not close the post-mortem issue: "+errorMessage(err))
+					p.record(gctx, KindGitHubFailed, "", "could not close the post-mortem issue: "+errorMessage(err))
 					return
 				}
 				st.Issue.State = "closed"
@@ -480,11 +477,11 @@ func (p *postmortem) nextGitHubStep(ctx workflow.Context) {
 			p.remindOverdueItems(ctx)
 			return
 		}
-		var states []GitHubIssue
-		p.github(ctx, "check issues", ActivityIssueStates, IssueStatesRequest{Issues: issues}, &states, func(gctx workflow.Context, err error) {
+		var states []incident.GitHubIssue
+		p.github(ctx, "check issues", a.IssueStates, incident.IssueStatesRequest{Issues: issues}, &states, func(gctx workflow.Context, err error) {
 			st.CheckPending = false
 			if err != nil {
-				p.record(gctx, "github_failed", "", "could not read issue states: "+errorMessage(err))
+				p.record(gctx, KindGitHubFailed, "", "could not read issue states: "+errorMessage(err))
 			} else {
 				p.applyStates(gctx, states)
 			}
@@ -504,16 +501,16 @@ func (p *postmortem) settledForLinks() bool {
 	return true
 }
 
-func (p *postmortem) applyStates(ctx workflow.Context, states []GitHubIssue) {
+func (p *postmortem) applyStates(ctx workflow.Context, states []incident.GitHubIssue) {
 	now := workflow.Now(ctx)
 	st := &p.st
 	for _, s := range states {
 		if st.Issue != nil && s.Repo == st.Issue.Repo && s.Number == st.Issue.Number {
-			if s.State == IssueGone {
-				if st.Issue.State != IssueGone {
-					p.record(ctx, "github_failed", "", fmt.Sprintf("post-mortem issue %s#%d is gone from GitHub; complete the post-mortem by command", s.Repo, s.Number))
+			if s.State == incident.IssueGone {
+				if st.Issue.State != incident.IssueGone {
+					p.record(ctx, KindGitHubFailed, "", fmt.Sprintf("post-mortem issue %s#%d is gone from GitHub; complete the post-mortem by command", s.Repo, s.Number))
 				}
-				st.Issue.State = IssueGone
+				st.Issue.State = incident.IssueGone
 				continue
 			}
 			st.Issue.State = s.State
@@ -529,20 +526,20 @@ func (p *postmortem) applyStates(ctx workflow.Context, states []GitHubIssue) {
 				continue
 			}
 			it.Issue.State = s.State
-			if s.State == IssueGone && it.State == ItemOpen {
+			if s.State == incident.IssueGone && it.State == ItemOpen {
 				it.State, it.ClosedAt, it.ClosedBy, it.Note = ItemDropped, &now, "github", "its issue is gone from GitHub"
-				p.record(ctx, "item_dropped", "github", fmt.Sprintf("action item %d dropped: its issue %s#%d is gone from GitHub", it.Number, s.Repo, s.Number))
+				p.record(ctx, KindItemDropped, "github", fmt.Sprintf("action item %d dropped: its issue %s#%d is gone from GitHub", it.Number, s.Repo, s.Number))
 			}
 			if s.State == "closed" && it.State == ItemOpen {
 				it.State, it.ClosedAt, it.ClosedBy = ItemClosed, &now, "github"
-				p.record(ctx, "item_closed", "github", fmt.Sprintf("action item %d closed on GitHub (%s#%d): %s", it.Number, s.Repo, s.Number, it.Title))
+				p.record(ctx, KindItemClosed, "github", fmt.Sprintf("action item %d closed on GitHub (%s#%d): %s", it.Number, s.Repo, s.Number, it.Title))
 			}
 		}
 	}
 }
 
 // github runs one GitHub activity beside the main loop.
-func (p *postmortem) github(ctx workflow.Context, summary, activity string, req, result any, done func(gctx workflow.Context, err error)) {
+func (p *postmortem) github(ctx workflow.Context, summary string, activity, req, result any, done func(gctx workflow.Context, err error)) {
 	actx := workflow.WithActivityOptions(ctx, githubOptions(summary))
 	f := workflow.ExecuteActivity(actx, activity, req)
 	p.githubBusy = true
@@ -591,7 +588,7 @@ func (p *postmortem) markComplete(ctx workflow.Context, by, msg string) {
 	if now.After(p.st.DueAt) {
 		msg += fmt.Sprintf(" (%s after the deadline)", now.Sub(p.st.DueAt).Round(time.Minute))
 	}
-	p.record(ctx, "completed", by, msg)
+	p.record(ctx, KindCompleted, by, msg)
 	p.wakeUp()
 }
 
@@ -612,7 +609,7 @@ func (p *postmortem) addActionItem(ctx workflow.Context, r ActionItemRequest) {
 	if r.Due != "" {
 		msg += ", due " + r.Due
 	}
-	p.record(ctx, "action_item", r.By, msg+"): "+strings.TrimSpace(r.Title))
+	p.record(ctx, KindActionItem, r.By, msg+"): "+strings.TrimSpace(r.Title))
 }
 
 func (p *postmortem) item(n int) (*TrackedActionItem, error) {
@@ -671,7 +668,11 @@ func (p *postmortem) settleItem(ctx workflow.Context, r ActionItemChange, state 
 	it, _ := p.item(r.Item)
 	now := workflow.Now(ctx)
 	it.State, it.ClosedAt, it.ClosedBy, it.Note = state, &now, r.By, r.Note
-	p.record(ctx, "item_"+state, r.By, withNote(fmt.Sprintf("action item %d %s: %s", it.Number, state, it.Title), r.Note))
+	kind := KindItemClosed
+	if state == ItemDropped {
+		kind = KindItemDropped
+	}
+	p.record(ctx, kind, r.By, withNote(fmt.Sprintf("action item %d %s: %s", it.Number, state, it.Title), r.Note))
 }
 
 // tally refreshes the completion rate and the status.
@@ -698,9 +699,21 @@ func (st *PostmortemState) tally() {
 	}
 }
 
-func (p *postmortem) record(ctx workflow.Context, kind, actor, msg string) {
-	p.st.Timeline = append(p.st.Timeline, TimelineEntry{At: workflow.Now(ctx), Kind: kind, Actor: actor, Message: msg})
+func (p *postmortem) record(ctx workflow.Context, kind Kind, actor, msg string) {
+	var dropped int
+	p.st.Timeline, dropped = appendBounded(p.st.Timeline, TimelineEntry{At: workflow.Now(ctx), Kind: kind, Actor: actor, Message: msg})
+	p.st.TimelineOmitted += dropped
 }
+
+// result is what an Update answers.
+func (p *postmortem) result(from int) PostmortemResult {
+	st := p.st
+	st.tally()
+	return PostmortemResult{ID: st.ID, Status: st.Status, ItemsDone: st.ItemsDone, ItemsTotal: st.ItemsTotal, CompletionRate: st.CompletionRate,
+		Message: firstSince(st.Timeline, st.TimelineOmitted, from)}
+}
+
+func (p *postmortem) seq() int { return len(p.st.Timeline) + p.st.TimelineOmitted }
 
 func (p *postmortem) wakeUp() { p.wake.SendAsync(struct{}{}) }
 

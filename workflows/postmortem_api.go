@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"strings"
 	"time"
+
+	"github.com/incidentflow/incidentflow/incident"
 )
 
 // Names of the post-mortem workflow, shared with every caller.
@@ -24,12 +26,6 @@ const (
 	UpdatePostmortemComplete = SignalPostmortemComplete
 	UpdateCloseActionItem    = SignalCloseActionItem
 	UpdateDropActionItem     = SignalDropActionItem
-
-	ActivityPostmortemPlan   = "PostmortemPlan"
-	ActivityOpenIssue        = "OpenIssue"
-	ActivityUpdateIssue      = "UpdateIssue"
-	ActivityIssueStates      = "IssueStates"
-	ActivitySyncIssueSection = "SyncIssueSection"
 
 	// ActionItemsSection names the part of the post-mortem issue body that
 	// incidentflow keeps up to date; people own the rest of the document.
@@ -61,7 +57,7 @@ func IncidentLabel(incidentID string) string {
 
 // PostmortemInput starts a post-mortem from the incident as it was resolved.
 type PostmortemInput struct {
-	Incident IncidentState `json:"incident"`
+	Incident Incident `json:"incident"`
 	// Resume carries the whole state across continue-as-new.
 	Resume *PostmortemState `json:"resume,omitempty"`
 }
@@ -94,18 +90,18 @@ type PostmortemState struct {
 	IncidentID string           `json:"incident_id"`
 	Status     PostmortemStatus `json:"status"`
 	// Incident is the incident as resolved; its timeline fills the draft.
-	Incident   IncidentState  `json:"incident"`
-	Commander  string         `json:"commander"`
-	ResolvedAt time.Time      `json:"resolved_at"`
-	DueAt      time.Time      `json:"due_at"`
-	Plan       PostmortemPlan `json:"plan"`
+	Incident   Incident                `json:"incident"`
+	Commander  string                  `json:"commander"`
+	ResolvedAt time.Time               `json:"resolved_at"`
+	DueAt      time.Time               `json:"due_at"`
+	Plan       incident.PostmortemPlan `json:"plan"`
 	// Draft is the Markdown document as it would be opened now; the GitHub
 	// issue, once open, is the document people edit.
-	Draft       string       `json:"draft,omitempty"`
-	Issue       *GitHubIssue `json:"issue,omitempty"`
-	IssueError  string       `json:"issue_error,omitempty"`
-	CompletedAt *time.Time   `json:"completed_at,omitempty"`
-	CompletedBy string       `json:"completed_by,omitempty"`
+	Draft       string                `json:"draft,omitempty"`
+	Issue       *incident.GitHubIssue `json:"issue,omitempty"`
+	IssueError  string                `json:"issue_error,omitempty"`
+	CompletedAt *time.Time            `json:"completed_at,omitempty"`
+	CompletedBy string                `json:"completed_by,omitempty"`
 	// RemindersSent counts Plan.Reminders already sent (they are in order).
 	RemindersSent  int        `json:"reminders_sent"`
 	OverdueNotices int        `json:"overdue_notices"`
@@ -127,17 +123,30 @@ type PostmortemState struct {
 	ItemsDone      int             `json:"items_done"`
 	ItemsTotal     int             `json:"items_total"`
 	Timeline       []TimelineEntry `json:"timeline"`
-	Runs           int             `json:"runs"`
+	// TimelineOmitted counts the oldest entries dropped to keep it bounded.
+	TimelineOmitted int `json:"timeline_omitted,omitempty"`
+	Runs            int `json:"runs"`
+}
+
+// PostmortemResult is what every post-mortem Update answers: small, as
+// Temporal keeps each answer in the history. The `state` query has the rest.
+type PostmortemResult struct {
+	ID             string           `json:"id"`
+	Status         PostmortemStatus `json:"status"`
+	ItemsDone      int              `json:"items_done"`
+	ItemsTotal     int              `json:"items_total"`
+	CompletionRate float64          `json:"completion_rate"`
+	Message        string           `json:"message,omitempty"`
 }
 
 // TrackedActionItem is an action item and its GitHub issue.
 type TrackedActionItem struct {
 	Number int `json:"number"`
 	ActionItem
-	Repo     string       `json:"repo,omitempty"`
-	Issue    *GitHubIssue `json:"issue,omitempty"`
-	State    string       `json:"state"`
-	ClosedAt *time.Time   `json:"closed_at,omitempty"`
+	Repo     string                `json:"repo,omitempty"`
+	Issue    *incident.GitHubIssue `json:"issue,omitempty"`
+	State    string                `json:"state"`
+	ClosedAt *time.Time            `json:"closed_at,omitempty"`
 	// ClosedBy is a person, or "github" when the issue was closed there.
 	ClosedBy string `json:"closed_by,omitempty"`
 	Note     string `json:"note,omitempty"`
@@ -146,30 +155,6 @@ type TrackedActionItem struct {
 	Error string `json:"error,omitempty"`
 	// RemindedOn is the day (YYYY-MM-DD) its owner was last told it is overdue.
 	RemindedOn string `json:"reminded_on,omitempty"`
-}
-
-// PostmortemPlan is the config a post-mortem follows, read when it starts.
-type PostmortemPlan struct {
-	// Repo is the service's github_repo, else github.default_repo.
-	Repo string `json:"repo,omitempty"`
-	// GitHub: a GitHub client is configured.
-	GitHub       bool            `json:"github"`
-	Due          time.Duration   `json:"due"`
-	Reminders    []time.Duration `json:"reminders"`
-	CheckEvery   time.Duration   `json:"check_every"`
-	OverdueEvery time.Duration   `json:"overdue_every"`
-	// Announce is told when the post-mortem is overdue; Channel is the
-	// service's channel, for reminders when there is no commander.
-	Announce            string   `json:"announce,omitempty"`
-	Channel             string   `json:"channel,omitempty"`
-	Users               []string `json:"users,omitempty"`
-	ContinueAsNewEvents int      `json:"continue_as_new_events,omitempty"`
-	Warning             string   `json:"warning,omitempty"`
-}
-
-// PostmortemPlanRequest asks the worker's config for a post-mortem's plan.
-type PostmortemPlanRequest struct {
-	Service string `json:"service"`
 }
 
 // CompleteRequest marks the post-mortem done.
@@ -183,56 +168,4 @@ type ActionItemChange struct {
 	By   string `json:"by"`
 	Item int    `json:"item"`
 	Note string `json:"note,omitempty"`
-}
-
-// GitHubIssue is what a workflow keeps of an issue.
-type GitHubIssue struct {
-	Repo   string `json:"repo"`
-	Number int    `json:"number"`
-	URL    string `json:"url"`
-	State  string `json:"state"`
-}
-
-// IssueRequest opens one issue. Marker, hidden in the body, makes it
-// idempotent: an issue carrying it is returned instead of a new one.
-// Labels[0] must name the incident: the lookup lists issues by it, which
-// is consistent where GitHub's search index lags.
-type IssueRequest struct {
-	Repo   string   `json:"repo"`
-	Title  string   `json:"title"`
-	Body   string   `json:"body"`
-	Labels []string `json:"labels"`
-	Marker string   `json:"marker"`
-}
-
-// IssueUpdate adds labels to an issue and may change its state.
-type IssueUpdate struct {
-	Repo      string   `json:"repo"`
-	Number    int      `json:"number"`
-	AddLabels []string `json:"add_labels,omitempty"`
-	// State "closed" or "open"; empty leaves it.
-	State string `json:"state,omitempty"`
-}
-
-// IssueGone is the state IssueStates reports for an issue GitHub no longer
-// has (deleted, or moved where the token cannot see it).
-const IssueGone = "gone"
-
-// IssueStatesRequest reads several issues' states.
-type IssueStatesRequest struct {
-	Issues []GitHubIssue `json:"issues"`
-}
-
-// SectionUpdate replaces the marked section Name of an issue's body with
-// Content, leaving what people wrote elsewhere alone.
-type SectionUpdate struct {
-	Repo    string `json:"repo"`
-	Number  int    `json:"number"`
-	Name    string `json:"name"`
-	Content string `json:"content"`
-}
-
-// SectionMarkers are the hidden comments around a kept-up-to-date section.
-func SectionMarkers(name string) (begin, end string) {
-	return "<!-- incidentflow:" + name + " -->", "<!-- /incidentflow:" + name + " -->"
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/incidentflow/incidentflow/incident"
 )
 
 // RenderPostmortem is the blameless post-mortem draft: what the incident
@@ -32,7 +34,7 @@ func RenderPostmortem(p *PostmortemState) string {
 	row("Resolved", p.ResolvedAt.UTC().Format(time.RFC3339))
 	row("Duration", p.ResolvedAt.Sub(inc.CreatedAt).Round(time.Second).String())
 	row("Commander", firstNonEmpty(inc.Commander, "-"))
-	for _, role := range Roles[1:] {
+	for _, role := range incident.Roles[1:] {
 		if u := inc.Roles[role]; u != "" {
 			row(strings.ToUpper(role[:1])+role[1:]+" lead", u)
 		}
@@ -65,7 +67,7 @@ func RenderPostmortem(p *PostmortemState) string {
 	}
 	b.WriteString("\n## Action items\n\n")
 	b.WriteString("Each item is its own issue, labelled `action-item`; incidentflow keeps this list in step and tracks them to closure.\n\n")
-	begin, end := SectionMarkers(ActionItemsSection)
+	begin, end := incident.SectionMarkers(ActionItemsSection)
 	b.WriteString(begin + "\n" + ActionItemsMarkdown(p.ActionItems) + end + "\n")
 	b.WriteString("\n## Lessons learned\n\n")
 	return b.String()

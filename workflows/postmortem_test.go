@@ -19,6 +19,7 @@ import (
 
 	"github.com/incidentflow/incidentflow/activities"
 	"github.com/incidentflow/incidentflow/config"
+	"github.com/incidentflow/incidentflow/incident"
 	"github.com/incidentflow/incidentflow/internal/fakegithub"
 	"github.com/incidentflow/incidentflow/worker"
 	"github.com/incidentflow/incidentflow/workflows"
@@ -82,7 +83,7 @@ func (s *postmortemSuite) SetupTest() {
 	s.start = s.env.Now()
 	s.told = nil
 	s.env.OnActivity(s.acts.Announce, mock.Anything, mock.Anything).Maybe().Return(
-		func(_ context.Context, req workflows.AnnounceRequest) error {
+		func(_ context.Context, req incident.AnnounceRequest) error {
 			at := s.env.Now().Sub(s.start)
 			s.mu.Lock()
 			defer s.mu.Unlock()
@@ -99,9 +100,9 @@ func (s *postmortemSuite) incident(service string) workflows.PostmortemInput {
 	acked := created.Add(4 * time.Minute)
 	mitigated := created.Add(90 * time.Minute)
 	resolved := s.start
-	return workflows.PostmortemInput{Incident: workflows.IncidentState{
+	return workflows.PostmortemInput{Incident: workflows.Incident{
 		ID: "incident-db-down", Key: "db-down", Title: "Database down | checkout", Service: service, Severity: "P1",
-		Status: workflows.StatusResolved, Commander: "alice", AcknowledgedBy: "alice", Roles: map[string]string{"comms": "bob"},
+		Status: incident.StatusResolved, Commander: "alice", AcknowledgedBy: "alice", Roles: map[string]string{"comms": "bob"},
 		CreatedAt: created, AcknowledgedAt: &acked, MitigatedAt: &mitigated, ResolvedAt: &resolved, AlertCount: 3,
 		LastUpdate: &workflows.StatusUpdate{Impact: "checkout failed for 40% of users"},
 		Timeline: []workflows.TimelineEntry{

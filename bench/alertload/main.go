@@ -139,7 +139,7 @@ func run(incidents int, rate float64, dupIncidents, dups, concurrency int) error
 	inc := stack.Incidents
 	lost := 0
 	for _, k := range keys {
-		var st *workflows.IncidentState
+		var st *workflows.Incident
 		for wait := time.Now(); time.Since(wait) < 30*time.Second; time.Sleep(100 * time.Millisecond) {
 			if st, err = inc.Get(ctx, workflows.IncidentID(k)); err == nil && st.AlertCount == dups {
 				break

@@ -19,6 +19,7 @@ import (
 	"github.com/incidentflow/incidentflow/activities"
 	"github.com/incidentflow/incidentflow/bench/inprocess"
 	"github.com/incidentflow/incidentflow/config"
+	"github.com/incidentflow/incidentflow/incident"
 	"github.com/incidentflow/incidentflow/starter"
 	"github.com/incidentflow/incidentflow/workflows"
 )
@@ -83,7 +84,7 @@ func run(updates int) error {
 		if err != nil {
 			return err
 		}
-		if st.Status == workflows.StatusResolved {
+		if st.Status == incident.StatusResolved {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
