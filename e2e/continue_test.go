@@ -64,4 +64,6 @@ func TestStatusUpdatesAcrossContinueAsNew(t *testing.T) {
 	waitFor(t, "closed after the window", 15*time.Second, func() bool { return string(h.incident(id).Status) == "closed" })
 	recordRun(t, id, firstRun, "v2_updates_before_continue")
 	recordHistory(t, id, "v2_updates_after_continue")
+	recordRun(t, id, firstRun, "v3_updates_before_continue")
+	recordHistory(t, id, "v3_updates_after_continue")
 }

@@ -476,6 +476,9 @@ func TestLifecycleOverHTTP(t *testing.T) {
 		require.Contains(t, kindsSeen, k)
 	}
 	recordHistory(t, id, "v1_lifecycle_reopen")
+	// The same scenario once the state became facts plus a view, and Updates
+	// answered small results.
+	recordHistory(t, id, "v3_lifecycle_reopen")
 }
 
 func TestEventsV2AndGenericIntake(t *testing.T) {
