@@ -3,16 +3,17 @@
 // then resolved; the incident closes by itself after its monitoring window
 // (resolve_stable_for, 1s here) and hands its post-mortem to a child
 // workflow, whose history is reported apart and never counted in the
-// incident's. Updates are sent back to back, as HTTP would send them
-// (starter.Incidents.Act: the Update, then the state query), since on-time
-// updates mean no reminder timer ever fires; the day's two one-off
-// reminders (no-progress, handover) would add a few events on top.
+// incident's. Updates are sent as HTTP sends them (starter.Incidents.Act:
+// the Update, then the state query), back to back unless -gap says
+// otherwise: on-time updates mean no reminder timer ever fires; the day's
+// two one-off reminders (no-progress, handover) would add a few events.
 //
 // Beside each incident it runs the raw Temporal floor: a trivial workflow
 // taking the same N Updates (same argument), each answering a tiny struct
 // and running one trivial activity, as a status update posts itself.
 //
 //	go run ./bench/historysize -updates 24,96,500
+//	go run ./bench/historysize -updates 24,96,500 -gap 100ms
 //
 // Each N runs on a fresh embedded server. The output is a table and one
 // JSON line per N (prefixed "JSON ").
@@ -54,6 +55,11 @@ users: {alice: {}, bob: {}}
 // window is how many updates the first/last marginal figures cover.
 const window = 24
 
+// gap is the pause between updates (-gap). Back to back (0), each request
+// after the first few dozen updates meets the previous update's activity
+// completion still being handled; a pause of 100ms avoids that.
+var gap time.Duration
+
 type discard struct{}
 
 func (discard) Name() string { return "discard" }
@@ -67,6 +73,7 @@ func (discard) NotifyChannel(context.Context, string, activities.Message) (bool,
 func main() {
 	list := flag.String("updates", "96", "status updates to post, or a comma-separated list run in turn (96 = a day at P1's 15m cadence)")
 	floor := flag.Bool("floor", true, "also measure the raw Temporal floor (a trivial workflow taking the same Updates)")
+	flag.DurationVar(&gap, "gap", 0, "pause between updates, untimed (0: back to back)")
 	flag.Parse()
 	var ns []int
 	for _, s := range strings.Split(*list, ",") {
@@ -128,6 +135,7 @@ type runSizes struct {
 type result struct {
 	Code       string    `json:"code"`
 	Updates    int       `json:"updates"`
+	GapMs      float64   `json:"gap_ms"`
 	Incident   measured  `json:"incident"`
 	Postmortem *runSizes `json:"postmortem,omitempty"`
 	Floor      *measured `json:"floor,omitempty"`
@@ -147,7 +155,7 @@ func run(n int, withFloor bool) (result, error) {
 		return result{}, err
 	}
 	defer stack.Stop()
-	res := result{Code: codeVersion, Updates: n}
+	res := result{Code: codeVersion, Updates: n, GapMs: float64(gap.Microseconds()) / 1000}
 
 	inc, pm, err := measureIncident(ctx, stack, n)
 	if err != nil {
@@ -212,7 +220,7 @@ func measureIncident(ctx context.Context, stack *inprocess.Stack, n int) (measur
 	return m, pm, nil
 }
 
-// sendUpdates sends n updates back to back, timing each and recording the
+// sendUpdates sends n updates (-gap apart), timing each and recording the
 // history checkpoint after it (cps[0] is before the first).
 func sendUpdates(ctx context.Context, c client.Client, id string, n int, send func(i int) error) ([]time.Duration, []checkpoint, error) {
 	rts := make([]time.Duration, n)
@@ -222,6 +230,9 @@ func sendUpdates(ctx context.Context, c client.Client, id string, n int, send fu
 		return nil, nil, err
 	}
 	for i := 0; i < n; i++ {
+		if gap > 0 {
+			time.Sleep(gap)
+		}
 		start := time.Now()
 		if err := send(i); err != nil {
 			return nil, nil, fmt.Errorf("update %d: %w", i+1, err)
@@ -477,7 +488,11 @@ func measureFloor(ctx context.Context, c client.Client, n int) (measured, error)
 func (r result) print() {
 	i := r.Incident
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Printf("\n%d status updates (code %s): P1 declared, acked, %d updates back to back, resolved, closed by itself after 1s\n", r.Updates, r.Code, r.Updates)
+	how := "back to back"
+	if gap > 0 {
+		how = fmt.Sprintf("%s apart", gap)
+	}
+	fmt.Printf("\n%d status updates (code %s): P1 declared, acked, %d updates %s, resolved, closed by itself after 1s\n", r.Updates, r.Code, r.Updates, how)
 	fmt.Fprintln(tw, "\tevents\tbytes\truns\tB/update all\tB/update first24\tB/update last24\tlast/first\tev/update first24\tev/update last24\tRT first24 ms\tRT last24 ms\tRT last/first\t")
 	row := func(name string, m measured) {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.0f\t%.0f\t%.0f\t%.2f\t%.1f\t%.1f\t%.1f\t%.1f\t%.2f\t\n", name, m.Events, m.Bytes, len(m.Runs),
