@@ -25,22 +25,7 @@ func ChannelName(incidentID, title string, openedAt time.Time) string {
 	sum := sha256.Sum256([]byte(incidentID))
 	suffix := "-" + hex.EncodeToString(sum[:2])
 	prefix := "inc-" + openedAt.UTC().Format("20060102") + "-"
-	var b strings.Builder
-	dash := false
-	for _, r := range strings.ToLower(title) {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '_':
-			b.WriteRune(r)
-			dash = false
-		case !dash && b.Len() > 0:
-			b.WriteByte('-')
-			dash = true
-		}
-	}
-	slug := strings.Trim(b.String(), "-")
-	if room := maxChannelName - len(prefix) - len(suffix) - 3; len(slug) > room {
-		slug = strings.Trim(slug[:room], "-")
-	}
+	slug := incident.Slug(title, "_", maxChannelName-len(prefix)-len(suffix)-3)
 	if slug == "" {
 		slug = "incident"
 	}

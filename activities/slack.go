@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -115,7 +114,7 @@ func actionButtons(incidentID string) *slack.ActionBlock {
 }
 
 func (s *Slack) post(ctx context.Context, channel string, m Message) error {
-	if m.IdempotencyKey != "" && isSlackID(channel) {
+	if m.IdempotencyKey != "" && config.IsSlackChannelID(channel) {
 		// A retry after Slack accepted the post (and the answer was lost)
 		// finds it here instead of paging twice.
 		done, err := s.delivered(ctx, channel, m.IdempotencyKey)
@@ -156,10 +155,6 @@ func (s *Slack) delivered(ctx context.Context, channel, key string) (bool, error
 		}
 	}
 	return false, nil
-}
-
-func isSlackID(c string) bool {
-	return len(c) > 1 && (c[0] == 'C' || c[0] == 'G' || c[0] == 'D') && strings.ToUpper(c) == c
 }
 
 func isSlackChannel(c string) bool {

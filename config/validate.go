@@ -131,7 +131,7 @@ func (c *Config) Validate() Problems {
 			add("slack.api_url", "%q must be an absolute URL ending in /api/ (slack-go's OptionAPIURL)", c.Slack.APIURL)
 		}
 	}
-	if ch := c.Slack.AnnounceChannel; ch != "" && !strings.HasPrefix(ch, "#") && !isSlackID(ch) {
+	if ch := c.Slack.AnnounceChannel; ch != "" && !strings.HasPrefix(ch, "#") && !IsSlackID(ch) {
 		add("slack.announce_channel", "%q must be #name or a channel ID", ch)
 	}
 	if c.GitHub.APIURL != "" {
@@ -216,7 +216,7 @@ func (c *Config) Validate() Problems {
 		} else if _, ok := c.EscalationPolicies[svc.EscalationPolicy]; !ok {
 			add(key+".escalation_policy", "unknown policy %q", svc.EscalationPolicy)
 		}
-		if ch := svc.SlackChannel; ch != "" && !strings.HasPrefix(ch, "#") && !isSlackID(ch) {
+		if ch := svc.SlackChannel; ch != "" && !strings.HasPrefix(ch, "#") && !IsSlackID(ch) {
 			add(key+".slack_channel", "%q must be #name or a channel ID", ch)
 		}
 		if r := svc.GitHubRepo; r != "" && !validRepo(r) {
@@ -265,7 +265,7 @@ func (c *Config) Validate() Problems {
 				add("users."+name+".email", "%q is not an email address", u.Email)
 			}
 		}
-		if u.SlackID != "" && !isSlackID(u.SlackID) {
+		if u.SlackID != "" && !IsSlackID(u.SlackID) {
 			add("users."+name+".slack_id", "%q is not a Slack user ID (like U024BE7LH)", u.SlackID)
 		}
 	}
@@ -293,7 +293,7 @@ func (c *Config) checkTarget(raw string) error {
 			return fmt.Errorf("unknown schedule %q", t.Name)
 		}
 	case TargetSlackChannel:
-		if !strings.HasPrefix(t.Name, "#") && !isSlackID(t.Name) {
+		if !strings.HasPrefix(t.Name, "#") && !IsSlackID(t.Name) {
 			return fmt.Errorf("slack channel %q must be #name or a channel ID", t.Name)
 		}
 	case TargetWebhook:
@@ -370,7 +370,15 @@ func (c *Config) validateSchedule(key string, s Schedule, add func(string, strin
 	}
 }
 
-func isSlackID(s string) bool {
+// IsSlackChannelID says whether s is the ID of a channel, private channel
+// or DM (C..., G..., D...), as opposed to a "#name".
+func IsSlackChannelID(s string) bool {
+	return IsSlackID(s) && strings.ContainsRune("CGD", rune(s[0]))
+}
+
+// IsSlackID says whether s looks like a Slack ID (U0ALICE, C0INCIDENTS):
+// upper-case letters and digits.
+func IsSlackID(s string) bool {
 	if len(s) < 2 {
 		return false
 	}

@@ -84,3 +84,22 @@ func TestDurationReadsAsPeopleWriteIt(t *testing.T) {
 		t.Errorf("nanoseconds: %v, %v", time.Duration(old), err)
 	}
 }
+
+func TestSlug(t *testing.T) {
+	for _, tt := range []struct {
+		in, extra string
+		max       int
+		want      string
+	}{
+		{`{}:{alertname="HighErrorRate"}`, "._", 80, "alertname-higherrorrate"},
+		{"db-1.disk_full", "._", 80, "db-1.disk_full"},
+		{"db-1.disk_full", "_", 80, "db-1-disk_full"},
+		{"Checkout 5xx — EU!", "", 80, "checkout-5xx-eu"},
+		{"ÉÉÉ", "", 80, ""},
+		{strings.Repeat("ab-", 30), "", 12, "ab-ab-ab-ab"},
+	} {
+		if got := Slug(tt.in, tt.extra, tt.max); got != tt.want {
+			t.Errorf("Slug(%q, %q, %d) = %q, want %q", tt.in, tt.extra, tt.max, got, tt.want)
+		}
+	}
+}

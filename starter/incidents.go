@@ -289,7 +289,7 @@ func (in *Incidents) Declare(ctx context.Context, d Declaration) (string, error)
 	if strings.TrimSpace(d.Title) == "" {
 		return "", &BadRequest{Field: "title", Msg: "required"}
 	}
-	key := fmt.Sprintf("declared-%s-%s", time.Now().UTC().Format("20060102-150405"), slug(d.Title))
+	key := fmt.Sprintf("declared-%s-%s", time.Now().UTC().Format("20060102-150405"), incident.Slug(d.Title, "", 40))
 	id := workflows.IncidentID(key)
 	ev := AlertEvent{Key: key, Title: d.Title, Service: d.Service, Severity: sev, Source: "declared:" + d.By}
 	_, err := in.Client.ExecuteWorkflow(ctx, in.startOptions(id, ev), workflows.IncidentWorkflowName, workflows.IncidentInput{
@@ -299,22 +299,6 @@ func (in *Incidents) Declare(ctx context.Context, d Declaration) (string, error)
 		return "", in.explain(ctx, id, err)
 	}
 	return id, nil
-}
-
-func slug(s string) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(s) {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
-			b.WriteRune(r)
-		case b.Len() > 0 && !strings.HasSuffix(b.String(), "-"):
-			b.WriteByte('-')
-		}
-		if b.Len() >= 40 {
-			break
-		}
-	}
-	return strings.Trim(b.String(), "-")
 }
 
 // ByChannel finds the incident whose Slack channel is channelID, open or

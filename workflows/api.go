@@ -70,22 +70,7 @@ const idPrefix = "incident-"
 // that are not already lowercase [a-z0-9._-] are made safe and get a short
 // hash of the original, so two different keys never share an incident.
 func IncidentID(key string) string {
-	var b strings.Builder
-	dash := false
-	for _, r := range strings.ToLower(key) {
-		ok := r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '_'
-		if ok {
-			b.WriteRune(r)
-			dash = false
-		} else if !dash && b.Len() > 0 {
-			b.WriteByte('-')
-			dash = true
-		}
-	}
-	safe := strings.Trim(b.String(), "-")
-	if len(safe) > 80 {
-		safe = strings.Trim(safe[:80], "-")
-	}
+	safe := incident.Slug(key, "._", 80)
 	if safe == key && safe != "" {
 		return idPrefix + safe
 	}

@@ -50,17 +50,10 @@ func IncidentWorkflow(ctx workflow.Context, in IncidentInput) (*Incident, error)
 }
 
 type incidentWorkflow struct {
-	st incidentState
-	// wake lets update handlers and page callbacks, which run beside the main
-	// loop, tell it that state changed; it holds at most one pending wake-up.
-	wake      workflow.Channel
-	timer     deadline
+	loop
+	st        incidentState
 	published published
-	commands  []command
 	alerts    workflow.ReceiveChannel
-	// inFlight counts notifications whose results the timeline still awaits;
-	// continue-as-new waits for them so no "paged" line is lost.
-	inFlight int
 	// openingChannel is set while the channel activity runs.
 	openingChannel bool
 	// cardInFlight: one card update at a time, so bursts coalesce;
@@ -115,7 +108,7 @@ func (w *incidentWorkflow) setup(ctx workflow.Context, in IncidentInput) error {
 	}); err != nil {
 		return fmt.Errorf("register %s query: %w", QueryState, err)
 	}
-	w.wake = workflow.NewBufferedChannel(ctx, 1)
+	w.init(ctx)
 	w.published = currentlyPublished(ctx)
 	w.alerts = workflow.GetSignalChannel(ctx, SignalAlert)
 	return w.defineCommands(ctx)
@@ -167,23 +160,13 @@ func (w *incidentWorkflow) run(ctx workflow.Context, resumed bool) (*Incident, e
 			// People's commands are taken before alerts that arrived with
 			// them: a firing alert handled after a resolve reopens the
 			// incident, whereas handled first it would be swept away by it.
-			sel := workflow.NewSelector(ctx)
-			for _, c := range w.commands {
-				c := c
-				sel.AddReceive(c.ch, func(workflow.ReceiveChannel, bool) { c.receive(ctx) })
-			}
-			sel.AddReceive(w.alerts, func(c workflow.ReceiveChannel, _ bool) {
-				var s AlertSignal
-				c.Receive(ctx, &s)
-				w.alert(ctx, s)
-			})
-			sel.AddReceive(w.wake, func(c workflow.ReceiveChannel, _ bool) {
-				c.Receive(ctx, nil)
-			})
-			if f := w.timer.future; f != nil {
-				sel.AddFuture(f, func(workflow.Future) { w.timer.fired() })
-			}
-			sel.Select(ctx)
+			w.selector(ctx, func(sel workflow.Selector) {
+				sel.AddReceive(w.alerts, func(c workflow.ReceiveChannel, _ bool) {
+					var s AlertSignal
+					c.Receive(ctx, &s)
+					w.alert(ctx, s)
+				})
+			}, func() {}).Select(ctx)
 		}
 		w.timer.stop()
 		w.publish(ctx)
@@ -213,12 +196,7 @@ func (w *incidentWorkflow) finished() bool {
 // brought the incident back to life.
 func (w *incidentWorkflow) drain(ctx workflow.Context) bool {
 	for {
-		got := false
-		for _, c := range w.commands {
-			for c.receiveAsync(ctx) {
-				got = true
-			}
-		}
+		got := w.drainCommands(ctx)
 		var a AlertSignal
 		for w.alerts.ReceiveAsync(&a) {
 			got = true
@@ -481,18 +459,7 @@ func (w *incidentWorkflow) flushCard(ctx workflow.Context) {
 // beside runs an activity without holding up the main loop: done gets its
 // outcome on a workflow coroutine, and continue-as-new waits until it is in.
 func (w *incidentWorkflow) beside(ctx workflow.Context, summary string, activity, req, result any, done func(gctx workflow.Context, err error)) {
-	actx := workflow.WithActivityOptions(ctx, notifyOptions(summary))
-	f := workflow.ExecuteActivity(actx, activity, req)
-	w.inFlight++
-	workflow.Go(ctx, func(gctx workflow.Context) {
-		defer w.settled()
-		done(gctx, f.Get(gctx, result))
-	})
-}
-
-func (w *incidentWorkflow) settled() {
-	w.inFlight--
-	w.wakeUp()
+	w.loop.beside(ctx, notifyOptions(summary), activity, req, result, done)
 }
 
 func (w *incidentWorkflow) announceFallback(ctx workflow.Context) {
@@ -639,10 +606,6 @@ func (w *incidentWorkflow) record(ctx workflow.Context, kind Kind, actor, msg st
 	w.st.TimelineOmitted += dropped
 }
 
-func (w *incidentWorkflow) wakeUp() {
-	w.wake.SendAsync(struct{}{})
-}
-
 // publish keeps search attributes and memo in step with the state.
 func (w *incidentWorkflow) publish(ctx workflow.Context) {
 	now := published{
@@ -688,29 +651,18 @@ func (w *incidentWorkflow) publish(ctx workflow.Context) {
 // shouldContinueAsNew: Temporal suggests it (history near its limits) or the
 // configured event count is passed, and no notification is in flight.
 func (w *incidentWorkflow) shouldContinueAsNew(ctx workflow.Context) bool {
-	if w.st.Version < lifecycleV1 || w.inFlight > 0 {
-		return false
-	}
-	info := workflow.GetInfo(ctx)
-	if info.GetContinueAsNewSuggested() {
-		return true
-	}
-	limit := w.st.Policy.ContinueAsNewEvents
-	return limit > 0 && info.GetCurrentHistoryLength() >= limit
+	return w.st.Version >= lifecycleV1 && w.continueAsNewDue(ctx, w.st.Policy.ContinueAsNewEvents)
 }
 
 // continueAsNew hands the whole state to a fresh run: pending signals are
 // applied first and handlers finish, so nothing sent to this run is lost.
 func (w *incidentWorkflow) continueAsNew(ctx workflow.Context) error {
-	w.timer.stop()
-	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
-		return err
-	}
-	w.drain(ctx)
-	w.publish(ctx)
-	st := w.st
-	return workflow.NewContinueAsNewError(ctx, IncidentWorkflowName, IncidentInput{
-		Key: st.Key, Title: st.Title, Service: st.Service, Severity: st.Severity, Source: st.Source, Resume: &st,
+	return w.handOver(ctx, func() {
+		w.drain(ctx)
+		w.publish(ctx)
+	}, IncidentWorkflowName, func() any {
+		st := w.st
+		return IncidentInput{Key: st.Key, Title: st.Title, Service: st.Service, Severity: st.Severity, Source: st.Source, Resume: &st}
 	})
 }
 

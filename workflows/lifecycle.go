@@ -545,15 +545,24 @@ func validateActionItemFields(r ActionItemRequest, users []string) error {
 }
 
 func (w *incidentWorkflow) addActionItem(ctx workflow.Context, r ActionItemRequest) {
-	w.st.ActionItems = append(w.st.ActionItems, ActionItem{
-		Title: strings.TrimSpace(r.Title), Type: r.Type, Owner: r.Owner, Due: r.Due, AddedBy: r.By, AddedAt: workflow.Now(ctx),
-	})
-	msg := fmt.Sprintf("action item %d (%s, owner %s", len(w.st.ActionItems), r.Type, r.Owner)
-	if r.Due != "" {
-		msg += ", due " + r.Due
-	}
-	w.record(ctx, KindActionItem, r.By, msg+"): "+strings.TrimSpace(r.Title))
+	item := newActionItem(ctx, r)
+	w.st.ActionItems = append(w.st.ActionItems, item)
+	w.record(ctx, KindActionItem, r.By, item.describe(len(w.st.ActionItems)))
 	w.wakeUp()
+}
+
+// newActionItem is an item as the incident and its post-mortem both keep it.
+func newActionItem(ctx workflow.Context, r ActionItemRequest) ActionItem {
+	return ActionItem{Title: strings.TrimSpace(r.Title), Type: r.Type, Owner: r.Owner, Due: r.Due, AddedBy: r.By, AddedAt: workflow.Now(ctx)}
+}
+
+// describe is the timeline line for item number n.
+func (it ActionItem) describe(n int) string {
+	msg := fmt.Sprintf("action item %d (%s, owner %s", n, it.Type, it.Owner)
+	if it.Due != "" {
+		msg += ", due " + it.Due
+	}
+	return msg + "): " + it.Title
 }
 
 // pageTarget reads "user:x", "schedule:x" or a bare user name.
@@ -597,16 +606,21 @@ func (w *incidentWorkflow) pageSomeone(ctx workflow.Context, r PageSomeoneReques
 }
 
 func (w *incidentWorkflow) validateNote(n NoteRequest) error {
+	if err := validateNoteFields(n); err != nil {
+		return err
+	}
+	return w.validateOpen("take notes")
+}
+
+// validateNoteFields checks a note for the incident and its post-mortem alike.
+func validateNoteFields(n NoteRequest) error {
 	if err := requireBy(n.By); err != nil {
 		return err
 	}
 	if strings.TrimSpace(n.Text) == "" {
 		return fieldError("text", "required")
 	}
-	if err := checkLen("text", n.Text, incident.MaxText); err != nil {
-		return err
-	}
-	return w.validateOpen("take notes")
+	return checkLen("text", n.Text, incident.MaxText)
 }
 
 func (w *incidentWorkflow) setStage(now time.Time, stage incident.Stage) {

@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -25,16 +24,11 @@ func PostmortemWorkflow(ctx workflow.Context, in PostmortemInput) (*PostmortemSt
 }
 
 type postmortem struct {
-	st       PostmortemState
-	wake     workflow.Channel
-	timer    deadline
-	commands []command
+	loop
+	st PostmortemState
 	// githubBusy: one GitHub call at a time per post-mortem, so issue
 	// creation is spaced and a retry cannot race the next step.
 	githubBusy bool
-	// inFlight counts notifications not yet settled; the workflow neither
-	// ends nor continues as new under them, so none is lost.
-	inFlight int
 }
 
 // Kinds of due work in a post-mortem.
@@ -77,7 +71,7 @@ func (p *postmortem) setup(ctx workflow.Context, in PostmortemInput) error {
 	}); err != nil {
 		return fmt.Errorf("register %s query: %w", QueryState, err)
 	}
-	p.wake = workflow.NewBufferedChannel(ctx, 1)
+	p.init(ctx)
 	defs := []func() (command, error){
 		func() (command, error) {
 			return defineCommand(ctx, p, SignalPostmortemComplete, func(r CompleteRequest) string { return r.By }, p.validateComplete, p.complete)
@@ -92,15 +86,7 @@ func (p *postmortem) setup(ctx workflow.Context, in PostmortemInput) error {
 			return defineCommand(ctx, p, SignalDropActionItem, func(r ActionItemChange) string { return r.By }, p.validateDropItem, p.dropItem)
 		},
 		func() (command, error) {
-			return defineCommand(ctx, p, SignalNote, func(n NoteRequest) string { return n.By }, func(n NoteRequest) error {
-				if err := requireBy(n.By); err != nil {
-					return err
-				}
-				if strings.TrimSpace(n.Text) == "" {
-					return errors.New("text: required")
-				}
-				return nil
-			}, func(ctx workflow.Context, n NoteRequest) { p.record(ctx, KindNote, n.By, strings.TrimSpace(n.Text)) })
+			return defineCommand(ctx, p, SignalNote, func(n NoteRequest) string { return n.By }, validateNoteFields, func(ctx workflow.Context, n NoteRequest) { p.record(ctx, KindNote, n.By, strings.TrimSpace(n.Text)) })
 		},
 	}
 	var err error
@@ -129,7 +115,7 @@ func (p *postmortem) run(ctx workflow.Context, resumed bool) (*PostmortemState, 
 		p.record(ctx, KindContinued, "", fmt.Sprintf("continued as new (run %d)", p.st.Runs+1))
 	}
 	for {
-		if err := p.loop(ctx); err != nil {
+		if err := p.mainLoop(ctx); err != nil {
 			return nil, err
 		}
 		if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
@@ -145,9 +131,9 @@ func (p *postmortem) run(ctx workflow.Context, resumed bool) (*PostmortemState, 
 	return &p.st, nil
 }
 
-// loop runs until the post-mortem is finished, or returns the
+// mainLoop runs until the post-mortem is finished, or returns the
 // continue-as-new error that hands it to a new run.
-func (p *postmortem) loop(ctx workflow.Context) error {
+func (p *postmortem) mainLoop(ctx workflow.Context) error {
 	for {
 		p.st.tally()
 		// GitHub work is started before asking whether all is done, so a
@@ -164,19 +150,7 @@ func (p *postmortem) loop(ctx workflow.Context) error {
 		} else {
 			p.timer.stop()
 		}
-		sel := workflow.NewSelector(ctx)
-		for _, c := range p.commands {
-			c := c
-			sel.AddReceive(c.ch, func(workflow.ReceiveChannel, bool) { c.receive(ctx) })
-		}
-		sel.AddReceive(p.wake, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil) })
-		if f := p.timer.future; f != nil {
-			sel.AddFuture(f, func(workflow.Future) {
-				p.timer.fired()
-				p.fireDue(ctx)
-			})
-		}
-		sel.Select(ctx)
+		p.selector(ctx, nil, func() { p.fireDue(ctx) }).Select(ctx)
 	}
 }
 
@@ -197,18 +171,10 @@ func (p *postmortem) finished() bool {
 // drain applies queued commands and reports whether there were any.
 func (p *postmortem) drain(ctx workflow.Context) bool {
 	applied := false
-	for {
-		got := false
-		for _, c := range p.commands {
-			for c.receiveAsync(ctx) {
-				got = true
-			}
-		}
-		if !got {
-			return applied
-		}
+	for p.drainCommands(ctx) {
 		applied = true
 	}
+	return applied
 }
 
 func (p *postmortem) resolvePlan(ctx workflow.Context) incident.PostmortemPlan {
@@ -322,15 +288,8 @@ func (p *postmortem) commanderTarget() string {
 // notify posts beside the main loop; key makes it idempotent per post-mortem.
 func (p *postmortem) notify(ctx workflow.Context, target, text, key string) {
 	req := incident.AnnounceRequest{IncidentID: p.st.IncidentID, Target: target, Text: text, IdempotencyKey: p.st.ID + "/" + key}
-	actx := workflow.WithActivityOptions(ctx, notifyOptions("tell "+displayTarget(target)))
-	f := workflow.ExecuteActivity(actx, a.Announce, req)
-	p.inFlight++
-	workflow.Go(ctx, func(gctx workflow.Context) {
-		defer func() {
-			p.inFlight--
-			p.wakeUp()
-		}()
-		if err := f.Get(gctx, nil); err != nil {
+	p.beside(ctx, notifyOptions("tell "+displayTarget(target)), a.Announce, req, nil, func(gctx workflow.Context, err error) {
+		if err != nil {
 			p.record(gctx, KindNotifyFailed, "", fmt.Sprintf("telling %s failed: %s", displayTarget(target), errorMessage(err)))
 		}
 	})
@@ -540,14 +499,10 @@ func (p *postmortem) applyStates(ctx workflow.Context, states []incident.GitHubI
 
 // github runs one GitHub activity beside the main loop.
 func (p *postmortem) github(ctx workflow.Context, summary string, activity, req, result any, done func(gctx workflow.Context, err error)) {
-	actx := workflow.WithActivityOptions(ctx, githubOptions(summary))
-	f := workflow.ExecuteActivity(actx, activity, req)
 	p.githubBusy = true
-	workflow.Go(ctx, func(gctx workflow.Context) {
-		err := f.Get(gctx, result)
+	p.beside(ctx, githubOptions(summary), activity, req, result, func(gctx workflow.Context, err error) {
 		p.githubBusy = false
 		done(gctx, err)
-		p.wakeUp()
 	})
 }
 
@@ -574,7 +529,7 @@ func (p *postmortem) validateComplete(r CompleteRequest) error {
 	if p.st.CompletedAt != nil {
 		return fmt.Errorf("post-mortem %s was already completed by %s at %s", p.st.ID, p.st.CompletedBy, p.st.CompletedAt.UTC().Format(time.RFC3339))
 	}
-	return nil
+	return checkNote(r.Note)
 }
 
 func (p *postmortem) complete(ctx workflow.Context, r CompleteRequest) {
@@ -596,20 +551,17 @@ func (p *postmortem) validateActionItem(r ActionItemRequest) error {
 	if err := requireBy(r.By); err != nil {
 		return err
 	}
+	if len(p.st.ActionItems) >= incident.MaxActionItems {
+		return fmt.Errorf("post-mortem %s already has %d action items, the most one takes", p.st.ID, incident.MaxActionItems)
+	}
 	return validateActionItemFields(r, p.st.Plan.Users)
 }
 
 func (p *postmortem) addActionItem(ctx workflow.Context, r ActionItemRequest) {
 	n := len(p.st.ActionItems) + 1
-	p.st.ActionItems = append(p.st.ActionItems, TrackedActionItem{
-		Number: n, State: ItemOpen, Repo: p.st.Plan.Repo,
-		ActionItem: ActionItem{Title: strings.TrimSpace(r.Title), Type: r.Type, Owner: r.Owner, Due: r.Due, AddedBy: r.By, AddedAt: workflow.Now(ctx)},
-	})
-	msg := fmt.Sprintf("action item %d (%s, owner %s", n, r.Type, r.Owner)
-	if r.Due != "" {
-		msg += ", due " + r.Due
-	}
-	p.record(ctx, KindActionItem, r.By, msg+"): "+strings.TrimSpace(r.Title))
+	item := newActionItem(ctx, r)
+	p.st.ActionItems = append(p.st.ActionItems, TrackedActionItem{Number: n, State: ItemOpen, Repo: p.st.Plan.Repo, ActionItem: item})
+	p.record(ctx, KindActionItem, r.By, item.describe(n))
 }
 
 func (p *postmortem) item(n int) (*TrackedActionItem, error) {
@@ -622,6 +574,9 @@ func (p *postmortem) item(n int) (*TrackedActionItem, error) {
 // openItem is the still-open item a close or drop names.
 func (p *postmortem) openItem(r ActionItemChange) (*TrackedActionItem, error) {
 	if err := requireBy(r.By); err != nil {
+		return nil, err
+	}
+	if err := checkNote(r.Note); err != nil {
 		return nil, err
 	}
 	it, err := p.item(r.Item)
@@ -650,7 +605,7 @@ func (p *postmortem) validateDropItem(r ActionItemChange) error {
 		return err
 	}
 	if strings.TrimSpace(r.Note) == "" {
-		return errors.New("note: required: say why the item is dropped")
+		return fieldError("note", "required: say why the item is dropped")
 	}
 	return nil
 }
@@ -715,8 +670,6 @@ func (p *postmortem) result(from int) PostmortemResult {
 
 func (p *postmortem) seq() int { return len(p.st.Timeline) + p.st.TimelineOmitted }
 
-func (p *postmortem) wakeUp() { p.wake.SendAsync(struct{}{}) }
-
 // snapshot is the state with the draft rendered as of now (the draft is
 // not kept in the state: it would bloat every continue-as-new).
 func (p *postmortem) snapshot() *PostmortemState {
@@ -727,23 +680,12 @@ func (p *postmortem) snapshot() *PostmortemState {
 }
 
 func (p *postmortem) shouldContinueAsNew(ctx workflow.Context) bool {
-	if p.githubBusy || p.inFlight > 0 {
-		return false
-	}
-	info := workflow.GetInfo(ctx)
-	if info.GetContinueAsNewSuggested() {
-		return true
-	}
-	limit := p.st.Plan.ContinueAsNewEvents
-	return limit > 0 && info.GetCurrentHistoryLength() >= limit
+	return !p.githubBusy && p.continueAsNewDue(ctx, p.st.Plan.ContinueAsNewEvents)
 }
 
 func (p *postmortem) continueAsNew(ctx workflow.Context) error {
-	p.timer.stop()
-	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
-		return err
-	}
-	p.drain(ctx)
-	st := p.st
-	return workflow.NewContinueAsNewError(ctx, PostmortemWorkflowName, PostmortemInput{Incident: st.Incident, Resume: &st})
+	return p.handOver(ctx, func() { p.drain(ctx) }, PostmortemWorkflowName, func() any {
+		st := p.st
+		return PostmortemInput{Incident: st.Incident, Resume: &st}
+	})
 }
