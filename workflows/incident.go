@@ -34,6 +34,8 @@ const (
 	// postmortemChange starts the post-mortem as a child at resolution and
 	// closes the incident, instead of waiting in "resolved" for `close`.
 	postmortemChange = "postmortem-child"
+	// policyRefreshChange re-reads the policy when the severity changes.
+	policyRefreshChange = "policy-refresh"
 )
 
 // a names the activities; workflows call them by method reference, so a

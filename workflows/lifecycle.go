@@ -368,6 +368,9 @@ func (w *incidentWorkflow) setSeverity(ctx workflow.Context, r SeverityRequest) 
 		verb = "raised"
 	}
 	w.record(ctx, KindSeverity, r.By, withNote(fmt.Sprintf("severity %s from %s to %s", verb, old, r.Severity), r.Note))
+	if workflow.GetVersion(ctx, policyRefreshChange, workflow.DefaultVersion, 1) >= 1 {
+		w.refreshPolicy(ctx)
+	}
 	if upgrade && w.pages() {
 		switch {
 		case !oldPaged || w.st.Status == incident.StatusTriggered:
@@ -388,6 +391,22 @@ func (w *incidentWorkflow) setSeverity(ctx workflow.Context, r SeverityRequest) 
 	w.openChannel(ctx)
 	w.remindMissingRoles(ctx)
 	w.wakeUp()
+}
+
+// refreshPolicy re-reads the service's policy: a severity change is when
+// people look at how the incident is run, so it follows the config as it
+// is now (a policy edited since the incident opened, new severities'
+// settings). If the config cannot be read, the policy it has stays.
+func (w *incidentWorkflow) refreshPolicy(ctx workflow.Context) {
+	var policy incident.Policy
+	if err := readConfig(ctx, a.ResolvePlan, incident.PlanRequest{Service: w.st.Service, Severity: w.st.Severity}, &policy); err != nil {
+		w.record(ctx, KindWarning, "", "could not re-read the escalation policy; keeping the one it had: "+errorMessage(err))
+		return
+	}
+	if policy.Warning != "" {
+		w.record(ctx, KindWarning, "", policy.Warning)
+	}
+	w.st.Policy = policy
 }
 
 func (w *incidentWorkflow) validateRole(r RoleRequest) error {

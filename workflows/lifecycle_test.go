@@ -615,3 +615,27 @@ func (s *incidentSuite) TestActionItemsAndPagingSomeone() {
 	s.ErrorContains(errs[2], `due: "15/12/2026" is not YYYY-MM-DD`)
 	s.ErrorContains(errs[3], `target: "team:db" must be a user or schedule:NAME`)
 }
+
+// A severity change re-reads the policy: a step edited in the config since
+// the incident opened is the one paged when the raise pages afresh.
+func (s *incidentSuite) TestSeverityChangeFollowsThePolicyAsConfiguredNow() {
+	s.recordPages()
+	s.recordAnnouncements()
+	var reads int
+	s.env.OnActivity(s.acts.ResolvePlan, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, req incident.PlanRequest) (incident.Policy, error) {
+			policy, err := s.acts.ResolvePlan(ctx, req)
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if reads++; reads > 1 {
+				policy.Steps[0].Targets = []string{"user:carol"}
+			}
+			return policy, err
+		})
+	s.at(2*time.Minute, func() { s.signal(workflows.SignalSetSeverity, workflows.SeverityRequest{By: "bob", Severity: "P2"}) })
+	s.resolveAt(3 * time.Minute)
+	st := s.run("P4")
+	s.Equal(2, reads, "read when it opened, and again at the severity change")
+	s.Equal([]page{{at: 2 * time.Minute, target: "user:carol", round: 1, step: 1}}, s.pages, "P4 paged nobody; the raise to P2 pages the first step as configured now")
+	s.Equal([]string{"user:carol"}, st.Escalation.Steps[0].Targets)
+}
