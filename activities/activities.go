@@ -43,6 +43,8 @@ type Message struct {
 	IdempotencyKey string
 	// Buttons adds Acknowledge / Resolve / Escalate / commander buttons.
 	Buttons bool
+	// Urgent: a page, which goes before chatter waiting for the same channel.
+	Urgent bool
 }
 
 // Notifier delivers messages to people and channels. ok=false means this
@@ -129,13 +131,14 @@ func (a *Activities) ResolvePlan(ctx context.Context, req incident.PlanRequest) 
 // Page reaches one target of an escalation step. Schedules are resolved to
 // the person on call now, at page time.
 func (a *Activities) Page(ctx context.Context, req incident.PageRequest) (incident.PageResult, error) {
+	defer keepAlive(ctx)()
 	t, err := config.ParseTarget(req.Target)
 	if err != nil {
 		return incident.PageResult{}, temporal.NewNonRetryableApplicationError(err.Error(), "BadTarget", err)
 	}
 	m := Message{
 		IncidentID: req.IncidentID, Title: req.Title, Severity: req.Severity, Service: req.Service,
-		IdempotencyKey: req.IdempotencyKey, Buttons: true,
+		IdempotencyKey: req.IdempotencyKey, Buttons: true, Urgent: true,
 	}
 	switch t.Kind {
 	case config.TargetSchedule:
@@ -166,6 +169,7 @@ func (a *Activities) Page(ctx context.Context, req incident.PageRequest) (incide
 // OpenChannel opens the incident's Slack channel, inviting the people its
 // targets name (schedules resolved to who is on call now).
 func (a *Activities) OpenChannel(ctx context.Context, req incident.ChannelRequest) (incident.SlackChannel, error) {
+	defer keepAlive(ctx)()
 	if a.Slack == nil {
 		return incident.SlackChannel{}, nonRetryable("SlackNotConfigured", "slack is not configured")
 	}
@@ -202,6 +206,7 @@ func (a *Activities) OpenChannel(ctx context.Context, req incident.ChannelReques
 
 // InviteToChannel invites configured users (by their slack_id) into a channel.
 func (a *Activities) InviteToChannel(ctx context.Context, req incident.InviteRequest) error {
+	defer keepAlive(ctx)()
 	if a.Slack == nil {
 		return nonRetryable("SlackNotConfigured", "slack is not configured")
 	}
@@ -220,6 +225,7 @@ func (a *Activities) InviteToChannel(ctx context.Context, req incident.InviteReq
 // Announce posts a message to a target: a channel, a user, or the console
 // when the target is empty.
 func (a *Activities) Announce(ctx context.Context, req incident.AnnounceRequest) error {
+	defer keepAlive(ctx)()
 	m := Message{IncidentID: req.IncidentID, Text: req.Text, IdempotencyKey: req.IdempotencyKey}
 	if req.Target == "" {
 		_, err := a.postChannel(ctx, "", m)

@@ -14,6 +14,7 @@ const cardEvent = "incidentflow_card"
 
 // UpsertCard posts the incident card or updates it in place.
 func (a *Activities) UpsertCard(ctx context.Context, req incident.CardRequest) (incident.CardRef, error) {
+	defer keepAlive(ctx)()
 	if a.Slack == nil {
 		return incident.CardRef{}, nonRetryable("SlackNotConfigured", "slack is not configured")
 	}
@@ -33,7 +34,7 @@ func (s *Slack) UpsertCard(ctx context.Context, req incident.CardRequest) (incid
 		}
 		ref = found
 	}
-	if err := s.pace(ctx, req.Channel); err != nil {
+	if err := s.pace(ctx, req.Channel, Chatter); err != nil {
 		return incident.CardRef{}, err
 	}
 	if ref != nil {

@@ -21,36 +21,21 @@ type Slack struct {
 	// message per second per channel); 0 means one second.
 	MinInterval time.Duration
 
-	mu       sync.Mutex
-	nextSlot map[string]time.Time
+	paceOnce sync.Once
+	pacer    pacer
 }
 
 // pace waits for the channel's next free slot in this process, so bursts
-// (reminders, updates and card edits at once) do not earn 429s.
-func (s *Slack) pace(ctx context.Context, channel string) error {
-	gap := s.MinInterval
-	if gap == 0 {
-		gap = time.Second
-	}
-	s.mu.Lock()
-	if s.nextSlot == nil {
-		s.nextSlot = map[string]time.Time{}
-	}
-	now := time.Now()
-	at := s.nextSlot[channel]
-	if at.Before(now) {
-		at = now
-	}
-	s.nextSlot[channel] = at.Add(gap)
-	s.mu.Unlock()
-	if wait := time.Until(at); wait > 0 {
-		select {
-		case <-time.After(wait):
-		case <-ctx.Done():
-			return ctx.Err()
+// (reminders, updates and card edits at once) do not earn 429s; pages go
+// first.
+func (s *Slack) pace(ctx context.Context, channel string, prio Priority) error {
+	s.paceOnce.Do(func() {
+		s.pacer.gap = s.MinInterval
+		if s.pacer.gap == 0 {
+			s.pacer.gap = time.Second
 		}
-	}
-	return nil
+	})
+	return s.pacer.wait(ctx, channel, prio)
 }
 
 func (s *Slack) Name() string { return "slack" }
@@ -125,7 +110,11 @@ func (s *Slack) post(ctx context.Context, channel string, m Message) error {
 			return nil
 		}
 	}
-	if err := s.pace(ctx, channel); err != nil {
+	prio := Chatter
+	if m.Urgent {
+		prio = Urgent
+	}
+	if err := s.pace(ctx, channel, prio); err != nil {
 		return err
 	}
 	opts := []slack.MsgOption{slack.MsgOptionText(m.Text, false)}

@@ -491,10 +491,14 @@ func displayTarget(t string) string {
 }
 
 // notifyOptions: a page is retried for a while, but a retry must never page
-// twice (the activity is keyed), and after ten minutes the timeline says it failed.
+// twice (the activity is keyed), and after ten minutes the timeline says it
+// failed. An attempt may wait its turn for a busy channel as long as it
+// must; it heartbeats meanwhile, so a worker dying mid-page costs the
+// heartbeat timeout, seconds, before another worker retries it.
 func notifyOptions(summary string) workflow.ActivityOptions {
 	return workflow.ActivityOptions{
-		StartToCloseTimeout:    30 * time.Second,
+		StartToCloseTimeout:    5 * time.Minute,
+		HeartbeatTimeout:       5 * time.Second,
 		ScheduleToCloseTimeout: 10 * time.Minute,
 		Summary:                summary,
 		RetryPolicy: &temporal.RetryPolicy{
