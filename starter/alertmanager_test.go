@@ -323,7 +323,7 @@ func TestServerRequestValidation(t *testing.T) {
 		{name: "ack by unknown user", getenv: withToken, path: "/v1/incidents/x/ack", body: `{"by":"zed"}`, wantStatus: http.StatusBadRequest, wantError: `by: unknown user "zed"`},
 		{name: "resolve by a number", getenv: withToken, path: "/v1/incidents/x/resolve", body: `{"by":5}`, wantStatus: http.StatusBadRequest, wantError: "by"},
 		{name: "escalate with invalid JSON", getenv: withToken, path: "/v1/incidents/x/escalate", body: `{by}`, wantStatus: http.StatusBadRequest, wantError: "body: invalid JSON"},
-		{name: "unknown action", getenv: withToken, path: "/v1/incidents/x/dance", body: `{"by":"alice"}`, wantStatus: http.StatusNotFound, wantError: "x/dance"},
+		{name: "unknown action", getenv: withToken, path: "/v1/incidents/x/dance", body: `{"by":"alice"}`, wantStatus: http.StatusNotFound, wantError: `no action "dance" on an incident`},
 		{name: "list with bad limit", getenv: withToken, method: http.MethodGet, path: "/v1/incidents?limit=0", wantStatus: http.StatusBadRequest, wantError: "limit"},
 		{name: "list with bad status", getenv: withToken, method: http.MethodGet, path: "/v1/incidents?status=sleeping", wantStatus: http.StatusBadRequest, wantError: "status"},
 	}

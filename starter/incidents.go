@@ -235,6 +235,15 @@ func (e *Unavailable) Error() string {
 
 func (e *Unavailable) Unwrap() error { return e.Err }
 
+// Stuck is a 503 for one incident that does not answer while Temporal does:
+// its workflow is failing or flooded. The sender should retry; nothing was
+// lost, and saying "Temporal is unavailable" would send people the wrong way.
+type Stuck struct{ ID, Why string }
+
+func (e *Stuck) Error() string {
+	return fmt.Sprintf("incident %s is not answering right now (%s); Temporal itself is up, retry later", e.ID, e.Why)
+}
+
 // explain turns Temporal's errors into the API's.
 func (in *Incidents) explain(ctx context.Context, id string, err error) error {
 	var appErr *temporal.ApplicationError
@@ -242,6 +251,7 @@ func (in *Incidents) explain(ctx context.Context, id string, err error) error {
 	var unavailable *serviceerror.Unavailable
 	var deadline *serviceerror.DeadlineExceeded
 	var queryFailed *serviceerror.QueryFailed
+	var exhausted *serviceerror.ResourceExhausted
 	switch {
 	case errors.As(err, &appErr) && appErr.Type() == workflows.FieldError:
 		field, msg, _ := strings.Cut(appErr.Message(), ": ")
@@ -249,17 +259,34 @@ func (in *Incidents) explain(ctx context.Context, id string, err error) error {
 	case errors.As(err, &appErr):
 		return &Conflict{Msg: appErr.Message()}
 	case errors.As(err, &queryFailed):
-		return fmt.Errorf("query %s: %s", id, queryFailed.Message)
+		return &Stuck{ID: id, Why: incident.Cut(queryFailed.Message, 300)}
+	case errors.As(err, &exhausted):
+		// Temporal's own limits (a flood of signals to one incident, a busy
+		// namespace) pass: the sender retries.
+		return &Unavailable{Err: err}
 	case errors.As(err, &nf):
 		if id != "" && in.closed(ctx, id) {
 			return &Conflict{Msg: closedMessage(id)}
 		}
 		return &NotFound{ID: id}
-	case errors.As(err, &unavailable), errors.As(err, &deadline),
-		errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+	case errors.As(err, &deadline), errors.Is(err, context.DeadlineExceeded):
+		if id != "" && in.reachable(ctx, id) {
+			return &Stuck{ID: id, Why: "no answer in time"}
+		}
+		return &Unavailable{Err: err}
+	case errors.As(err, &unavailable), errors.Is(err, context.Canceled):
 		return &Unavailable{Err: err}
 	}
 	return err
+}
+
+// reachable says whether Temporal answers about this incident now, with
+// its own short deadline (the request's may be spent).
+func (in *Incidents) reachable(ctx context.Context, id string) bool {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	_, err := in.Client.DescribeWorkflowExecution(ctx, id, "")
+	return err == nil
 }
 
 func closedMessage(id string) string { return fmt.Sprintf("incident %s is closed", id) }

@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/incidentflow/incidentflow/config"
+	"github.com/incidentflow/incidentflow/incident"
 	"github.com/incidentflow/incidentflow/workflows"
 )
 
@@ -159,7 +160,12 @@ func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) {
 func (s *Server) getIncident(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), s.Timeout)
 	defer cancel()
-	st, err := s.incidents.Get(ctx, workflows.NormalizeID(r.PathValue("id")))
+	id, err := pathID(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	st, err := s.incidents.Get(ctx, id)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -167,14 +173,20 @@ func (s *Server) getIncident(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, st)
 }
 
+// incidentActions are the {action}s of POST /v1/incidents/{id}/{action}.
+var incidentActions = []string{"ack", "resolve", "reopen", "escalate", "close", "severity", "roles", "status-updates", "notes", "action-items", "page"}
+
 // act maps POST /v1/incidents/{id}/{action} onto the workflow's Updates.
 func (s *Server) act(w http.ResponseWriter, r *http.Request) {
-	id := workflows.NormalizeID(r.PathValue("id"))
+	id, err := pathID(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	var (
 		update string
 		req    any
 		by     string
-		err    error
 	)
 	switch action := r.PathValue("action"); action {
 	case "ack", "resolve", "reopen", "escalate", "close":
@@ -216,7 +228,7 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request) {
 		err = decodeBody(r, &a)
 		update, req, by = workflows.UpdatePage, a, a.By
 	default:
-		s.fail(w, r, &NotFound{ID: id + "/" + action})
+		s.fail(w, r, &NotFound{Msg: fmt.Sprintf("no action %q on an incident (one of %s)", incident.Cut(action, incident.MaxName), strings.Join(incidentActions, ", "))})
 		return
 	}
 	if err == nil {
@@ -246,7 +258,12 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request) {
 func (s *Server) getPostmortem(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), s.Timeout)
 	defer cancel()
-	st, err := s.incidents.Postmortem(ctx, workflows.NormalizeID(r.PathValue("id")))
+	id, err := pathID(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	st, err := s.incidents.Postmortem(ctx, id)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -278,7 +295,12 @@ func (s *Server) actOnPostmortem(w http.ResponseWriter, r *http.Request, err err
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.Timeout)
 	defer cancel()
-	st, err := s.incidents.ActOnPostmortem(ctx, workflows.NormalizeID(r.PathValue("id")), update, req)
+	id, err := pathID(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	st, err := s.incidents.ActOnPostmortem(ctx, id, update, req)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -340,11 +362,7 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 // authenticate finds the integration of this kind the request's bearer
 // token belongs to.
 func (s *Server) authenticate(r *http.Request, kind string) (config.Integration, error) {
-	bearer := ""
-	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
-		bearer = strings.TrimSpace(strings.TrimPrefix(h, "Bearer "))
-	}
-	return s.integrationFor(kind, bearer)
+	return s.integrationFor(kind, credential(r, "Bearer"))
 }
 
 // integrationFor: a matching token picks the integration; one without
@@ -396,7 +414,7 @@ func decodeJSON(r *http.Request, v any) error {
 	if err := json.Unmarshal(body, v); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) && typeErr.Field != "" {
-			return &BadRequest{Field: typeErr.Field, Msg: fmt.Sprintf("want %s, got %s", typeErr.Type, typeErr.Value)}
+			return &BadRequest{Field: typeErr.Field, Msg: fmt.Sprintf("want %s, got %s", jsonKind(typeErr.Type), typeErr.Value)}
 		}
 		return &BadRequest{Field: "body", Msg: "invalid JSON: " + err.Error()}
 	}
@@ -410,6 +428,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var nf *NotFound
 	var conflict *Conflict
 	var unavailable *Unavailable
+	var stuck *Stuck
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.Is(err, errEmptyBody):
@@ -424,7 +443,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		status = http.StatusNotFound
 	case errors.As(err, &conflict):
 		status = http.StatusConflict
-	case errors.As(err, &unavailable):
+	case errors.As(err, &unavailable), errors.As(err, &stuck):
 		status = http.StatusServiceUnavailable
 		w.Header().Set("Retry-After", "5")
 	}

@@ -1,0 +1,56 @@
+package starter
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// Requests refused before anything reaches Temporal: each answers 4xx with
+// a message in the API's words.
+func TestRequestsRefusedWithTheirReason(t *testing.T) {
+	h := NewServer(&Incidents{Config: intakeCfg(t)}, slog.New(slog.NewTextHandler(io.Discard, nil)), func(string) string { return "" }).Handler()
+	for _, tc := range []struct {
+		name, method, path, body string
+		wantStatus               int
+		wantError                string
+	}{
+		{"NUL and a right-to-left override in an id", "POST", "/v1/incidents/incident-%00%E2%80%AE/ack", `{"by":"alice"}`,
+			http.StatusBadRequest, "id: has the unprintable character U+0000"},
+		{"a bidi override alone", "GET", "/v1/incidents/incident-x%E2%80%AEy", "",
+			http.StatusBadRequest, "id: has the unprintable character U+202E"},
+		{"invalid UTF-8", "GET", "/v1/incidents/incident-%ff", "", http.StatusBadRequest, "id: not valid UTF-8"},
+		{"an id too long", "GET", "/v1/incidents/" + strings.Repeat("k", 600), "", http.StatusBadRequest, "id: 600 bytes is too long (at most 521)"},
+		{"an unknown action", "POST", "/v1/incidents/incident-x/delete", `{"by":"alice"}`,
+			http.StatusNotFound, `no action "delete" on an incident (one of ack, resolve, reopen, escalate, close, severity, roles, status-updates, notes, action-items, page)`},
+		{"a type error names the JSON kind", "POST", "/v1/alerts/alertmanager", `{"version":"4","groupKey":"g","alerts":"x"}`,
+			http.StatusBadRequest, "alerts: want an array, got string"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest(tc.method, tc.path, strings.NewReader(tc.body))
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			var body map[string]string
+			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &body), rec.Body.String())
+			require.Equal(t, tc.wantStatus, rec.Code, body)
+			require.Equal(t, tc.wantError, body["error"])
+		})
+	}
+}
+
+func TestAuthorizationSchemeIgnoresCase(t *testing.T) {
+	for _, h := range []string{"Bearer s3cret", "bearer s3cret", "BEARER  s3cret ", "  Bearer s3cret"} {
+		r := httptest.NewRequest("POST", "/", nil)
+		r.Header.Set("Authorization", h)
+		require.Equal(t, "s3cret", credential(r, "Bearer"), h)
+	}
+	r := httptest.NewRequest("POST", "/", nil)
+	r.Header.Set("Authorization", "GenieKey s3cret")
+	require.Empty(t, credential(r, "Bearer"), "another scheme is not a bearer token")
+}
