@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	commonpb "go.temporal.io/api/common/v1"
@@ -27,6 +28,9 @@ type Incidents struct {
 	Client    client.Client
 	Config    *config.Config
 	TaskQueue string
+
+	coalesceOnce sync.Once
+	coalesce     *coalescer
 }
 
 // AlertEvent is one alert for the incident named by Key.
@@ -40,24 +44,58 @@ type AlertEvent struct {
 }
 
 // Alert hands one alert to Temporal and returns only once Temporal has it.
-// A firing alert starts the incident or joins the open one (SignalWithStart,
-// so duplicates never page twice); a resolved alert only informs an open
-// incident, and is dropped when there is none, since it would open nothing.
 func (in *Incidents) Alert(ctx context.Context, ev AlertEvent) (string, error) {
-	id := workflows.IncidentID(ev.Key)
-	if ev.Alert.Status == incident.AlertResolved {
-		err := in.Client.SignalWorkflow(ctx, id, "", workflows.SignalAlert, ev.Alert)
-		var nf *serviceerror.NotFound
-		if errors.As(err, &nf) {
-			return id, nil
+	return in.Alerts(ctx, []AlertEvent{ev})
+}
+
+// Alerts hands alerts to Temporal and returns only once Temporal has every
+// one; it returns the incident ID of the last. The alerts of one incident
+// go as one signal, together with whatever else arrives for it meanwhile
+// (see coalescer). A firing alert starts the incident or joins the open
+// one (SignalWithStart, so duplicates never page twice); a resolved alert
+// only informs an open incident, and is dropped when there is none, since
+// it would open nothing.
+func (in *Incidents) Alerts(ctx context.Context, events []AlertEvent) (string, error) {
+	in.coalesceOnce.Do(func() {
+		in.coalesce = &coalescer{send: in.sendBatch, minGap: coalesceGap, timeout: 10 * time.Second}
+	})
+	var order []string
+	byID := map[string][]AlertEvent{}
+	for _, ev := range events {
+		id := workflows.IncidentID(ev.Key)
+		if _, ok := byID[id]; !ok {
+			order = append(order, id)
 		}
-		return id, err
+		byID[id] = append(byID[id], ev)
 	}
-	_, err := in.Client.SignalWithStartWorkflow(ctx, id, workflows.SignalAlert, ev.Alert, in.startOptions(id, ev),
+	last := ""
+	for _, id := range order {
+		if err := in.coalesce.deliver(ctx, id, byID[id]); err != nil {
+			return id, err
+		}
+		last = id
+	}
+	return last, nil
+}
+
+// coalesceGap spaces the signals to one incident: a storm on one key is at
+// most about five signals a second (Temporal sustains about that many into
+// one workflow), while a lone alert goes at once.
+const coalesceGap = 200 * time.Millisecond
+
+func (in *Incidents) sendBatch(ctx context.Context, id string, first AlertEvent, batch workflows.AlertBatch, start bool) error {
+	if !start {
+		err := in.Client.SignalWorkflow(ctx, id, "", workflows.SignalAlerts, batch)
+		if isNotFound(err) {
+			return nil
+		}
+		return err
+	}
+	_, err := in.Client.SignalWithStartWorkflow(ctx, id, workflows.SignalAlerts, batch, in.startOptions(id, first),
 		workflows.IncidentWorkflowName, workflows.IncidentInput{
-			Key: ev.Key, Title: ev.Title, Service: ev.Service, Severity: ev.Severity, Source: ev.Source,
+			Key: first.Key, Title: first.Title, Service: first.Service, Severity: first.Severity, Source: first.Source,
 		})
-	return id, err
+	return err
 }
 
 func (in *Incidents) startOptions(id string, ev AlertEvent) client.StartWorkflowOptions {

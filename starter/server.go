@@ -124,12 +124,9 @@ func (s *Server) alertmanager(w http.ResponseWriter, r *http.Request) {
 func (s *Server) deliver(ctx context.Context, events []AlertEvent) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
 	defer cancel()
-	var id string
-	for _, ev := range events {
-		var err error
-		if id, err = s.incidents.Alert(ctx, ev); err != nil {
-			return "", s.incidents.explain(ctx, "", err)
-		}
+	id, err := s.incidents.Alerts(ctx, events)
+	if err != nil {
+		return "", s.incidents.explain(ctx, "", err)
 	}
 	return id, nil
 }

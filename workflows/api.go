@@ -16,6 +16,10 @@ const (
 	IncidentWorkflowName = "IncidentWorkflow"
 
 	SignalAlert        = "alert"
+	// SignalAlerts carries a batch: the intake folds the alerts that arrive
+	// together for one incident into one signal, so a storm is a few
+	// signals a second rather than one per alert.
+	SignalAlerts = "alerts"
 	SignalAck          = "ack"
 	SignalResolve      = "resolve"
 	SignalReopen       = "reopen"
@@ -109,7 +113,21 @@ type AlertSignal struct {
 	Summary     string            `json:"summary,omitempty"`
 	Source      string            `json:"source,omitempty"`
 	Labels      map[string]string `json:"labels,omitempty"`
+	// Count is how many events of this alert, in this status, the entry
+	// stands for (0 means 1): duplicates folded at intake.
+	Count int `json:"count,omitempty"`
 }
+
+// AlertBatch is the alerts that arrived together for one incident, in the
+// order each alert's events came (events of different alerts that arrived
+// together have no order between them).
+type AlertBatch struct {
+	Alerts []AlertSignal `json:"alerts"`
+}
+
+// MaxBatchAlerts bounds the entries of one batch, which keeps its signal
+// far below Temporal's payload limit; the intake sends more batches.
+const MaxBatchAlerts = 500
 
 // ActionRequest is what a person sends to ack, resolve or escalate.
 type ActionRequest struct {

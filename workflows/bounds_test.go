@@ -6,7 +6,9 @@ import (
 	"strings"
 	"time"
 
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/incidentflow/incidentflow/incident"
 	"github.com/incidentflow/incidentflow/workflows"
@@ -58,12 +60,14 @@ func (s *incidentSuite) TestFiveThousandDistinctAlertsInOneGroupKeepTheIncidentW
 	s.recordPages()
 	s.recordAnnouncements()
 	summary := strings.Repeat("s", 1000)
-	// In batches: the test environment takes about a thousand signals per callback.
-	for batch := 0; batch < 10; batch++ {
+	// As the intake sends them: batches of at most MaxBatchAlerts.
+	for batch := 0; batch < 5000/workflows.MaxBatchAlerts; batch++ {
 		s.at(time.Duration(batch+1)*time.Second, func() {
-			for i := batch * 500; i < (batch+1)*500; i++ {
-				s.signal(workflows.SignalAlert, workflows.AlertSignal{Fingerprint: fmt.Sprintf("fp-%d", i), Status: incident.AlertFiring, Summary: summary, Source: "prom"})
+			var b workflows.AlertBatch
+			for i := batch * workflows.MaxBatchAlerts; i < (batch+1)*workflows.MaxBatchAlerts; i++ {
+				b.Alerts = append(b.Alerts, workflows.AlertSignal{Fingerprint: fmt.Sprintf("fp-%d", i), Status: incident.AlertFiring, Summary: summary, Source: "prom"})
 			}
+			s.signal(workflows.SignalAlerts, b)
 		})
 	}
 	var errs []error
@@ -139,4 +143,32 @@ func (s *incidentSuite) TestManyHugeNotesAreRefusedAndManyLongOnesBounded() {
 	s.LessOrEqual(size, incident.MaxTimelineBytes)
 	s.Positive(st.TimelineOmitted, "the oldest entries made room")
 	s.True(strings.HasPrefix(lastNote, "299 "), "the newest notes are kept")
+}
+
+// One signal per alert, as `temporal workflow signal` or an old intake
+// sends them: the incident hands over to a new run well before Temporal's
+// 10,000 signals per run, and the new run has every alert.
+func (s *incidentSuite) TestSignalStormContinuesAsNewBeforeTemporalsLimit() {
+	s.recordPages()
+	s.recordAnnouncements()
+	// The test environment takes about a thousand signals per callback.
+	for batch := 0; batch < 6; batch++ {
+		s.at(time.Duration(batch+1)*time.Second, func() {
+			for i := 0; i < 1000; i++ {
+				s.signal(workflows.SignalAlert, workflows.AlertSignal{Fingerprint: "same", Status: incident.AlertFiring, Source: "prom"})
+			}
+		})
+	}
+	in := s.input()
+	in.Severity = "P3"
+	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, in)
+	s.Require().True(s.env.IsWorkflowCompleted())
+	var next *workflow.ContinueAsNewError
+	s.Require().ErrorAs(s.env.GetWorkflowError(), &next)
+	var carried workflows.IncidentInput
+	s.Require().NoError(converter.GetDefaultDataConverter().FromPayloads(next.Input, &carried))
+	s.Require().NotNil(carried.Resume)
+	s.Require().Len(carried.Resume.Alerts, 1)
+	s.GreaterOrEqual(carried.Resume.Alerts[0].Count, 5000, "every signal taken before the hand-over is counted")
+	s.Less(carried.Resume.Alerts[0].Count, 10000)
 }

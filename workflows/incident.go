@@ -56,6 +56,10 @@ type incidentWorkflow struct {
 	st        incidentState
 	published published
 	alerts    workflow.ReceiveChannel
+	batches   workflow.ReceiveChannel
+	// signals counts the signals this run took: Temporal refuses more than
+	// 10,000 in one run, so a storm hands over to a new run well before.
+	signals int
 	// openingChannel is set while the channel activity runs.
 	openingChannel bool
 	// cardInFlight: one card update at a time, so bursts coalesce;
@@ -113,6 +117,7 @@ func (w *incidentWorkflow) setup(ctx workflow.Context, in IncidentInput) error {
 	w.init(ctx)
 	w.published = currentlyPublished(ctx)
 	w.alerts = workflow.GetSignalChannel(ctx, SignalAlert)
+	w.batches = workflow.GetSignalChannel(ctx, SignalAlerts)
 	return w.defineCommands(ctx)
 }
 
@@ -166,7 +171,14 @@ func (w *incidentWorkflow) run(ctx workflow.Context, resumed bool) (*Incident, e
 				sel.AddReceive(w.alerts, func(c workflow.ReceiveChannel, _ bool) {
 					var s AlertSignal
 					c.Receive(ctx, &s)
+					w.signals++
 					w.alert(ctx, s)
+				})
+				sel.AddReceive(w.batches, func(c workflow.ReceiveChannel, _ bool) {
+					var b AlertBatch
+					c.Receive(ctx, &b)
+					w.signals++
+					w.alertBatch(ctx, b)
 				})
 			}, func() {}).Select(ctx)
 		}
@@ -203,6 +215,11 @@ func (w *incidentWorkflow) drain(ctx workflow.Context) bool {
 		for w.alerts.ReceiveAsync(&a) {
 			got = true
 			w.alert(ctx, a)
+		}
+		var b AlertBatch
+		for w.batches.ReceiveAsync(&b) {
+			got = true
+			w.alertBatch(ctx, b)
 		}
 		if !got {
 			return !w.finished()
@@ -509,6 +526,21 @@ func notifyOptions(summary string) workflow.ActivityOptions {
 	}
 }
 
+// maxSignalsPerRun hands a storm to a new run at half of Temporal's
+// 10,000-signal limit per run.
+const maxSignalsPerRun = 5000
+
+// alertBatch applies a batch from the intake, each entry as its events would be.
+func (w *incidentWorkflow) alertBatch(ctx workflow.Context, b AlertBatch) {
+	for i, s := range b.Alerts {
+		if i >= MaxBatchAlerts {
+			w.record(ctx, KindWarning, "", fmt.Sprintf("a batch of %d alerts was cut to its first %d", len(b.Alerts), MaxBatchAlerts))
+			return
+		}
+		w.alert(ctx, s)
+	}
+}
+
 func (w *incidentWorkflow) alert(ctx workflow.Context, s AlertSignal) {
 	now := workflow.Now(ctx)
 	fp := incident.CutID(s.Fingerprint, incident.MaxFingerprint)
@@ -517,6 +549,7 @@ func (w *incidentWorkflow) alert(ctx workflow.Context, s AlertSignal) {
 	}
 	s.Summary = incident.Cut(s.Summary, incident.MaxTitle)
 	s.Source = incident.Cut(s.Source, incident.MaxName)
+	events := max(s.Count, 1)
 	idx := -1
 	for i := range w.st.Alerts {
 		if w.st.Alerts[i].Fingerprint == fp {
@@ -532,11 +565,11 @@ func (w *incidentWorkflow) alert(ctx workflow.Context, s AlertSignal) {
 	switch s.Status {
 	case incident.AlertFiring:
 		if idx < 0 {
-			w.keepAlert(Alert{Fingerprint: fp, Status: incident.AlertFiring, Summary: s.Summary, FirstSeen: now, LastSeen: now, Count: 1})
+			w.keepAlert(Alert{Fingerprint: fp, Status: incident.AlertFiring, Summary: s.Summary, FirstSeen: now, LastSeen: now, Count: events})
 			w.record(ctx, KindAlert, s.Source, "alert firing: "+summary)
 		} else {
 			a := &w.st.Alerts[idx]
-			a.Count++
+			a.Count += events
 			a.LastSeen = now
 			if a.Status != incident.AlertFiring {
 				a.Status = incident.AlertFiring
@@ -657,7 +690,10 @@ func (w *incidentWorkflow) publish(ctx workflow.Context) {
 // shouldContinueAsNew: Temporal suggests it (history near its limits) or the
 // configured event count is passed, and no notification is in flight.
 func (w *incidentWorkflow) shouldContinueAsNew(ctx workflow.Context) bool {
-	return w.st.Version >= lifecycleV1 && w.continueAsNewDue(ctx, w.st.Policy.ContinueAsNewEvents)
+	if w.st.Version < lifecycleV1 {
+		return false
+	}
+	return w.continueAsNewDue(ctx, w.st.Policy.ContinueAsNewEvents) || w.inFlight == 0 && w.signals >= maxSignalsPerRun
 }
 
 // continueAsNew hands the whole state to a fresh run: pending signals are

@@ -1,0 +1,168 @@
+package starter
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"go.temporal.io/api/serviceerror"
+
+	"github.com/incidentflow/incidentflow/incident"
+	"github.com/incidentflow/incidentflow/workflows"
+)
+
+// coalescer folds the alerts that arrive together for one incident into one
+// signal. While a signal for an incident is on its way to Temporal, the
+// alerts that come for it wait in the next batch, which goes as one signal
+// as soon as the first is accepted (and no sooner than minGap after it). A
+// request is answered only once the signal carrying its alerts is
+// accepted, so a 2xx still means durable; a storm on one key is a few
+// signals a second, however many alerts it has.
+type coalescer struct {
+	send   func(ctx context.Context, id string, first AlertEvent, batch workflows.AlertBatch, start bool) error
+	minGap time.Duration
+	// timeout bounds one send, which serves every request in its batch, so
+	// it does not hang on the request that happened to start it.
+	timeout time.Duration
+
+	mu    sync.Mutex
+	lanes map[string]*coalesceLane
+}
+
+type coalesceLane struct {
+	sending bool
+	// queue holds full batches in order; next gathers what comes now.
+	queue  []*pendingBatch
+	next   *pendingBatch
+	lastAt time.Time
+}
+
+// pendingBatch is the alerts that will go in one signal, and whoever waits
+// for it.
+type pendingBatch struct {
+	first AlertEvent
+	start bool // a firing alert in it: the incident may have to be started
+	batch workflows.AlertBatch
+	// last is the index in batch of each fingerprint's latest entry, so a
+	// repeat of the same alert in the same status is counted, not added.
+	last map[string]int
+	done chan struct{}
+	err  error
+}
+
+func (p *pendingBatch) full() bool { return len(p.batch.Alerts) >= workflows.MaxBatchAlerts }
+
+func (p *pendingBatch) add(ev AlertEvent) {
+	a := ev.Alert
+	if i, ok := p.last[a.Fingerprint]; ok && p.batch.Alerts[i].Status == a.Status {
+		e := &p.batch.Alerts[i]
+		e.Count = max(e.Count, 1) + max(a.Count, 1)
+		if a.Summary != "" {
+			e.Summary = a.Summary
+		}
+		return
+	}
+	p.last[a.Fingerprint] = len(p.batch.Alerts)
+	p.batch.Alerts = append(p.batch.Alerts, a)
+	if a.Status != incident.AlertResolved {
+		if !p.start {
+			// The incident, if this batch starts it, is named after its
+			// first firing alert.
+			p.first = ev
+		}
+		p.start = true
+	}
+}
+
+// deliver hands events for incident id to Temporal with whatever else is
+// arriving for it, and returns once they are accepted (or could not be).
+func (c *coalescer) deliver(ctx context.Context, id string, events []AlertEvent) error {
+	var waits []*pendingBatch
+	c.mu.Lock()
+	if c.lanes == nil {
+		c.lanes = map[string]*coalesceLane{}
+	}
+	l := c.lanes[id]
+	if l == nil {
+		l = &coalesceLane{}
+		c.lanes[id] = l
+	}
+	for _, ev := range events {
+		if l.next == nil || l.next.full() {
+			if l.next != nil {
+				// A full batch goes as it is; its successor waits behind it.
+				c.flushLocked(l)
+			}
+			l.next = &pendingBatch{first: ev, last: map[string]int{}, done: make(chan struct{})}
+		}
+		l.next.add(ev)
+		if len(waits) == 0 || waits[len(waits)-1] != l.next {
+			waits = append(waits, l.next)
+		}
+	}
+	if !l.sending {
+		l.sending = true
+		go c.run(id, l)
+	}
+	c.mu.Unlock()
+	for _, p := range waits {
+		select {
+		case <-p.done:
+			if p.err != nil {
+				return p.err
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// flushLocked queues a full batch behind the one being sent: the sender
+// takes batches in order. Call with c.mu held.
+func (c *coalescer) flushLocked(l *coalesceLane) {
+	l.queue = append(l.queue, l.next)
+	l.next = nil
+}
+
+// run sends the lane's batches one after another until none is left.
+func (c *coalescer) run(id string, l *coalesceLane) {
+	for {
+		c.mu.Lock()
+		if len(l.queue) == 0 && l.next == nil {
+			l.sending = false
+			delete(c.lanes, id)
+			c.mu.Unlock()
+			return
+		}
+		// No batch goes sooner than minGap after the last, so a storm
+		// gathers into a few signals a second; the first goes at once.
+		if wait := c.minGap - time.Since(l.lastAt); wait > 0 && len(l.queue) == 0 {
+			c.mu.Unlock()
+			time.Sleep(wait)
+			continue
+		}
+		var p *pendingBatch
+		if len(l.queue) > 0 {
+			p, l.queue = l.queue[0], l.queue[1:]
+		} else {
+			p, l.next = l.next, nil
+		}
+		c.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+		p.err = c.send(ctx, id, p.first, p.batch, p.start)
+		cancel()
+		c.mu.Lock()
+		l.lastAt = time.Now()
+		c.mu.Unlock()
+		close(p.done)
+	}
+}
+
+// isNotFound: a resolved-only batch for an incident that is not running
+// informs nothing, and is not the sender's error.
+func isNotFound(err error) bool {
+	var nf *serviceerror.NotFound
+	return errors.As(err, &nf)
+}
