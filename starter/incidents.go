@@ -79,9 +79,11 @@ func (in *Incidents) Alerts(ctx context.Context, events []AlertEvent) (string, e
 }
 
 // coalesceGap spaces the signals to one incident: a storm on one key is at
-// most about five signals a second (Temporal sustains about that many into
-// one workflow), while a lone alert goes at once.
-const coalesceGap = 200 * time.Millisecond
+// most twenty signals a second, each carrying every alert that arrived in
+// the meantime (the workflow takes them a task at a time), while a lone
+// alert goes at once. Senders that wait for their answer before sending
+// again get through at about (senders / gap) alerts a second.
+const coalesceGap = 50 * time.Millisecond
 
 func (in *Incidents) sendBatch(ctx context.Context, id string, first AlertEvent, batch workflows.AlertBatch, start bool) error {
 	if !start {
