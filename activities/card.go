@@ -25,6 +25,11 @@ func (a *Activities) UpsertCard(ctx context.Context, req incident.CardRequest) (
 // first post looks in the channel's recent history for a card of this
 // incident first, so a retry after Slack accepted the post never posts twice.
 func (s *Slack) UpsertCard(ctx context.Context, req incident.CardRequest) (incident.CardRef, error) {
+	id, err := s.channelID(ctx, req.Channel)
+	if err != nil {
+		return incident.CardRef{}, classifySlack(fmt.Sprintf("find channel %s", req.Channel), err)
+	}
+	req.Channel = id
 	text, blocks := cardBlocks(req)
 	ref := req.Ref
 	if ref == nil {
@@ -54,15 +59,12 @@ func (s *Slack) UpsertCard(ctx context.Context, req incident.CardRequest) (incid
 }
 
 // findCard looks through the channel's recent messages for this incident's
-// card. Channels given by name are resolved to their ID first.
+// card (channel is an ID: UpsertCard resolves names first).
 func (s *Slack) findCard(ctx context.Context, channel, incidentID string) (*incident.CardRef, error) {
 	id := channel
-	if strings.HasPrefix(channel, "#") {
-		ch, err := s.channelByName(ctx, strings.TrimPrefix(channel, "#"))
-		if err != nil || ch == nil {
-			return nil, err
-		}
-		id = ch.ID
+	if strings.HasPrefix(id, "#") {
+		// No visible channel of that name: there is no history to look in.
+		return nil, nil
 	}
 	hist, err := s.Client.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{ChannelID: id, Limit: 100, IncludeAllMetadata: true})
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,6 +24,38 @@ type Slack struct {
 
 	paceOnce sync.Once
 	pacer    pacer
+
+	// channelIDs caches "#name" -> channel ID: a post is looked for by
+	// its key in the channel's history, which needs the ID.
+	idsMu      sync.Mutex
+	channelIDs map[string]string
+}
+
+// channelID is the ID of a channel given as "#name" (or already as an ID).
+// It returns the name itself when no channel of that name is visible, and
+// the post then goes by name as before, without the retry lookup.
+func (s *Slack) channelID(ctx context.Context, channel string) (string, error) {
+	name, ok := strings.CutPrefix(channel, "#")
+	if !ok {
+		return channel, nil
+	}
+	s.idsMu.Lock()
+	id, cached := s.channelIDs[name]
+	s.idsMu.Unlock()
+	if cached {
+		return id, nil
+	}
+	ch, err := s.channelByName(ctx, name)
+	if err != nil || ch == nil {
+		return channel, err
+	}
+	s.idsMu.Lock()
+	if s.channelIDs == nil {
+		s.channelIDs = map[string]string{}
+	}
+	s.channelIDs[name] = ch.ID
+	s.idsMu.Unlock()
+	return ch.ID, nil
 }
 
 // pace waits for the channel's next free slot in this process, so bursts
@@ -99,6 +132,10 @@ func actionButtons(incidentID string) *slack.ActionBlock {
 }
 
 func (s *Slack) post(ctx context.Context, channel string, m Message) error {
+	channel, err := s.channelID(ctx, channel)
+	if err != nil {
+		return err
+	}
 	if m.IdempotencyKey != "" && config.IsSlackChannelID(channel) {
 		// A retry after Slack accepted the post (and the answer was lost)
 		// finds it here instead of paging twice.
@@ -121,7 +158,7 @@ func (s *Slack) post(ctx context.Context, channel string, m Message) error {
 	if m.Buttons && m.IncidentID != "" {
 		opts = append(opts, slack.MsgOptionBlocks(pageBlocks(m)...))
 	}
-	_, _, err := s.Client.PostMessageContext(ctx, channel, append(opts,
+	_, _, err = s.Client.PostMessageContext(ctx, channel, append(opts,
 		// The key travels with the message so a later lookup can tell a
 		// retried delivery from a new one.
 		slack.MsgOptionMetadata(slack.SlackMetadata{

@@ -130,6 +130,8 @@ func newHarnessPaced(t *testing.T, gap time.Duration, tweak func(*config.Config)
 	t.Helper()
 	fake := fakeslack.New(botToken)
 	t.Cleanup(fake.Close)
+	// The announce channel exists in the workspace, as it would.
+	fake.AddChannel("incidents", "where incidents are announced")
 	gh := fakegithub.New(githubToken, "acme/checkout", "acme/postmortems")
 	t.Cleanup(gh.Close)
 	queue := "e2e-" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -98,5 +99,50 @@ func TestAlertmanagerGroupOfTwoThousandIsOneAcceptedDelivery(t *testing.T) {
 	st := h.incident(id)
 	require.Equal(t, 2000, st.AlertCount)
 	require.Equal(t, 2000-len(st.Alerts), st.AlertsForgotten, "the most recent listed, the rest counted")
+	_, _ = h.post("/v1/incidents/"+id+"/resolve", []byte(`{"by":"alice"}`), "")
+}
+
+// Slack stores a post but the answer is lost: the update posted to
+// "#incidents" (a channel named, not an ID) still appears once, as the
+// retry finds it by its key in the channel's history. (Posts to a channel
+// by name were not looked for, and appeared once per retry.)
+func TestLostSlackAnswersPostOnceInAChannelGivenByName(t *testing.T) {
+	h := newHarness(t)
+	key := "lost-answers-" + t.Name()
+	code, body := h.post("/v1/alerts", []byte(fmt.Sprintf(`{"key":%q,"title":"disk filling","severity":"warning"}`, key)), genericToken)
+	require.Equal(t, http.StatusAccepted, code, body)
+	id := body["incident_id"].(string)
+	waitFor(t, "the page", 10*time.Second, func() bool { return len(h.slack.Messages(aliceDM)) == 1 })
+	waitFor(t, "the card in #incidents", 10*time.Second, func() bool { return len(h.slack.Messages("#incidents")) == 1 })
+	code, body = h.post("/v1/incidents/"+id+"/ack", []byte(`{"by":"alice"}`), "")
+	require.Equal(t, http.StatusOK, code, body)
+	h.slack.LoseNextResponse("chat.postMessage")
+	historyBefore := len(h.slack.Calls("conversations.history"))
+	code, body = h.post("/v1/incidents/"+id+"/status-updates", []byte(`{"by":"alice","stage":"identified","message":"disk at 99% on db-1"}`), "")
+	require.Equal(t, http.StatusOK, code, body)
+	updates := func() int {
+		n := 0
+		for _, m := range h.slack.Messages("#incidents") {
+			if strings.Contains(m.Form.Get("text"), "disk at 99% on db-1") {
+				n++
+			}
+		}
+		return n
+	}
+	defer func() {
+		if t.Failed() {
+			for _, c := range h.slack.Calls("") {
+				t.Logf("%s %s %.60s", c.Method, c.Form.Get("channel"), c.Form.Get("text"))
+			}
+			for _, e := range h.incident(id).Timeline {
+				t.Logf("%s %s", e.Kind, e.Message)
+			}
+		}
+	}()
+	waitFor(t, "the update in #incidents", 10*time.Second, func() bool { return updates() >= 1 })
+	// The first attempt looked, posted and lost the answer; the retry looks again.
+	waitFor(t, "the retry", 10*time.Second, func() bool { return len(h.slack.Calls("conversations.history")) >= historyBefore+2 })
+	time.Sleep(2 * time.Second)
+	require.Equal(t, 1, updates(), "posted once, though Slack's answer was lost")
 	_, _ = h.post("/v1/incidents/"+id+"/resolve", []byte(`{"by":"alice"}`), "")
 }

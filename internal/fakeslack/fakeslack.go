@@ -151,15 +151,35 @@ func (s *Server) Calls(method string) []Call {
 	return out
 }
 
-// Messages returns chat.postMessage calls whose channel is channel ("" for all).
+// Messages returns chat.postMessage calls whose channel is channel ("" for
+// all); "#name" matches posts by name and by the channel's ID alike.
 func (s *Server) Messages(channel string) []Call {
+	also := channel
+	if name, ok := strings.CutPrefix(channel, "#"); ok {
+		if c, ok := s.Channel(name); ok {
+			also = c.ID
+		}
+	}
 	var out []Call
 	for _, c := range s.Calls("chat.postMessage") {
-		if channel == "" || c.Form.Get("channel") == channel {
+		if got := c.Form.Get("channel"); channel == "" || got == channel || got == also {
 			out = append(out, c)
 		}
 	}
 	return out
+}
+
+// resolve is what Slack does with a channel given as "#name": the post
+// goes to that channel's ID. Call with s.mu held.
+func (s *Server) resolve(channel string) string {
+	if name, ok := strings.CutPrefix(channel, "#"); ok {
+		for _, c := range s.channels {
+			if c.Name == name {
+				return c.ID
+			}
+		}
+	}
+	return channel
 }
 
 func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
@@ -227,6 +247,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		var meta map[string]any
 		_ = json.Unmarshal([]byte(r.Form.Get("metadata")), &meta)
 		s.mu.Lock()
+		channel = s.resolve(channel)
 		s.posted = append(s.posted, message{Channel: channel, TS: ts, Text: r.Form.Get("text"), Blocks: r.Form.Get("blocks"), Metadata: meta})
 		s.mu.Unlock()
 		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "channel": channel, "ts": ts,
