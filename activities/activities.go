@@ -15,6 +15,7 @@ import (
 
 	"github.com/incidentflow/incidentflow/config"
 	"github.com/incidentflow/incidentflow/incident"
+	"github.com/incidentflow/incidentflow/notify/webhook"
 	"github.com/incidentflow/incidentflow/oncall"
 )
 
@@ -27,7 +28,12 @@ type Activities struct {
 	Slack *Slack
 	// GitHub, when configured, holds post-mortems and action items.
 	GitHub *GitHub
-	Logger *slog.Logger
+	// Email, when smtp is configured, delivers email: targets (it is also
+	// among the Notifiers, for people with an email address).
+	Email *Email
+	// Webhooks deliver webhook:NAME targets.
+	Webhooks map[string]*webhook.Sender
+	Logger   *slog.Logger
 	// Now is the clock for on-call resolution; tests pin it.
 	Now func() time.Time
 }
@@ -158,11 +164,15 @@ func (a *Activities) Page(ctx context.Context, req incident.PageRequest) (incide
 	case config.TargetSlackChannel:
 		m.Text = pageText(req, "")
 		return a.postChannel(ctx, t.Name, m)
+	case config.TargetEmail:
+		m.Text = pageText(req, "")
+		return a.sendEmail(ctx, t.Name, m)
+	case config.TargetWebhook:
+		m.Text = pageText(req, "")
+		return a.sendWebhook(ctx, t.Name, m)
 	default:
-		// Email and webhook delivery are not built yet: say so loudly on the
-		// console rather than pretend the page went out.
-		m.Text = pageText(req, fmt.Sprintf("(%s delivery is not implemented yet; shown here instead)", t.Kind))
-		return a.postChannel(ctx, t.String(), m)
+		// Never "paged via console" for a page that went nowhere.
+		return incident.PageResult{}, nonRetryable("NoDelivery", "no delivery for %s targets", t.Kind)
 	}
 }
 

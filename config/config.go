@@ -133,13 +133,21 @@ type GitHub struct {
 	DefaultRepo string `yaml:"default_repo"`
 }
 
+// SMTP is the mail server pages go out through. Credentials are named by
+// environment variables, never written here.
 type SMTP struct {
 	Host        string `yaml:"host"`
 	Port        int    `yaml:"port"`
 	From        string `yaml:"from"`
 	UsernameEnv string `yaml:"username_env"`
 	PasswordEnv string `yaml:"password_env"`
+	// StartTLS requires STARTTLS (default true); false sends in the clear,
+	// for a relay on the same host.
+	StartTLS *bool `yaml:"starttls"`
 }
+
+// UseStartTLS is starttls with its default.
+func (s SMTP) UseStartTLS() bool { return s.StartTLS == nil || *s.StartTLS }
 
 type Severity struct {
 	UpdateEvery    Duration `yaml:"update_every"`
@@ -221,8 +229,11 @@ type User struct {
 	Email   string `yaml:"email"`
 }
 
+// Webhook is an outgoing webhook, signed per Standard Webhooks with the
+// secret in SecretEnv.
 type Webhook struct {
-	URL string `yaml:"url"`
+	URL       string `yaml:"url"`
+	SecretEnv string `yaml:"secret_env"`
 }
 
 // Duration is a Go duration string in YAML ("5m", "2s").
@@ -307,6 +318,12 @@ func (c *Config) applyDefaults() {
 	}
 	if c.HTTP.Listen == "" {
 		c.HTTP.Listen = "127.0.0.1:8080"
+	}
+	if c.SMTP.Host != "" && c.SMTP.Port == 0 {
+		c.SMTP.Port = 587
+		if !c.SMTP.UseStartTLS() {
+			c.SMTP.Port = 25
+		}
 	}
 	if c.HTTP.MaxBodyBytes == 0 {
 		c.HTTP.MaxBodyBytes = 1 << 20

@@ -142,6 +142,23 @@ func (c *Config) Validate() Problems {
 	if r := c.GitHub.DefaultRepo; r != "" && !validRepo(r) {
 		add("github.default_repo", "%q is not owner/name", r)
 	}
+	if c.SMTP.Host != "" {
+		if _, err := mail.ParseAddress(c.SMTP.From); err != nil {
+			add("smtp.from", "%q is not an email address (pages are sent from it)", c.SMTP.From)
+		}
+		if c.SMTP.Port < 1 || c.SMTP.Port > 65535 {
+			add("smtp.port", "%d is not a port", c.SMTP.Port)
+		}
+		if (c.SMTP.UsernameEnv == "") != (c.SMTP.PasswordEnv == "") {
+			add("smtp.username_env", "username_env and password_env go together")
+		}
+	}
+	for _, name := range sortedKeys(c.Webhooks) {
+		wh := c.Webhooks[name]
+		if u, err := url.Parse(wh.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			add("webhooks."+name+".url", "%q must be an absolute http(s) URL", wh.URL)
+		}
+	}
 
 	if len(c.Severities) > 4 {
 		add("severities", "at most four levels (got %d)", len(c.Severities))
@@ -303,6 +320,9 @@ func (c *Config) checkTarget(raw string) error {
 	case TargetEmail:
 		if _, err := mail.ParseAddress(t.Name); err != nil {
 			return fmt.Errorf("%q is not an email address", t.Name)
+		}
+		if c.SMTP.Host == "" {
+			return fmt.Errorf("email target %q needs smtp.host to send through", t.Name)
 		}
 	}
 	return nil

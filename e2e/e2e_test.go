@@ -40,6 +40,7 @@ import (
 	"github.com/incidentflow/incidentflow/incident"
 	"github.com/incidentflow/incidentflow/internal/fakegithub"
 	"github.com/incidentflow/incidentflow/internal/fakeslack"
+	"github.com/incidentflow/incidentflow/notify/email"
 	"github.com/incidentflow/incidentflow/starter"
 	"github.com/incidentflow/incidentflow/worker"
 	"github.com/incidentflow/incidentflow/workflows"
@@ -149,7 +150,14 @@ func newHarnessPaced(t *testing.T, gap time.Duration, tweak func(*config.Config)
 	githubClient.BaseURL, err = url.Parse(cfg.GitHub.APIURL)
 	require.NoError(t, err)
 	acts := &activities.Activities{Config: cfg, Notifiers: []activities.Notifier{slackActs}, Slack: slackActs, Logger: logger,
-		GitHub: &activities.GitHub{Client: githubClient, WriteGap: 100 * time.Millisecond}}
+		GitHub:   &activities.GitHub{Client: githubClient, WriteGap: 100 * time.Millisecond},
+		Webhooks: activities.NewWebhooks(cfg, func(k string) string { return testSecrets[k] })}
+	if cfg.SMTP.Host != "" {
+		// Wired as cmd/incidentflow wires it: after Slack, for people with an email.
+		acts.Email = &activities.Email{Sender: &email.Sender{Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, From: cfg.SMTP.From,
+			StartTLS: cfg.SMTP.UseStartTLS(), Username: testSecrets[cfg.SMTP.UsernameEnv], Password: testSecrets[cfg.SMTP.PasswordEnv]}}
+		acts.Notifiers = append(acts.Notifiers, acts.Email)
+	}
 	w := worker.New(temporalClient, queue, acts)
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Stop)

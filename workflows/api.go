@@ -15,11 +15,11 @@ import (
 const (
 	IncidentWorkflowName = "IncidentWorkflow"
 
-	SignalAlert        = "alert"
+	SignalAlert = "alert"
 	// SignalAlerts carries a batch: the intake folds the alerts that arrive
 	// together for one incident into one signal, so a storm is a few
 	// signals a second rather than one per alert.
-	SignalAlerts = "alerts"
+	SignalAlerts       = "alerts"
 	SignalAck          = "ack"
 	SignalResolve      = "resolve"
 	SignalReopen       = "reopen"

@@ -19,6 +19,7 @@ import (
 
 	"github.com/incidentflow/incidentflow/activities"
 	"github.com/incidentflow/incidentflow/config"
+	"github.com/incidentflow/incidentflow/notify/email"
 	"github.com/incidentflow/incidentflow/starter"
 )
 
@@ -145,10 +146,19 @@ func newActivities(cfg *config.Config, sc *slack.Client, gc *github.Client, logg
 		slackActs = &activities.Slack{Client: sc}
 		notifiers = append(notifiers, slackActs)
 	}
+	var emailActs *activities.Email
+	if cfg.SMTP.Host != "" {
+		emailActs = &activities.Email{Sender: &email.Sender{
+			Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, From: cfg.SMTP.From, StartTLS: cfg.SMTP.UseStartTLS(),
+			Username: envOrEmpty(cfg.SMTP.UsernameEnv), Password: envOrEmpty(cfg.SMTP.PasswordEnv),
+		}}
+		notifiers = append(notifiers, emailActs)
+	}
 	if alwaysConsole || len(notifiers) == 0 {
 		notifiers = append(notifiers, &activities.Console{Out: console})
 	}
-	acts := &activities.Activities{Config: cfg, Notifiers: notifiers, Slack: slackActs, Logger: logger}
+	acts := &activities.Activities{Config: cfg, Notifiers: notifiers, Slack: slackActs, Logger: logger,
+		Email: emailActs, Webhooks: activities.NewWebhooks(cfg, os.Getenv)}
 	if gc != nil {
 		acts.GitHub = &activities.GitHub{Client: gc}
 	}
@@ -163,4 +173,11 @@ func newIntake(c client.Client, cfg *config.Config, sc *slack.Client, logger *sl
 		srv.SlackUsers = sc
 	}
 	return srv.Handler()
+}
+
+func envOrEmpty(name string) string {
+	if name == "" {
+		return ""
+	}
+	return os.Getenv(name)
 }

@@ -1,0 +1,95 @@
+package e2e
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/incidentflow/incidentflow/config"
+	"github.com/incidentflow/incidentflow/internal/fakesmtp"
+	"github.com/incidentflow/incidentflow/workflows"
+)
+
+// testSecrets are the environment of the e2e worker: secrets come from
+// there, never from the config file.
+var testSecrets = map[string]string{
+	"SMTP_USER": "pager", "SMTP_PASSWORD": "smtp-s3cret",
+	"OPS_HOOK_SECRET": "whsec_" + base64.StdEncoding.EncodeToString([]byte("ops-hook-signing-key-0123456789")),
+}
+
+// A step that pages dave, who has only an email address, and the ops
+// webhook: the mail arrives at the SMTP server, the webhook at a receiver
+// that checks its Standard Webhooks signature, and the timeline says so.
+func TestPagesGoOutByEmailAndSignedWebhook(t *testing.T) {
+	smtpSrv, err := fakesmtp.Start("pager", "smtp-s3cret")
+	require.NoError(t, err)
+	t.Cleanup(smtpSrv.Close)
+	var mu sync.Mutex
+	var hooks []map[string]any
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		key, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(testSecrets["OPS_HOOK_SECRET"], "whsec_"))
+		mac := hmac.New(sha256.New, key)
+		mac.Write([]byte(r.Header.Get("webhook-id") + "." + r.Header.Get("webhook-timestamp") + "." + string(body)))
+		if r.Header.Get("webhook-signature") != "v1,"+base64.StdEncoding.EncodeToString(mac.Sum(nil)) {
+			http.Error(w, "bad signature", http.StatusUnauthorized)
+			return
+		}
+		var ev map[string]any
+		_ = json.Unmarshal(body, &ev)
+		mu.Lock()
+		hooks = append(hooks, ev)
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(receiver.Close)
+
+	h := newHarnessWith(t, func(c *config.Config) {
+		host, port := smtpSrv.Addr()
+		off := false
+		c.SMTP = config.SMTP{Host: host, Port: port, From: "incidentflow@example.com", UsernameEnv: "SMTP_USER", PasswordEnv: "SMTP_PASSWORD", StartTLS: &off}
+		c.Webhooks = map[string]config.Webhook{"ops": {URL: receiver.URL, SecretEnv: "OPS_HOOK_SECRET"}}
+		c.EscalationPolicies["primary"].Steps[0].Targets = []string{"user:dave", "webhook:ops"}
+	})
+	key := "reach-" + t.Name()
+	code, body := h.post("/v1/alerts", []byte(`{"key":"`+key+`","title":"replication broken","severity":"warning"}`), genericToken)
+	require.Equal(t, http.StatusAccepted, code, body)
+	id := body["incident_id"].(string)
+
+	waitFor(t, "the email", 10*time.Second, func() bool { return len(smtpSrv.Messages()) == 1 })
+	m := smtpSrv.Messages()[0]
+	require.Equal(t, []string{"dave@example.com"}, m.To)
+	require.Equal(t, "[P3] "+id+": replication broken", m.Header.Get("Subject"))
+	require.Contains(t, m.Body, "escalation round 1 step 1")
+
+	waitFor(t, "the webhook", 10*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return len(hooks) == 1 })
+	mu.Lock()
+	require.Equal(t, "incident.page", hooks[0]["type"])
+	require.Equal(t, id, hooks[0]["incident_id"])
+	mu.Unlock()
+
+	waitFor(t, "both on the timeline", 10*time.Second, func() bool {
+		var paged []string
+		for _, e := range h.incident(id).Timeline {
+			if e.Kind == workflows.KindPaged {
+				paged = append(paged, e.Message)
+			}
+		}
+		return len(paged) == 2 && strings.Contains(strings.Join(paged, "|"), "paged dave via email") &&
+			strings.Contains(strings.Join(paged, "|"), "paged webhook:ops via webhook")
+	})
+	for _, e := range h.incident(id).Timeline {
+		require.NotContains(t, e.Message, "console", "no page claims to have gone to the console")
+	}
+	_, _ = h.post("/v1/incidents/"+id+"/resolve", []byte(`{"by":"alice"}`), "")
+}
