@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"go.temporal.io/sdk/temporal"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/incidentflow/incidentflow/notify"
 	"github.com/incidentflow/incidentflow/notify/email"
 	"github.com/incidentflow/incidentflow/notify/webhook"
+	"github.com/incidentflow/incidentflow/oncall"
 )
 
 // Email pages people by the email address in their config entry.
@@ -85,4 +87,89 @@ func NewWebhooks(cfg *config.Config, getenv func(string) string) map[string]*web
 		out[name] = s
 	}
 	return out
+}
+
+// People resolves a step's targets to the people they page now (a
+// schedule to whoever is on call), each once, with their notification
+// rules. Targets that are not people, or name nobody now, are returned as
+// others, for the Page activity to deliver or report.
+func (a *Activities) People(ctx context.Context, req incident.PeopleRequest) (incident.People, error) {
+	var out incident.People
+	index := map[string]int{}
+	for _, raw := range req.Targets {
+		t, err := config.ParseTarget(raw)
+		if err != nil {
+			out.Others = append(out.Others, raw)
+			continue
+		}
+		user := ""
+		switch t.Kind {
+		case config.TargetUser:
+			user = t.Name
+		case config.TargetSchedule:
+			sched, ok := a.Config.Schedules[t.Name]
+			if ok {
+				user, _ = oncall.Who(sched, a.now())
+			}
+		}
+		if _, known := a.Config.Users[user]; user == "" || !known {
+			out.Others = append(out.Others, raw)
+			continue
+		}
+		if i, ok := index[user]; ok {
+			out.People[i].Targets = append(out.People[i].Targets, raw)
+			continue
+		}
+		var rules []incident.Rule
+		for _, r := range a.Config.RulesFor(user) {
+			rules = append(rules, incident.Rule{After: r.After.D(), Via: r.Via})
+		}
+		if len(rules) == 0 {
+			rules = []incident.Rule{{}}
+		}
+		index[user] = len(out.People)
+		out.People = append(out.People, incident.Person{User: user, Rules: rules, Targets: []string{raw}})
+	}
+	return out, nil
+}
+
+// NotifyPerson reaches one person by one method of their rules.
+func (a *Activities) NotifyPerson(ctx context.Context, req incident.NotifyRequest) (incident.PageResult, error) {
+	defer keepAlive(ctx)()
+	note := ""
+	if len(req.Page.Target) > 0 && req.Page.Target != "user:"+req.User {
+		note = "you are on call for " + strings.TrimPrefix(req.Page.Target, "schedule:")
+	}
+	m := Message{
+		IncidentID: req.Page.IncidentID, Title: req.Page.Title, Severity: req.Page.Severity, Service: req.Page.Service,
+		IdempotencyKey: req.Page.IdempotencyKey, Buttons: true, Urgent: true, Text: pageText(req.Page, note),
+	}
+	u, ok := a.Config.Users[req.User]
+	if !ok {
+		return incident.PageResult{}, nonRetryable("UnknownUser", "unknown user %q", req.User)
+	}
+	switch via := req.Via; {
+	case via == "":
+		return a.pageUser(ctx, req.User, m)
+	case via == config.ViaSlack && a.Slack != nil:
+		return a.notifyBy(ctx, a.Slack, req.User, u, m)
+	case via == config.ViaEmail && a.Email != nil:
+		return a.notifyBy(ctx, a.Email, req.User, u, m)
+	case strings.HasPrefix(via, config.TargetWebhook+":"):
+		return a.sendWebhook(ctx, strings.TrimPrefix(via, config.TargetWebhook+":"), m)
+	default:
+		return incident.PageResult{}, nonRetryable("NoDelivery", "cannot page %s by %s: it is not configured here", req.User, via)
+	}
+}
+
+func (a *Activities) notifyBy(ctx context.Context, n Notifier, name string, u config.User, m Message) (incident.PageResult, error) {
+	delivered, err := n.NotifyUser(ctx, name, u, m)
+	if err != nil {
+		return incident.PageResult{}, keepRetryPolicy(err, "page %s via %s", name, n.Name())
+	}
+	if !delivered {
+		return incident.PageResult{}, nonRetryable("Unreachable", "%s cannot reach %s", n.Name(), name)
+	}
+	a.logger().Info("paged", "incident", m.IncidentID, "user", name, "via", n.Name(), "key", m.IdempotencyKey)
+	return incident.PageResult{Recipient: name, Channel: n.Name()}, nil
 }

@@ -32,8 +32,10 @@ type Config struct {
 	Schedules          map[string]Schedule         `yaml:"schedules"`
 	Users              map[string]User             `yaml:"users"`
 	Webhooks           map[string]Webhook          `yaml:"webhooks"`
-	History            History                     `yaml:"history"`
-	Triage             Triage                      `yaml:"triage"`
+	// NotificationRules are everyone's rules unless they have their own.
+	NotificationRules []NotificationRule `yaml:"notification_rules"`
+	History           History            `yaml:"history"`
+	Triage            Triage             `yaml:"triage"`
 }
 
 // Triage decides severity when an alert carries none it recognises.
@@ -227,6 +229,37 @@ type Override struct {
 type User struct {
 	SlackID string `yaml:"slack_id"`
 	Email   string `yaml:"email"`
+	// Phone is E.164 (+4915112345678), for sms and voice.
+	Phone string `yaml:"phone"`
+	// ContactMethods, when set, are the only ways this person may be paged.
+	ContactMethods []string `yaml:"contact_methods"`
+	// NotificationRules say how a page reaches this person, step by step;
+	// without them the top-level notification_rules apply.
+	NotificationRules []NotificationRule `yaml:"notification_rules"`
+}
+
+// NotificationRule pages by Via (slack, email, sms, voice, webhook:NAME)
+// After the page began, unless the incident is acknowledged first.
+type NotificationRule struct {
+	After Duration `yaml:"after"`
+	Via   string   `yaml:"via"`
+}
+
+// Contact methods a notification rule may use.
+const (
+	ViaSlack = "slack"
+	ViaEmail = "email"
+	ViaSMS   = "sms"
+	ViaVoice = "voice"
+)
+
+// RulesFor is how a page reaches user: their rules, else the default
+// rules, else nil (the first channel that can reach them, at once).
+func (c *Config) RulesFor(user string) []NotificationRule {
+	if u, ok := c.Users[user]; ok && len(u.NotificationRules) > 0 {
+		return u.NotificationRules
+	}
+	return c.NotificationRules
 }
 
 // Webhook is an outgoing webhook, signed per Standard Webhooks with the

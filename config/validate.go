@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/mail"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -153,12 +154,6 @@ func (c *Config) Validate() Problems {
 			add("smtp.username_env", "username_env and password_env go together")
 		}
 	}
-	for _, name := range sortedKeys(c.Webhooks) {
-		wh := c.Webhooks[name]
-		if u, err := url.Parse(wh.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			add("webhooks."+name+".url", "%q must be an absolute http(s) URL", wh.URL)
-		}
-	}
 
 	if len(c.Severities) > 4 {
 		add("severities", "at most four levels (got %d)", len(c.Severities))
@@ -285,7 +280,17 @@ func (c *Config) Validate() Problems {
 		if u.SlackID != "" && !IsSlackID(u.SlackID) {
 			add("users."+name+".slack_id", "%q is not a Slack user ID (like U024BE7LH)", u.SlackID)
 		}
+		if u.Phone != "" && !e164.MatchString(u.Phone) {
+			add("users."+name+".phone", "%q is not an E.164 number (like +4915112345678)", u.Phone)
+		}
+		for i, m := range u.ContactMethods {
+			if err := c.checkMethod(name, m); err != nil {
+				add(fmt.Sprintf("users.%s.contact_methods[%d]", name, i), "%v", err)
+			}
+		}
+		c.validateRules("users."+name+".notification_rules", name, u.NotificationRules, add)
 	}
+	c.validateRules("notification_rules", "", c.NotificationRules, add)
 	for _, name := range sortedKeys(c.Webhooks) {
 		if u, err := url.Parse(c.Webhooks[name].URL); err != nil || u.Scheme == "" || u.Host == "" {
 			add("webhooks."+name+".url", "%q is not an absolute URL", c.Webhooks[name].URL)
@@ -422,4 +427,55 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
+
+// checkMethod says whether user (or, with user "", anyone) can be paged by m.
+func (c *Config) checkMethod(user, m string) error {
+	u := c.Users[user]
+	switch {
+	case m == ViaSlack:
+		if user != "" && u.SlackID == "" && u.Email == "" {
+			return fmt.Errorf("slack needs a slack_id or an email to look them up by")
+		}
+	case m == ViaEmail:
+		if user != "" && u.Email == "" {
+			return fmt.Errorf("email needs users.%s.email", user)
+		}
+		if c.SMTP.Host == "" {
+			return fmt.Errorf("email needs smtp.host to send through")
+		}
+	case m == ViaSMS, m == ViaVoice:
+		if user != "" && u.Phone == "" {
+			return fmt.Errorf("%s needs users.%s.phone", m, user)
+		}
+	case strings.HasPrefix(m, TargetWebhook+":"):
+		if _, ok := c.Webhooks[strings.TrimPrefix(m, TargetWebhook+":")]; !ok {
+			return fmt.Errorf("unknown webhook %q (define it under webhooks)", strings.TrimPrefix(m, TargetWebhook+":"))
+		}
+	default:
+		return fmt.Errorf("%q is not a contact method (slack, email, sms, voice, webhook:NAME)", m)
+	}
+	return nil
+}
+
+// validateRules checks notification rules: known methods the person can be
+// reached by, in the order they fire.
+func (c *Config) validateRules(key, user string, rules []NotificationRule, add func(string, string, ...any)) {
+	allowed := c.Users[user].ContactMethods
+	for i, r := range rules {
+		k := fmt.Sprintf("%s[%d]", key, i)
+		if r.After < 0 {
+			add(k+".after", "must not be negative")
+		}
+		if i > 0 && r.After < rules[i-1].After {
+			add(k+".after", "%s is before the rule above it (%s): list rules in the order they fire", r.After.D(), rules[i-1].After.D())
+		}
+		if err := c.checkMethod(user, r.Via); err != nil {
+			add(k+".via", "%v", err)
+		} else if len(allowed) > 0 && !slices.Contains(allowed, r.Via) {
+			add(k+".via", "%q is not among users.%s.contact_methods", r.Via, user)
+		}
+	}
 }

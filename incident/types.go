@@ -195,3 +195,38 @@ type AnnounceRequest struct {
 	Text           string `json:"text"`
 	IdempotencyKey string `json:"idempotency_key"`
 }
+
+// Rule is one notification rule: page by Via, After the page began. An
+// empty Via is the first channel that can reach the person.
+type Rule struct {
+	After time.Duration `json:"after"`
+	Via   string        `json:"via,omitempty"`
+}
+
+// Person is someone a step pages, with how to reach them.
+type Person struct {
+	User  string `json:"user"`
+	Rules []Rule `json:"rules"`
+	// Targets are the step's targets that named them (a person named twice
+	// is paged once).
+	Targets []string `json:"targets"`
+}
+
+// PeopleRequest asks who a step's targets page, now.
+type PeopleRequest struct {
+	Targets []string `json:"targets"`
+}
+
+// People is who a step pages: the people, and the targets that are not
+// people (channels, webhooks) or could not be resolved, paged as before.
+type People struct {
+	People []Person `json:"people"`
+	Others []string `json:"others,omitempty"`
+}
+
+// NotifyRequest reaches one person by one method.
+type NotifyRequest struct {
+	Page PageRequest `json:"page"`
+	User string      `json:"user"`
+	Via  string      `json:"via,omitempty"`
+}

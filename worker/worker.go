@@ -34,4 +34,5 @@ func Register(w sdkworker.Registry, acts *activities.Activities) {
 func RegisterWorkflows(r sdkworker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.IncidentWorkflow, workflow.RegisterOptions{Name: workflows.IncidentWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.PostmortemWorkflow, workflow.RegisterOptions{Name: workflows.PostmortemWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.NotifyPersonWorkflow, workflow.RegisterOptions{Name: workflows.NotifyPersonWorkflowName})
 }

@@ -36,6 +36,9 @@ const (
 	postmortemChange = "postmortem-child"
 	// policyRefreshChange re-reads the policy when the severity changes.
 	policyRefreshChange = "policy-refresh"
+	// rulesChange pages each person of a step through their notification
+	// rules, in a child workflow the ack cancels.
+	rulesChange = "notification-rules"
 )
 
 // a names the activities; workflows call them by method reference, so a
@@ -57,6 +60,9 @@ type incidentWorkflow struct {
 	published published
 	alerts    workflow.ReceiveChannel
 	batches   workflow.ReceiveChannel
+	// paging cancels the people being paged through their rules (an ack
+	// stops them all at once).
+	paging []workflow.CancelFunc
 	// signals counts the signals this run took: Temporal refuses more than
 	// 10,000 in one run, so a storm hands over to a new run well before.
 	signals int
@@ -150,6 +156,7 @@ func (w *incidentWorkflow) run(ctx workflow.Context, resumed bool) (*Incident, e
 			w.st.CardVersion = int(workflow.GetVersion(ctx, cardChange, workflow.DefaultVersion, 1))
 			w.st.InviteVersion = int(workflow.GetVersion(ctx, inviteChange, workflow.DefaultVersion, 1))
 			w.st.PostmortemVersion = int(workflow.GetVersion(ctx, postmortemChange, workflow.DefaultVersion, 1))
+			w.st.RulesVersion = int(workflow.GetVersion(ctx, rulesChange, workflow.DefaultVersion, 1))
 		}
 		w.openChannel(ctx)
 	} else {
@@ -312,8 +319,12 @@ func (w *incidentWorkflow) pageNext(ctx workflow.Context) {
 	round, step := e.Position/n, e.Position%n
 	targets := plan.Steps[step].Targets
 	w.record(ctx, KindEscalation, "", fmt.Sprintf("round %d step %d: paging %s", round+1, step+1, strings.Join(targets, ", ")))
-	for _, t := range targets {
-		w.page(ctx, round, step, t, "")
+	if w.st.RulesVersion >= 1 {
+		w.pageStep(ctx, round, step, targets)
+	} else {
+		for _, t := range targets {
+			w.page(ctx, round, step, t, "")
+		}
 	}
 	e.Position++
 	var wait time.Duration
@@ -754,4 +765,66 @@ func (d *deadline) stop() {
 
 func (d *deadline) fired() {
 	d.future, d.cancel = nil, nil
+}
+
+// pageStep pages a step's targets: each person they name once, through
+// their notification rules; channels and webhooks as they are.
+func (w *incidentWorkflow) pageStep(ctx workflow.Context, round, step int, targets []string) {
+	var people incident.People
+	if err := readConfig(ctx, a.People, incident.PeopleRequest{Targets: targets}, &people); err != nil {
+		w.record(ctx, KindWarning, "", "could not work out who to page, paging each target as it is: "+errorMessage(err))
+		people = incident.People{Others: targets}
+	}
+	for _, p := range people.People {
+		w.pagePerson(ctx, round, step, p)
+	}
+	for _, t := range people.Others {
+		w.page(ctx, round, step, t, "")
+	}
+}
+
+// pagePerson starts a child that pages one person through their rules.
+func (w *incidentWorkflow) pagePerson(ctx workflow.Context, round, step int, p incident.Person) {
+	gen := w.st.Escalation.Generation
+	req := incident.PageRequest{IncidentID: w.st.ID, Title: w.st.Title, Severity: w.st.Severity, Service: w.st.Service,
+		Target: p.Targets[0], Round: round + 1, Step: step + 1,
+		IdempotencyKey: fmt.Sprintf("%s/g%d/r%d/s%d", w.st.ID, gen, round+1, step+1)}
+	// From the key, as the post-mortem's: a replay under another ID names it the same.
+	id := fmt.Sprintf("notify-%s-g%d-r%d-s%d-%s", strings.TrimPrefix(IncidentID(w.st.Key), idPrefix), gen, round+1, step+1, incident.Slug(p.User, "._", 64))
+	summary := fmt.Sprintf("paging %s: %s", p.User, rulesSummary(p.Rules))
+	cctx, cancel := workflow.WithCancel(ctx)
+	cctx = workflow.WithChildOptions(cctx, workflow.ChildWorkflowOptions{WorkflowID: id, StaticSummary: incident.Cut(summary, 200)})
+	w.paging = append(w.paging, cancel)
+	f := workflow.ExecuteChildWorkflow(cctx, NotifyPersonWorkflowName, NotifyPersonInput{Page: req, User: p.User, Rules: p.Rules})
+	w.inFlight++
+	targets := strings.Join(p.Targets, ", ")
+	workflow.Go(ctx, func(gctx workflow.Context) {
+		defer func() {
+			w.inFlight--
+			w.wakeUp()
+		}()
+		var res NotifyPersonResult
+		if err := f.Get(gctx, &res); err != nil {
+			w.record(gctx, KindPageFailed, "", fmt.Sprintf("paging %s (%s) failed: %s", p.User, targets, errorMessage(err)))
+			return
+		}
+		for _, n := range res.Notified {
+			if n.Error != "" {
+				w.record(gctx, KindPageFailed, "", fmt.Sprintf("page to %s by %s failed: %s", p.User, viaName(n.Via), n.Error))
+			} else {
+				w.record(gctx, KindPaged, "", fmt.Sprintf("paged %s via %s (%s)", n.Recipient, n.Channel, targets))
+			}
+		}
+		if res.Stopped {
+			w.record(gctx, KindEscalation, "", fmt.Sprintf("stopped paging %s: the incident was acknowledged", p.User))
+		}
+	})
+}
+
+// stopPaging cancels every person still being paged through their rules.
+func (w *incidentWorkflow) stopPaging() {
+	for _, cancel := range w.paging {
+		cancel()
+	}
+	w.paging = nil
 }

@@ -32,6 +32,7 @@ slack: {announce_channel: "#incidents"}
 timings: {ack_timeout: 5m}
 services:
   checkout: {escalation_policy: primary}
+  db: {escalation_policy: db}
 escalation_policies:
   primary:
     repeat: 1
@@ -39,7 +40,20 @@ escalation_policies:
       - {delay: 0s, targets: [user:alice]}
       - {delay: 5m, targets: [user:bob]}
       - {delay: 5m, targets: [user:carol, "slack_channel:#sre"]}
+  db:
+    steps:
+      # dave twice: by name and as the one on call.
+      - {delay: 0s, targets: [user:dave, schedule:db-oncall]}
+      - {delay: 10m, targets: [user:bob]}
+schedules:
+  db-oncall:
+    time_zone: UTC
+    layers: [{start: "2026-01-01T00:00:00Z", shift: 8760h, users: [dave]}]
 users:
+  dave:
+    slack_id: U0DAVE
+    phone: "+15555550100"
+    notification_rules: [{after: 0s, via: slack}, {after: 1m, via: sms}, {after: 3m, via: voice}]
   alice: {}
   bob: {}
   carol: {}
@@ -101,13 +115,19 @@ func (s *incidentSuite) SetupTest() {
 // recordPages answers every page not matched by a mock registered before it
 // (testify tries mocks in the order they were set up) and records when it came.
 func (s *incidentSuite) recordPages() {
+	record := func(req incident.PageRequest) (incident.PageResult, error) {
+		at := s.env.Now().Sub(s.start)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.pages = append(s.pages, page{at: at, target: req.Target, round: req.Round, step: req.Step})
+		return incident.PageResult{Recipient: req.Target, Channel: "test"}, nil
+	}
+	// Channels are paged directly; people through their notification rules.
 	s.env.OnActivity(s.acts.Page, mock.Anything, mock.Anything).Maybe().Return(
-		func(_ context.Context, req incident.PageRequest) (incident.PageResult, error) {
-			at := s.env.Now().Sub(s.start)
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			s.pages = append(s.pages, page{at: at, target: req.Target, round: req.Round, step: req.Step})
-			return incident.PageResult{Recipient: req.Target, Channel: "test"}, nil
+		func(_ context.Context, req incident.PageRequest) (incident.PageResult, error) { return record(req) })
+	s.env.OnActivity(s.acts.NotifyPerson, mock.Anything, mock.Anything).Maybe().Return(
+		func(_ context.Context, req incident.NotifyRequest) (incident.PageResult, error) {
+			return record(req.Page)
 		})
 }
 
@@ -164,8 +184,8 @@ func (s *incidentSuite) TestStep2PagedExactlyAtFiveMinutesWithoutAck() {
 }
 
 func (s *incidentSuite) TestAckAtFourMinutesMeansStep2NeverPaged() {
-	s.env.OnActivity(s.acts.Page, mock.Anything, mock.MatchedBy(func(r incident.PageRequest) bool {
-		return r.Target == "user:bob"
+	s.env.OnActivity(s.acts.NotifyPerson, mock.Anything, mock.MatchedBy(func(r incident.NotifyRequest) bool {
+		return r.User == "bob"
 	})).Never()
 	s.recordPages()
 	var ackedAt time.Duration
@@ -224,8 +244,8 @@ func (s *incidentSuite) TestFallbackToldOnceAfterRepeatRounds() {
 }
 
 func (s *incidentSuite) TestDuplicateAlertsNeverPageTwice() {
-	s.env.OnActivity(s.acts.Page, mock.Anything, mock.MatchedBy(func(r incident.PageRequest) bool {
-		return r.Target == "user:alice"
+	s.env.OnActivity(s.acts.NotifyPerson, mock.Anything, mock.MatchedBy(func(r incident.NotifyRequest) bool {
+		return r.User == "alice"
 	})).Once().Return(incident.PageResult{Recipient: "alice", Channel: "test"}, nil)
 	alert := workflows.AlertSignal{Fingerprint: "fp1", Status: incident.AlertFiring, Summary: "5xx > 5%", Source: "test"}
 	s.at(0, func() { s.signal(workflows.SignalAlert, alert) })
@@ -319,6 +339,7 @@ func (s *incidentSuite) TestAckUpdateValidatorRejectsInvalidTransitions() {
 
 func (s *incidentSuite) TestP4DoesNotPage() {
 	s.env.OnActivity(s.acts.Page, mock.Anything, mock.Anything).Never()
+	s.env.OnActivity(s.acts.NotifyPerson, mock.Anything, mock.Anything).Never()
 	in := s.input()
 	in.Severity = "P4"
 	s.resolveAt(time.Hour)

@@ -228,6 +228,7 @@ func (w *incidentWorkflow) validateAck(r ActionRequest) error {
 
 func (w *incidentWorkflow) ack(ctx workflow.Context, r ActionRequest) {
 	now := workflow.Now(ctx)
+	w.stopPaging()
 	w.st.Status = incident.StatusAcknowledged
 	w.st.AcknowledgedBy = r.By
 	w.st.LastAckAt = &now
@@ -266,6 +267,7 @@ func (w *incidentWorkflow) validateResolve(r ActionRequest) error {
 // resolve starts the monitoring window (version 1) or resolves at once (0).
 func (w *incidentWorkflow) resolve(ctx workflow.Context, r ActionRequest) {
 	now := workflow.Now(ctx)
+	w.stopPaging()
 	w.st.MitigatedAt = &now
 	w.st.ResolvedBy = r.By
 	if w.st.Version >= lifecycleV1 && w.st.Policy.ResolveStableFor > 0 {

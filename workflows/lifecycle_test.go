@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
@@ -638,4 +639,77 @@ func (s *incidentSuite) TestSeverityChangeFollowsThePolicyAsConfiguredNow() {
 	s.Equal(2, reads, "read when it opened, and again at the severity change")
 	s.Equal([]page{{at: 2 * time.Minute, target: "user:carol", round: 1, step: 1}}, s.pages, "P4 paged nobody; the raise to P2 pages the first step as configured now")
 	s.Equal([]string{"user:carol"}, st.Escalation.Steps[0].Targets)
+}
+
+type notified struct {
+	at   time.Duration
+	user string
+	via  string
+}
+
+// dave's rules are Slack now, SMS after a minute, a call after three; the
+// ack at two minutes stops them: no call. Named twice by the step (by name
+// and as the one on call), he is paged once.
+func (s *incidentSuite) TestNotificationRulesStopAtTheAck() {
+	s.recordAnnouncements()
+	var got []notified
+	s.env.OnActivity(s.acts.NotifyPerson, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, req incident.NotifyRequest) (incident.PageResult, error) {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			got = append(got, notified{at: s.env.Now().Sub(s.start), user: req.User, via: req.Via})
+			return incident.PageResult{Recipient: req.User, Channel: req.Via}, nil
+		})
+	s.ackAt(2*time.Minute, "dave")
+	s.resolveAt(20 * time.Minute)
+	in := s.input()
+	in.Service, in.Severity = "db", "P3"
+	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, in)
+	st := s.result()
+	s.Equal([]notified{{0, "dave", "slack"}, {time.Minute, "dave", "sms"}}, got, "no call after the ack, and no page to bob")
+	var lines []string
+	for _, e := range st.Timeline {
+		if e.Kind == workflows.KindPaged || strings.HasPrefix(e.Message, "stopped paging") {
+			lines = append(lines, e.Message)
+		}
+	}
+	s.Equal([]string{
+		"paged dave via slack (user:dave, schedule:db-oncall)",
+		"paged dave via sms (user:dave, schedule:db-oncall)",
+		"stopped paging dave: the incident was acknowledged",
+	}, lines)
+}
+
+// A failing method does not stop the rules: the next one still goes.
+func (s *incidentSuite) TestNotificationRulesGoOnPastAFailure() {
+	s.recordAnnouncements()
+	var got []string
+	s.env.OnActivity(s.acts.NotifyPerson, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, req incident.NotifyRequest) (incident.PageResult, error) {
+			s.mu.Lock()
+			got = append(got, req.Via)
+			s.mu.Unlock()
+			if req.Via == "sms" {
+				return incident.PageResult{}, temporal.NewNonRetryableApplicationError("twilio is not configured", "NoDelivery", nil)
+			}
+			return incident.PageResult{Recipient: req.User, Channel: req.Via}, nil
+		})
+	s.ackAt(5*time.Minute, "dave")
+	s.resolveAt(20 * time.Minute)
+	in := s.input()
+	in.Service, in.Severity = "db", "P3"
+	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, in)
+	s.Require().True(s.env.IsWorkflowCompleted())
+	s.Require().NoError(s.env.GetWorkflowError())
+	var st workflows.Incident
+	s.Require().NoError(s.env.GetWorkflowResult(&st))
+	s.Equal([]string{"slack", "sms", "voice"}, got)
+	failed := 0
+	for _, e := range st.Timeline {
+		if e.Kind == workflows.KindPageFailed {
+			failed++
+			s.Contains(e.Message, "page to dave by sms failed: twilio is not configured")
+		}
+	}
+	s.Equal(1, failed)
 }

@@ -51,6 +51,7 @@ type incidentState struct {
 	InviteVersion     int `json:"invite_version,omitempty"`
 	CardVersion       int `json:"card_version,omitempty"`
 	PostmortemVersion int `json:"postmortem_version,omitempty"`
+	RulesVersion      int `json:"rules_version,omitempty"`
 
 	// What the incident did outside: its channel, its card, its post-mortem.
 	SlackChannel *incident.SlackChannel `json:"slack_channel,omitempty"`

@@ -1,0 +1,95 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/incidentflow/incidentflow/incident"
+)
+
+// NotifyPersonWorkflowName pages one person through their notification
+// rules: a child of the incident, cancelled the moment it is acknowledged.
+const NotifyPersonWorkflowName = "NotifyPersonWorkflow"
+
+// NotifyPersonInput is one person to page and how.
+type NotifyPersonInput struct {
+	Page  incident.PageRequest `json:"page"`
+	User  string               `json:"user"`
+	Rules []incident.Rule      `json:"rules"`
+}
+
+// Notified is the outcome of one rule.
+type Notified struct {
+	At        time.Time `json:"at"`
+	Via       string    `json:"via,omitempty"`
+	Recipient string    `json:"recipient,omitempty"`
+	Channel   string    `json:"channel,omitempty"`
+	Error     string    `json:"error,omitempty"`
+}
+
+// NotifyPersonResult is what each rule did, and whether an ack stopped the
+// rest.
+type NotifyPersonResult struct {
+	User     string     `json:"user"`
+	Notified []Notified `json:"notified"`
+	// Stopped: the incident was acknowledged (or resolved) before every
+	// rule had fired; the rules left were not used.
+	Stopped bool `json:"stopped,omitempty"`
+}
+
+// NotifyPersonWorkflow fires each rule at its time after the start. A
+// cancellation (the ack) ends it at once, and it reports what it did.
+func NotifyPersonWorkflow(ctx workflow.Context, in NotifyPersonInput) (*NotifyPersonResult, error) {
+	res := &NotifyPersonResult{User: in.User, Notified: []Notified{}}
+	start := workflow.Now(ctx)
+	for i, rule := range in.Rules {
+		if wait := start.Add(rule.After).Sub(workflow.Now(ctx)); wait > 0 {
+			summary := fmt.Sprintf("paging %s: %s in %s", in.User, viaName(rule.Via), incident.Duration(rule.After))
+			if err := workflow.NewTimerWithOptions(ctx, wait, workflow.TimerOptions{Summary: summary}).Get(ctx, nil); err != nil {
+				res.Stopped = true
+				return res, nil
+			}
+		}
+		req := incident.NotifyRequest{Page: in.Page, User: in.User, Via: rule.Via}
+		req.Page.IdempotencyKey = fmt.Sprintf("%s/%s/%d-%s", in.Page.IdempotencyKey, in.User, i, viaName(rule.Via))
+		actx := workflow.WithActivityOptions(ctx, notifyOptions(fmt.Sprintf("page %s by %s", in.User, viaName(rule.Via))))
+		var got incident.PageResult
+		err := workflow.ExecuteActivity(actx, a.NotifyPerson, req).Get(ctx, &got)
+		n := Notified{At: workflow.Now(ctx), Via: rule.Via, Recipient: got.Recipient, Channel: got.Channel}
+		var canceled *temporal.CanceledError
+		switch {
+		case errors.As(err, &canceled):
+			res.Stopped = true
+			return res, nil
+		case err != nil:
+			n.Error = errorMessage(err)
+		}
+		res.Notified = append(res.Notified, n)
+	}
+	return res, nil
+}
+
+func viaName(via string) string {
+	if via == "" {
+		return "first channel that reaches them"
+	}
+	return via
+}
+
+// rulesSummary reads "slack now, sms in 1m, voice in 3m".
+func rulesSummary(rules []incident.Rule) string {
+	var parts []string
+	for _, r := range rules {
+		when := "now"
+		if r.After > 0 {
+			when = "in " + incident.Duration(r.After).String()
+		}
+		parts = append(parts, viaName(r.Via)+" "+when)
+	}
+	return strings.Join(parts, ", ")
+}
