@@ -489,6 +489,8 @@ func TestLifecycleOverHTTP(t *testing.T) {
 	// The same scenario once the state became facts plus a view, and Updates
 	// answered small results.
 	recordHistory(t, id, "v3_lifecycle_reopen")
+	// And once each person a step names is paged through their rules by a child.
+	recordHistory(t, id, "v4_lifecycle_notification_rules")
 }
 
 func TestEventsV2AndGenericIntake(t *testing.T) {
