@@ -48,7 +48,15 @@ import (
 
 var temporalClient client.Client
 
+// testFrontend is the embedded server's address, for worker processes.
+var testFrontend string
+
 func TestMain(m *testing.M) {
+	if os.Getenv(childWorkerEnv) != "" {
+		// This test binary was started again as a worker process, to be killed.
+		runChildWorker()
+		return
+	}
 	ctx := context.Background()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv, err := devserver.Start(ctx, devserver.Options{
@@ -59,6 +67,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "start embedded temporal:", err)
 		os.Exit(1)
 	}
+	testFrontend = srv.FrontendAddress()
 	temporalClient, err = client.Dial(client.Options{HostPort: srv.FrontendAddress(), Namespace: "default", Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "dial embedded temporal:", err)

@@ -94,6 +94,16 @@ type failure struct {
 	lose bool
 	// channel, when set, limits the failure to calls for that channel.
 	channel string
+	// stall holds the call this long before Slack acts on it, as a slow or
+	// hung connection would.
+	stall time.Duration
+}
+
+// StallNext holds the next call to method for d before acting on it.
+func (s *Server) StallNext(method string, d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failures[method] = append(s.failures[method], failure{stall: d})
 }
 
 // RateLimitNextIn is RateLimitNext for calls to one channel only, so other
@@ -194,6 +204,16 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	}
 
 	s.mu.Lock()
+	if fs := s.failures[method]; len(fs) > 0 && fs[0].stall > 0 {
+		s.failures[method] = fs[1:]
+		s.calls = append(s.calls, Call{Method: method + " (stalled)", Form: r.Form, At: time.Now()})
+		s.mu.Unlock()
+		select {
+		case <-time.After(fs[0].stall):
+		case <-r.Context().Done():
+		}
+		s.mu.Lock()
+	}
 	lose := false
 	if fs := s.failures[method]; len(fs) > 0 && fs[0].lose {
 		s.failures[method] = fs[1:]
