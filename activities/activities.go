@@ -15,6 +15,7 @@ import (
 
 	"github.com/incidentflow/incidentflow/config"
 	"github.com/incidentflow/incidentflow/incident"
+	"github.com/incidentflow/incidentflow/notify/twilio"
 	"github.com/incidentflow/incidentflow/notify/webhook"
 	"github.com/incidentflow/incidentflow/oncall"
 )
@@ -33,7 +34,9 @@ type Activities struct {
 	Email *Email
 	// Webhooks deliver webhook:NAME targets.
 	Webhooks map[string]*webhook.Sender
-	Logger   *slog.Logger
+	// Twilio, when configured, texts and calls (sms and voice rules).
+	Twilio *twilio.Sender
+	Logger *slog.Logger
 	// Now is the clock for on-call resolution; tests pin it.
 	Now func() time.Time
 }

@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -42,14 +43,20 @@ func (m Message) page() notify.Page {
 // deliveryError hands a channel's verdict to Temporal: permanent failures
 // are not retried, a provider's "wait N seconds" is waited out.
 func deliveryError(op string, err error) error {
+	// The channel's error already says what was sent to whom; the message
+	// is kept to one line (no cause chain), as the timeline shows it.
+	msg := err.Error()
+	if !strings.Contains(msg, op) {
+		msg = op + ": " + msg
+	}
 	switch {
 	case notify.IsPermanent(err):
-		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s: %v", op, err), "DeliveryRefused", err)
+		return temporal.NewNonRetryableApplicationError(msg, "DeliveryRefused", nil)
 	case notify.RetryDelay(err) > 0:
-		return temporal.NewApplicationErrorWithOptions(fmt.Sprintf("%s: %v", op, err), "DeliveryRateLimited",
-			temporal.ApplicationErrorOptions{NextRetryDelay: notify.RetryDelay(err), Cause: err})
+		return temporal.NewApplicationErrorWithOptions(msg, "DeliveryRateLimited",
+			temporal.ApplicationErrorOptions{NextRetryDelay: notify.RetryDelay(err)})
 	}
-	return fmt.Errorf("%s: %w", op, err)
+	return errors.New(msg)
 }
 
 // sendEmail pages an address named by an email: target.
@@ -155,6 +162,21 @@ func (a *Activities) NotifyPerson(ctx context.Context, req incident.NotifyReques
 		return a.notifyBy(ctx, a.Slack, req.User, u, m)
 	case via == config.ViaEmail && a.Email != nil:
 		return a.notifyBy(ctx, a.Email, req.User, u, m)
+	case (via == config.ViaSMS || via == config.ViaVoice) && a.Twilio != nil:
+		if u.Phone == "" {
+			return incident.PageResult{}, nonRetryable("NoPhone", "cannot %s %s: no phone number in the config", via, req.User)
+		}
+		var err error
+		if via == config.ViaSMS {
+			err = a.Twilio.SMS(ctx, u.Phone, m.page())
+		} else {
+			err = a.Twilio.Call(ctx, u.Phone, req.User, m.page())
+		}
+		if err != nil {
+			return incident.PageResult{}, deliveryError(fmt.Sprintf("%s %s", via, req.User), err)
+		}
+		a.logger().Info("paged", "incident", m.IncidentID, "user", req.User, "via", via, "key", m.IdempotencyKey)
+		return incident.PageResult{Recipient: req.User, Channel: via}, nil
 	case strings.HasPrefix(via, config.TargetWebhook+":"):
 		return a.sendWebhook(ctx, strings.TrimPrefix(via, config.TargetWebhook+":"), m)
 	default:

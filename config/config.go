@@ -32,6 +32,7 @@ type Config struct {
 	Schedules          map[string]Schedule         `yaml:"schedules"`
 	Users              map[string]User             `yaml:"users"`
 	Webhooks           map[string]Webhook          `yaml:"webhooks"`
+	Twilio             Twilio                      `yaml:"twilio"`
 	// NotificationRules are everyone's rules unless they have their own.
 	NotificationRules []NotificationRule `yaml:"notification_rules"`
 	History           History            `yaml:"history"`
@@ -261,6 +262,23 @@ func (c *Config) RulesFor(user string) []NotificationRule {
 	}
 	return c.NotificationRules
 }
+
+// Twilio texts and calls people (sms and voice rules) through the Twilio
+// REST API, or any service that speaks it at APIURL.
+type Twilio struct {
+	AccountSIDEnv string `yaml:"account_sid_env"`
+	AuthTokenEnv  string `yaml:"auth_token_env"`
+	// APIURL is the REST base, https://api.twilio.com by default.
+	APIURL string `yaml:"api_url"`
+	// From is the number texts and calls come from (E.164).
+	From string `yaml:"from"`
+	// CallbackURL is incidentflow's public base URL, where Twilio posts the
+	// key pressed on a call and SMS replies (/v1/twilio/voice, /v1/twilio/sms).
+	CallbackURL string `yaml:"callback_url"`
+}
+
+// Configured says whether pages can go by SMS and voice.
+func (t Twilio) Configured() bool { return t.AccountSIDEnv != "" && t.From != "" }
 
 // Webhook is an outgoing webhook, signed per Standard Webhooks with the
 // secret in SecretEnv.

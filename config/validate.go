@@ -143,6 +143,22 @@ func (c *Config) Validate() Problems {
 	if r := c.GitHub.DefaultRepo; r != "" && !validRepo(r) {
 		add("github.default_repo", "%q is not owner/name", r)
 	}
+	if t := c.Twilio; t != (Twilio{}) {
+		if t.AccountSIDEnv == "" || t.AuthTokenEnv == "" {
+			add("twilio", "account_sid_env and auth_token_env are required")
+		}
+		if !e164.MatchString(t.From) {
+			add("twilio.from", "%q is not an E.164 number", t.From)
+		}
+		for _, f := range []struct{ key, v string }{{"twilio.api_url", t.APIURL}, {"twilio.callback_url", t.CallbackURL}} {
+			if u, err := url.Parse(f.v); f.v != "" && (err != nil || u.Scheme == "" || u.Host == "") {
+				add(f.key, "%q is not an absolute URL", f.v)
+			}
+		}
+		if t.CallbackURL == "" {
+			add("twilio.callback_url", "required: the public URL Twilio posts keypresses and SMS replies to")
+		}
+	}
 	if c.SMTP.Host != "" {
 		if _, err := mail.ParseAddress(c.SMTP.From); err != nil {
 			add("smtp.from", "%q is not an email address (pages are sent from it)", c.SMTP.From)
@@ -449,6 +465,9 @@ func (c *Config) checkMethod(user, m string) error {
 	case m == ViaSMS, m == ViaVoice:
 		if user != "" && u.Phone == "" {
 			return fmt.Errorf("%s needs users.%s.phone", m, user)
+		}
+		if !c.Twilio.Configured() {
+			return fmt.Errorf("%s needs twilio (account_sid_env, auth_token_env, from)", m)
 		}
 	case strings.HasPrefix(m, TargetWebhook+":"):
 		if _, ok := c.Webhooks[strings.TrimPrefix(m, TargetWebhook+":")]; !ok {

@@ -41,6 +41,7 @@ import (
 	"github.com/incidentflow/incidentflow/internal/fakegithub"
 	"github.com/incidentflow/incidentflow/internal/fakeslack"
 	"github.com/incidentflow/incidentflow/notify/email"
+	"github.com/incidentflow/incidentflow/notify/twilio"
 	"github.com/incidentflow/incidentflow/starter"
 	"github.com/incidentflow/incidentflow/worker"
 	"github.com/incidentflow/incidentflow/workflows"
@@ -161,6 +162,10 @@ func newHarnessPaced(t *testing.T, gap time.Duration, tweak func(*config.Config)
 	acts := &activities.Activities{Config: cfg, Notifiers: []activities.Notifier{slackActs}, Slack: slackActs, Logger: logger,
 		GitHub:   &activities.GitHub{Client: githubClient, WriteGap: 100 * time.Millisecond},
 		Webhooks: activities.NewWebhooks(cfg, func(k string) string { return testSecrets[k] })}
+	if t := cfg.Twilio; t.Configured() {
+		acts.Twilio = &twilio.Sender{API: twilio.NewAPI(testSecrets[t.AccountSIDEnv], testSecrets[t.AuthTokenEnv], t.APIURL),
+			From: t.From, CallbackURL: t.CallbackURL}
+	}
 	if cfg.SMTP.Host != "" {
 		// Wired as cmd/incidentflow wires it: after Slack, for people with an email.
 		acts.Email = &activities.Email{Sender: &email.Sender{Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, From: cfg.SMTP.From,
@@ -172,10 +177,19 @@ func newHarnessPaced(t *testing.T, gap time.Duration, tweak func(*config.Config)
 	t.Cleanup(w.Stop)
 
 	env := map[string]string{"PROM_TOKEN": promToken, "SLACK_BOT_TOKEN": botToken, "PD_ROUTING_KEY": routingKey, "GENERIC_TOKEN": genericToken, "SLACK_SIGNING_SECRET": signingSecret}
-	srv := starter.NewServer(&starter.Incidents{Client: temporalClient, Config: cfg, TaskQueue: queue}, logger, func(k string) string { return env[k] })
+	srv := starter.NewServer(&starter.Incidents{Client: temporalClient, Config: cfg, TaskQueue: queue}, logger, func(k string) string {
+		if v, ok := env[k]; ok {
+			return v
+		}
+		return testSecrets[k]
+	})
 	srv.SlackUsers = slackClient
 	api := httptest.NewServer(srv.Handler())
 	t.Cleanup(api.Close)
+	if acts.Twilio != nil && cfg.Twilio.CallbackURL == "" {
+		// Twilio calls back this intake.
+		cfg.Twilio.CallbackURL, acts.Twilio.CallbackURL = api.URL, api.URL
+	}
 	return &harness{t: t, slack: fake, github: gh, api: api, cfg: cfg}
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/incidentflow/incidentflow/config"
 	"github.com/incidentflow/incidentflow/internal/fakesmtp"
+	"github.com/incidentflow/incidentflow/internal/faketwilio"
 	"github.com/incidentflow/incidentflow/workflows"
 )
 
@@ -24,6 +26,7 @@ import (
 // there, never from the config file.
 var testSecrets = map[string]string{
 	"SMTP_USER": "pager", "SMTP_PASSWORD": "smtp-s3cret",
+	"TWILIO_SID": "AC00000000000000000000000000000001", "TWILIO_TOKEN": "0123456789abcdef0123456789abcdef",
 	"OPS_HOOK_SECRET": "whsec_" + base64.StdEncoding.EncodeToString([]byte("ops-hook-signing-key-0123456789")),
 }
 
@@ -92,4 +95,73 @@ func TestPagesGoOutByEmailAndSignedWebhook(t *testing.T) {
 		require.NotContains(t, e.Message, "console", "no page claims to have gone to the console")
 	}
 	_, _ = h.post("/v1/incidents/"+id+"/resolve", []byte(`{"by":"alice"}`), "")
+}
+
+// erin has no Slack and no email: her rules text her, then call her. She
+// presses 1 on the call and the incident is acknowledged as her; nothing
+// pages anyone after that. A forged callback is refused; an SMS reply of 1
+// acknowledges the incident that last paged her.
+func TestTextedThenCalledAndAcknowledgedByPressingOne(t *testing.T) {
+	tw := faketwilio.New(testSecrets["TWILIO_SID"], testSecrets["TWILIO_TOKEN"])
+	t.Cleanup(tw.Close)
+	const erinPhone = "+15555550142"
+	h := newHarnessWith(t, func(c *config.Config) {
+		c.Twilio = config.Twilio{AccountSIDEnv: "TWILIO_SID", AuthTokenEnv: "TWILIO_TOKEN", APIURL: tw.URL(), From: "+15555550100"}
+		c.Users["erin"] = config.User{Phone: erinPhone, ContactMethods: []string{"sms", "voice"},
+			NotificationRules: []config.NotificationRule{{After: 0, Via: "sms"}, {After: config.Duration(2 * time.Second), Via: "voice"}}}
+		c.EscalationPolicies["primary"].Steps[0].Targets = []string{"user:erin"}
+	})
+	tw.SMSWebhook = h.api.URL + "/v1/twilio/sms"
+	code, body := h.post("/v1/alerts", []byte(`{"key":"wake-`+t.Name()+`","title":"payments down","severity":"critical"}`), genericToken)
+	require.Equal(t, http.StatusAccepted, code, body)
+	id := body["incident_id"].(string)
+	defer func() {
+		if t.Failed() {
+			for _, e := range h.incident(id).Timeline {
+				t.Logf("%s %s", e.Kind, e.Message)
+			}
+		}
+	}()
+
+	waitFor(t, "the text", 10*time.Second, func() bool { return len(tw.Sent()) >= 1 })
+	sms := tw.Sent()[0]
+	require.Equal(t, "sms", sms.Kind)
+	require.Equal(t, erinPhone, sms.To)
+	require.Equal(t, "+15555550100", sms.From)
+	require.Contains(t, sms.Body, "payments down")
+	require.Contains(t, sms.Body, "Reply 1 to acknowledge")
+	waitFor(t, "the call", 10*time.Second, func() bool { return len(tw.Sent()) >= 2 })
+	call := tw.Sent()[1]
+	require.Equal(t, "call", call.Kind)
+	require.GreaterOrEqual(t, call.At.Sub(sms.At), 1900*time.Millisecond, "the call comes 2s after the text, as her rules say")
+	require.Contains(t, call.Body, "Press 1 to acknowledge")
+
+	status, reply, err := tw.Forge(h.api.URL+"/v1/twilio/voice?incident="+id+"&user=erin", url.Values{"To": {erinPhone}, "Digits": {"1"}})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusUnauthorized, status, reply)
+	require.Equal(t, "triggered", string(h.incident(id).Status), "a forged keypress acknowledges nothing")
+
+	status, reply, err = tw.PressKey(erinPhone, "1")
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, status, reply)
+	require.Contains(t, reply, "<Say>Acknowledged "+id)
+	st := h.incident(id)
+	require.Equal(t, "acknowledged", string(st.Status))
+	require.Equal(t, "erin", st.AcknowledgedBy)
+
+	sent := len(tw.Sent())
+	time.Sleep(4 * time.Second) // past step 2 (3s), which would page bob
+	require.Len(t, tw.Sent(), sent, "nothing texted or called after the ack")
+	require.Empty(t, h.slack.Messages(bobDM), "step 2 never paged")
+
+	// A second incident pages her by text; she replies 1.
+	code, body = h.post("/v1/alerts", []byte(`{"key":"wake-2-`+t.Name()+`","title":"ledger lag","severity":"critical"}`), genericToken)
+	require.Equal(t, http.StatusAccepted, code, body)
+	second := body["incident_id"].(string)
+	waitFor(t, "the second text", 10*time.Second, func() bool { return len(tw.Sent()) > sent })
+	status, reply, err = tw.Reply(erinPhone, "+15555550100", "1")
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, status, reply)
+	require.Contains(t, reply, "<Message>Acknowledged "+second)
+	require.Equal(t, "erin", h.incident(second).AcknowledgedBy)
 }

@@ -24,9 +24,11 @@ import (
 
 // Server is the HTTP intake and API.
 type Server struct {
-	incidents *Incidents
-	cfg       *config.Config
-	log       *slog.Logger
+	// twilioToken checks the signature of Twilio's callbacks.
+	twilioToken string
+	incidents   *Incidents
+	cfg         *config.Config
+	log         *slog.Logger
 	// tokens holds each integration's secret, read from the environment at
 	// start-up; an integration with token_env but an empty variable gets no
 	// entry and so accepts nothing (fail closed).
@@ -47,6 +49,9 @@ type Server struct {
 func NewServer(inc *Incidents, log *slog.Logger, getenv func(string) string) *Server {
 	s := &Server{incidents: inc, cfg: inc.Config, log: log, tokens: map[string]string{}, Timeout: 5 * time.Second,
 		slackHTTP: &http.Client{Timeout: 2 * time.Second}}
+	if env := s.cfg.Twilio.AuthTokenEnv; env != "" {
+		s.twilioToken = getenv(env)
+	}
 	if env := s.cfg.Slack.SigningSecretEnv; env != "" {
 		if s.slackSecret = getenv(env); s.slackSecret == "" {
 			log.Warn("slack signing secret variable is empty: Slack commands and buttons will be refused", "signing_secret_env", env)
@@ -84,6 +89,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/incidents/{id}/postmortem", s.getPostmortem)
 	mux.HandleFunc("POST /v1/incidents/{id}/postmortem/complete", s.completePostmortem)
 	mux.HandleFunc("POST /v1/incidents/{id}/action-items/{item}/{change}", s.changeActionItem)
+	mux.HandleFunc("POST /v1/twilio/voice", func(w http.ResponseWriter, r *http.Request) { s.twilioCallback(w, r, true) })
+	mux.HandleFunc("POST /v1/twilio/sms", func(w http.ResponseWriter, r *http.Request) { s.twilioCallback(w, r, false) })
 	mux.HandleFunc("GET /healthz", s.healthz)
 	return s.limitBody(mux)
 }

@@ -50,6 +50,10 @@ const (
 	QueryState = "state"
 
 	MemoTitle = "title"
+	// MemoPagedUser and MemoIncident say, on a NotifyPersonWorkflow, whom
+	// it pages and for which incident.
+	MemoPagedUser = "user"
+	MemoIncident  = "incident"
 )
 
 // Search attributes ops filter incidents by in the Temporal UI.

@@ -793,7 +793,9 @@ func (w *incidentWorkflow) pagePerson(ctx workflow.Context, round, step int, p i
 	id := fmt.Sprintf("notify-%s-g%d-r%d-s%d-%s", strings.TrimPrefix(IncidentID(w.st.Key), idPrefix), gen, round+1, step+1, incident.Slug(p.User, "._", 64))
 	summary := fmt.Sprintf("paging %s: %s", p.User, rulesSummary(p.Rules))
 	cctx, cancel := workflow.WithCancel(ctx)
-	cctx = workflow.WithChildOptions(cctx, workflow.ChildWorkflowOptions{WorkflowID: id, StaticSummary: incident.Cut(summary, 200)})
+	cctx = workflow.WithChildOptions(cctx, workflow.ChildWorkflowOptions{WorkflowID: id, StaticSummary: incident.Cut(summary, 200),
+		// An SMS reply names nobody: the intake finds the incident by whom it last paged.
+		Memo: map[string]interface{}{MemoPagedUser: p.User, MemoIncident: w.st.ID}})
 	w.paging = append(w.paging, cancel)
 	f := workflow.ExecuteChildWorkflow(cctx, NotifyPersonWorkflowName, NotifyPersonInput{Page: req, User: p.User, Rules: p.Rules})
 	w.inFlight++

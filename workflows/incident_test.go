@@ -29,6 +29,7 @@ import (
 // 5m later; one repeat; 5m ack timeout before the next round and the fallback.
 const testConfig = `
 slack: {announce_channel: "#incidents"}
+twilio: {account_sid_env: TWILIO_SID, auth_token_env: TWILIO_TOKEN, from: "+15555550000", callback_url: "https://incidentflow.example.com"}
 timings: {ack_timeout: 5m}
 services:
   checkout: {escalation_policy: primary}

@@ -56,7 +56,7 @@ func NotifyPersonWorkflow(ctx workflow.Context, in NotifyPersonInput) (*NotifyPe
 			}
 		}
 		req := incident.NotifyRequest{Page: in.Page, User: in.User, Via: rule.Via}
-		req.Page.IdempotencyKey = fmt.Sprintf("%s/%s/%d-%s", in.Page.IdempotencyKey, in.User, i, viaName(rule.Via))
+		req.Page.IdempotencyKey = fmt.Sprintf("%s/%s/%d-%s", in.Page.IdempotencyKey, in.User, i, viaKey(rule.Via))
 		actx := workflow.WithActivityOptions(ctx, notifyOptions(fmt.Sprintf("page %s by %s", in.User, viaName(rule.Via))))
 		var got incident.PageResult
 		err := workflow.ExecuteActivity(actx, a.NotifyPerson, req).Get(ctx, &got)
@@ -72,6 +72,13 @@ func NotifyPersonWorkflow(ctx workflow.Context, in NotifyPersonInput) (*NotifyPe
 		res.Notified = append(res.Notified, n)
 	}
 	return res, nil
+}
+
+func viaKey(via string) string {
+	if via == "" {
+		return "auto"
+	}
+	return via
 }
 
 func viaName(via string) string {

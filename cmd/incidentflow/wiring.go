@@ -20,6 +20,7 @@ import (
 	"github.com/incidentflow/incidentflow/activities"
 	"github.com/incidentflow/incidentflow/config"
 	"github.com/incidentflow/incidentflow/notify/email"
+	"github.com/incidentflow/incidentflow/notify/twilio"
 	"github.com/incidentflow/incidentflow/starter"
 )
 
@@ -159,6 +160,10 @@ func newActivities(cfg *config.Config, sc *slack.Client, gc *github.Client, logg
 	}
 	acts := &activities.Activities{Config: cfg, Notifiers: notifiers, Slack: slackActs, Logger: logger,
 		Email: emailActs, Webhooks: activities.NewWebhooks(cfg, os.Getenv)}
+	if t := cfg.Twilio; t.Configured() {
+		acts.Twilio = &twilio.Sender{API: twilio.NewAPI(envOrEmpty(t.AccountSIDEnv), envOrEmpty(t.AuthTokenEnv), t.APIURL),
+			From: t.From, CallbackURL: t.CallbackURL}
+	}
 	if gc != nil {
 		acts.GitHub = &activities.GitHub{Client: gc}
 	}
