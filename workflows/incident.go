@@ -319,13 +319,7 @@ func (w *incidentWorkflow) pageNext(ctx workflow.Context) {
 	round, step := e.Position/n, e.Position%n
 	targets := plan.Steps[step].Targets
 	w.record(ctx, KindEscalation, "", fmt.Sprintf("round %d step %d: paging %s", round+1, step+1, strings.Join(targets, ", ")))
-	if w.st.RulesVersion >= 1 {
-		w.pageStep(ctx, round, step, targets)
-	} else {
-		for _, t := range targets {
-			w.page(ctx, round, step, t, "")
-		}
-	}
+	w.pageTargets(ctx, round, step, targets, "")
 	e.Position++
 	var wait time.Duration
 	switch next := e.Position; {
@@ -767,30 +761,42 @@ func (d *deadline) fired() {
 	d.future, d.cancel = nil, nil
 }
 
-// pageStep pages a step's targets: each person they name once, through
-// their notification rules; channels and webhooks as they are.
-func (w *incidentWorkflow) pageStep(ctx workflow.Context, round, step int, targets []string) {
+// pageTargets pages targets for round and step; tag tells extra pages of
+// the same step (a severity raise, a page by hand) apart. Since the
+// notification-rules gate each person the targets name is paged once,
+// through their rules; channels and webhooks are paged as they are.
+func (w *incidentWorkflow) pageTargets(ctx workflow.Context, round, step int, targets []string, tag string) {
+	if w.st.RulesVersion < 1 {
+		for _, t := range targets {
+			w.page(ctx, round, step, t, tag)
+		}
+		return
+	}
 	var people incident.People
 	if err := readConfig(ctx, a.People, incident.PeopleRequest{Targets: targets}, &people); err != nil {
 		w.record(ctx, KindWarning, "", "could not work out who to page, paging each target as it is: "+errorMessage(err))
 		people = incident.People{Others: targets}
 	}
 	for _, p := range people.People {
-		w.pagePerson(ctx, round, step, p)
+		w.pagePerson(ctx, round, step, p, tag)
 	}
 	for _, t := range people.Others {
-		w.page(ctx, round, step, t, "")
+		w.page(ctx, round, step, t, tag)
 	}
 }
 
 // pagePerson starts a child that pages one person through their rules.
-func (w *incidentWorkflow) pagePerson(ctx workflow.Context, round, step int, p incident.Person) {
+func (w *incidentWorkflow) pagePerson(ctx workflow.Context, round, step int, p incident.Person, tag string) {
 	gen := w.st.Escalation.Generation
 	req := incident.PageRequest{IncidentID: w.st.ID, Title: w.st.Title, Severity: w.st.Severity, Service: w.st.Service,
 		Target: p.Targets[0], Round: round + 1, Step: step + 1,
 		IdempotencyKey: fmt.Sprintf("%s/g%d/r%d/s%d", w.st.ID, gen, round+1, step+1)}
 	// From the key, as the post-mortem's: a replay under another ID names it the same.
 	id := fmt.Sprintf("notify-%s-g%d-r%d-s%d-%s", strings.TrimPrefix(IncidentID(w.st.Key), idPrefix), gen, round+1, step+1, incident.Slug(p.User, "._", 64))
+	if tag != "" {
+		req.IdempotencyKey += "/" + tag
+		id += "-" + incident.Slug(tag, "._", 40)
+	}
 	summary := fmt.Sprintf("paging %s: %s", p.User, rulesSummary(p.Rules))
 	cctx, cancel := workflow.WithCancel(ctx)
 	cctx = workflow.WithChildOptions(cctx, workflow.ChildWorkflowOptions{WorkflowID: id, StaticSummary: incident.Cut(summary, 200),

@@ -384,9 +384,7 @@ func (w *incidentWorkflow) setSeverity(ctx workflow.Context, r SeverityRequest) 
 			plan := w.st.Policy
 			if len(plan.Steps) > 0 {
 				w.record(ctx, KindEscalation, "", "severity raised: paging "+strings.Join(plan.Steps[0].Targets, ", "))
-				for _, t := range plan.Steps[0].Targets {
-					w.page(ctx, 0, 0, t, "raised-"+r.Severity)
-				}
+				w.pageTargets(ctx, 0, 0, plan.Steps[0].Targets, "raised-"+r.Severity)
 			}
 		}
 	}
@@ -619,7 +617,7 @@ func (w *incidentWorkflow) pageSomeone(ctx workflow.Context, r PageSomeoneReques
 	target := pageTarget(strings.TrimSpace(r.Target))
 	w.record(ctx, KindEscalation, r.By, withNote("paging "+target, r.Note))
 	round, step := w.st.nextRoundStep()
-	w.page(ctx, round, step, target, fmt.Sprintf("manual-%d", w.st.seq()))
+	w.pageTargets(ctx, round, step, []string{target}, fmt.Sprintf("manual-%d", w.st.seq()))
 	if user, ok := strings.CutPrefix(target, "user:"); ok {
 		w.invite(ctx, user)
 	}
