@@ -22,6 +22,11 @@ import (
 type coalescer struct {
 	send   func(ctx context.Context, id string, first AlertEvent, batch workflows.AlertBatch, start bool) error
 	minGap time.Duration
+	// budget is the signals per second this intake sends to all incidents
+	// together while many are busy: each busy incident gets its share, so
+	// a storm over many keys does not bury the first workflow task of a
+	// new incident (its first page) under signals to open ones. 0: none.
+	budget int
 	// timeout bounds one send, which serves every request in its batch, so
 	// it does not hang on the request that happened to start it.
 	timeout time.Duration
@@ -119,6 +124,36 @@ func (c *coalescer) deliver(ctx context.Context, id string, events []AlertEvent)
 	return nil
 }
 
+// gapLocked is the time between two signals to one incident: minGap, or
+// each busy incident's share of the budget when that is longer. Call with
+// c.mu held.
+func (c *coalescer) gapLocked() time.Duration {
+	gap := c.minGap
+	if c.budget > 0 {
+		busy := 0
+		for _, l := range c.lanes {
+			if l.sending || time.Since(l.lastAt) < time.Second {
+				busy++
+			}
+		}
+		gap = max(gap, time.Duration(busy)*time.Second/time.Duration(c.budget))
+	}
+	return min(gap, time.Second)
+}
+
+// sweepLocked forgets lanes idle for long: their gap has long passed.
+// Call with c.mu held.
+func (c *coalescer) sweepLocked() {
+	if len(c.lanes) < 64 {
+		return
+	}
+	for id, l := range c.lanes {
+		if !l.sending && time.Since(l.lastAt) > 10*time.Second {
+			delete(c.lanes, id)
+		}
+	}
+}
+
 // flushLocked queues a full batch behind the one being sent: the sender
 // takes batches in order. Call with c.mu held.
 func (c *coalescer) flushLocked(l *coalesceLane) {
@@ -131,14 +166,16 @@ func (c *coalescer) run(id string, l *coalesceLane) {
 	for {
 		c.mu.Lock()
 		if len(l.queue) == 0 && l.next == nil {
+			// The lane stays, with when it last sent, so the next alert
+			// for this incident keeps the gap; idle lanes are swept.
 			l.sending = false
-			delete(c.lanes, id)
+			c.sweepLocked()
 			c.mu.Unlock()
 			return
 		}
 		// No batch goes sooner than minGap after the last, so a storm
 		// gathers into a few signals a second; the first goes at once.
-		if wait := c.minGap - time.Since(l.lastAt); wait > 0 && len(l.queue) == 0 {
+		if wait := c.gapLocked() - time.Since(l.lastAt); wait > 0 && len(l.queue) == 0 {
 			c.mu.Unlock()
 			time.Sleep(wait)
 			continue

@@ -57,7 +57,7 @@ func (in *Incidents) Alert(ctx context.Context, ev AlertEvent) (string, error) {
 // it would open nothing.
 func (in *Incidents) Alerts(ctx context.Context, events []AlertEvent) (string, error) {
 	in.coalesceOnce.Do(func() {
-		in.coalesce = &coalescer{send: in.sendBatch, minGap: coalesceGap, timeout: 10 * time.Second}
+		in.coalesce = &coalescer{send: in.sendBatch, minGap: coalesceGap, budget: signalBudget, timeout: 10 * time.Second}
 	})
 	var order []string
 	byID := map[string][]AlertEvent{}
@@ -84,6 +84,11 @@ func (in *Incidents) Alerts(ctx context.Context, events []AlertEvent) (string, e
 // alert goes at once. Senders that wait for their answer before sending
 // again get through at about (senders / gap) alerts a second.
 const coalesceGap = 50 * time.Millisecond
+
+// signalBudget shares signals among busy incidents (see coalescer.budget):
+// with 100 busy incidents each gets one signal a second, carrying all its
+// alerts; a lone storm keeps coalesceGap.
+const signalBudget = 100
 
 func (in *Incidents) sendBatch(ctx context.Context, id string, first AlertEvent, batch workflows.AlertBatch, start bool) error {
 	if !start {
