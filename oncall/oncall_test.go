@@ -249,3 +249,32 @@ func TestWhoErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestShiftAtFindsTheHandoversAroundAMoment(t *testing.T) {
+	loc := berlin(t)
+	s := config.Schedule{TimeZone: "Europe/Berlin", Layers: []config.Layer{weekly(), nights()}}
+	for _, tt := range []struct {
+		name       string
+		at         time.Time
+		user, next string
+		start, end time.Time
+	}{
+		{"a weekday afternoon: the weekly layer, until the night layer takes over",
+			time.Date(2026, 1, 7, 15, 0, 0, 0, loc), "alice", "bob",
+			time.Date(2026, 1, 7, 8, 0, 0, 0, loc), time.Date(2026, 1, 7, 20, 0, 0, 0, loc)},
+		{"a weekday night", time.Date(2026, 1, 7, 23, 30, 0, 0, loc), "bob", "alice",
+			time.Date(2026, 1, 7, 20, 0, 0, 0, loc), time.Date(2026, 1, 8, 8, 0, 0, 0, loc)},
+		{"a weekend: the weekly layer alone until its Monday handover (no night shift starts on Sunday)",
+			time.Date(2026, 1, 10, 12, 0, 0, 0, loc), "alice", "dave",
+			time.Date(2026, 1, 10, 8, 0, 0, 0, loc), time.Date(2026, 1, 12, 9, 0, 0, 0, loc)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			sh, err := oncall.ShiftAt(s, tt.at)
+			require.NoError(t, err)
+			require.Equal(t, tt.user, sh.User)
+			require.Equal(t, tt.next, sh.Next)
+			require.True(t, tt.start.Equal(sh.Start), "start %s, want %s", sh.Start.In(loc), tt.start)
+			require.True(t, tt.end.Equal(sh.End), "end %s, want %s", sh.End.In(loc), tt.end)
+		})
+	}
+}

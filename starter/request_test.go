@@ -8,8 +8,11 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/incidentflow/incidentflow/config"
 )
 
 // Requests refused before anything reaches Temporal: each answers 4xx with
@@ -53,4 +56,34 @@ func TestAuthorizationSchemeIgnoresCase(t *testing.T) {
 	r := httptest.NewRequest("POST", "/", nil)
 	r.Header.Set("Authorization", "GenieKey s3cret")
 	require.Empty(t, credential(r, "Bearer"), "another scheme is not a bearer token")
+}
+
+func TestOnCallSaysWhoSinceWhenUntilWhenAndWhoIsNext(t *testing.T) {
+	cfg := intakeCfg(t)
+	cfg.Schedules = map[string]config.Schedule{"primary": {TimeZone: "UTC", Layers: []config.Layer{
+		{Start: "2026-01-01T09:00:00Z", Shift: config.Duration(24 * time.Hour), Users: []string{"alice", "bob"}}}}}
+	h := NewServer(&Incidents{Config: cfg}, slog.New(slog.NewTextHandler(io.Discard, nil)), func(string) string { return "" }).Handler()
+	get := func(path string) (int, map[string]any) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		var body map[string]any
+		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &body), rec.Body.String())
+		return rec.Code, body
+	}
+	code, body := get("/v1/oncall?schedule=primary&at=2026-11-24T12:00:00Z")
+	require.Equal(t, http.StatusOK, code, body)
+	list := body["oncall"].([]any)
+	require.Len(t, list, 1)
+	require.Equal(t, map[string]any{"schedule": "primary", "user": "bob", "next": "alice",
+		"start": "2026-11-24T09:00:00Z", "end": "2026-11-25T09:00:00Z"}, list[0])
+
+	code, body = get("/v1/oncall?schedule=nope")
+	require.Equal(t, http.StatusNotFound, code)
+	require.Contains(t, body["error"], `no schedule "nope"`)
+	code, body = get("/v1/oncall?at=yesterday")
+	require.Equal(t, http.StatusBadRequest, code)
+	require.Contains(t, body["error"], "at: ")
+	code, body = get("/v1/oncall?who=alice")
+	require.Equal(t, http.StatusBadRequest, code)
+	require.Contains(t, body["error"], "who: unknown filter")
 }
