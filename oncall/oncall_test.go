@@ -278,3 +278,20 @@ func TestShiftAtFindsTheHandoversAroundAMoment(t *testing.T) {
 		})
 	}
 }
+
+func TestShiftsListAWeekInOrder(t *testing.T) {
+	loc := berlin(t)
+	s := config.Schedule{TimeZone: "Europe/Berlin", Layers: []config.Layer{weekly(), nights()}}
+	from := time.Date(2026, 1, 12, 9, 0, 0, 0, loc) // a Monday handover
+	shifts, err := oncall.Shifts(s, from, from.Add(7*24*time.Hour))
+	require.NoError(t, err)
+	// Five days split by five nights, then the weekend until Monday's handover.
+	require.Len(t, shifts, 11)
+	require.Equal(t, "alice", shifts[10].Next, "the next week is alice's")
+	require.Equal(t, "dave", shifts[0].User)
+	require.True(t, shifts[0].Start.Equal(from))
+	for i := 1; i < len(shifts); i++ {
+		require.True(t, shifts[i].Start.Equal(shifts[i-1].End), "shift %d starts as %d ends", i, i-1)
+		require.Equal(t, shifts[i].User, shifts[i-1].Next)
+	}
+}

@@ -72,3 +72,23 @@ func ShiftAt(s config.Schedule, t time.Time) (Shift, error) {
 	sh.Next = next
 	return sh, nil
 }
+
+// Shifts lists the shifts from from until until, in order; stretches when
+// nobody is on call are skipped.
+func Shifts(s config.Schedule, from, until time.Time) ([]Shift, error) {
+	var out []Shift
+	t := from.Truncate(time.Minute)
+	for t.Before(until) {
+		sh, err := ShiftAt(s, t)
+		if errors.Is(err, ErrNobody) {
+			t = t.Add(time.Hour)
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sh)
+		t = sh.End
+	}
+	return out, nil
+}

@@ -4,9 +4,13 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	ics "github.com/arran4/golang-ical"
+
+	"github.com/incidentflow/incidentflow/incident"
 	"github.com/incidentflow/incidentflow/oncall"
 )
 
@@ -67,4 +71,70 @@ func scheduleNames(s *Server) []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+// getScheduleICS answers GET /v1/schedules/{name}.ics[?user=U&weeks=N]: the
+// next weeks' shifts (8 by default) as an iCalendar feed that Google
+// Calendar and Outlook subscribe to, optionally only one person's.
+func (s *Server) getScheduleICS(w http.ResponseWriter, r *http.Request) {
+	file := r.PathValue("file")
+	name, ok := strings.CutSuffix(file, ".ics")
+	sched, known := s.cfg.Schedules[name]
+	if !ok || !known {
+		s.fail(w, r, &NotFound{Msg: fmt.Sprintf("no schedule feed %q (one of %s, as NAME.ics)", incident.Cut(file, incident.MaxName), strings.Join(scheduleNames(s), ", "))})
+		return
+	}
+	q := r.URL.Query()
+	weeks := 8
+	if v := q.Get("weeks"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 26 {
+			s.fail(w, r, &BadRequest{Field: "weeks", Msg: fmt.Sprintf("%q must be a whole number from 1 to 26", v)})
+			return
+		}
+		weeks = n
+	}
+	user := q.Get("user")
+	if _, ok := s.cfg.Users[user]; user != "" && !ok {
+		s.fail(w, r, &BadRequest{Field: "user", Msg: fmt.Sprintf("unknown user %q", incident.Cut(user, incident.MaxName))})
+		return
+	}
+	now := time.Now()
+	shifts, err := oncall.Shifts(sched, now, now.Add(time.Duration(weeks)*7*24*time.Hour))
+	if err != nil {
+		s.fail(w, r, &Conflict{Msg: fmt.Sprintf("schedule %s: %v", name, err)})
+		return
+	}
+	cal := ics.NewCalendar()
+	cal.SetMethod(ics.MethodPublish)
+	cal.SetProductId("-//incidentflow//on-call//EN")
+	title := "On call: " + name
+	if user != "" {
+		title += " (" + user + ")"
+	}
+	cal.SetName(title)
+	cal.SetXWRCalName(title)
+	cal.SetRefreshInterval("PT1H")
+	for _, sh := range shifts {
+		if user != "" && sh.User != user {
+			continue
+		}
+		ev := cal.AddEvent(fmt.Sprintf("%s-%s-%d@incidentflow", name, sh.User, sh.Start.Unix()))
+		ev.SetDtStampTime(now)
+		ev.SetStartAt(sh.Start)
+		ev.SetEndAt(sh.End)
+		ev.SetSummary(fmt.Sprintf("On call: %s (%s)", sh.User, name))
+		ev.SetDescription(fmt.Sprintf("%s is on call for %s; %s takes over at the end.", sh.User, name, orNobody(sh.Next)))
+	}
+	w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf("inline; filename=%q", name+".ics"))
+	w.WriteHeader(http.StatusOK)
+	_ = cal.SerializeTo(w)
+}
+
+func orNobody(user string) string {
+	if user == "" {
+		return "nobody"
+	}
+	return user
 }

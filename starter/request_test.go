@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	ics "github.com/arran4/golang-ical"
 	"github.com/stretchr/testify/require"
 
 	"github.com/incidentflow/incidentflow/config"
@@ -86,4 +87,42 @@ func TestOnCallSaysWhoSinceWhenUntilWhenAndWhoIsNext(t *testing.T) {
 	code, body = get("/v1/oncall?who=alice")
 	require.Equal(t, http.StatusBadRequest, code)
 	require.Contains(t, body["error"], "who: unknown filter")
+}
+
+func TestScheduleFeedIsAnICalendarOfTheNextWeeks(t *testing.T) {
+	cfg := intakeCfg(t)
+	cfg.Schedules = map[string]config.Schedule{"primary": {TimeZone: "UTC", Layers: []config.Layer{
+		{Start: "2026-01-01T09:00:00Z", Shift: config.Duration(24 * time.Hour), Users: []string{"alice", "bob"}}}}}
+	cfg.Users["alice"] = config.User{}
+	h := NewServer(&Incidents{Config: cfg}, slog.New(slog.NewTextHandler(io.Discard, nil)), func(string) string { return "" }).Handler()
+	get := func(path string) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		return rec
+	}
+	rec := get("/v1/schedules/primary.ics?weeks=2")
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	require.Equal(t, "text/calendar; charset=utf-8", rec.Header().Get("Content-Type"))
+	cal, err := ics.ParseCalendar(strings.NewReader(rec.Body.String()))
+	require.NoError(t, err)
+	events := cal.Events()
+	require.GreaterOrEqual(t, len(events), 14, "a shift a day for two weeks")
+	for i, ev := range events {
+		start, err := ev.GetStartAt()
+		require.NoError(t, err)
+		end, err := ev.GetEndAt()
+		require.NoError(t, err)
+		require.Equal(t, 24*time.Hour, end.Sub(start).Round(time.Minute), "event %d", i)
+		require.Equal(t, 9, start.UTC().Hour(), "handover at 09:00")
+	}
+
+	rec = get("/v1/schedules/primary.ics?weeks=2&user=alice")
+	cal, err = ics.ParseCalendar(strings.NewReader(rec.Body.String()))
+	require.NoError(t, err)
+	require.InDelta(t, len(events)/2, len(cal.Events()), 1, "alice's shifts only")
+	for _, ev := range cal.Events() {
+		require.Contains(t, ev.GetProperty(ics.ComponentPropertySummary).Value, "alice")
+	}
+	require.Equal(t, http.StatusNotFound, get("/v1/schedules/nope.ics").Code)
+	require.Equal(t, http.StatusBadRequest, get("/v1/schedules/primary.ics?weeks=99").Code)
 }

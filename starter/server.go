@@ -92,6 +92,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/twilio/voice", func(w http.ResponseWriter, r *http.Request) { s.twilioCallback(w, r, true) })
 	mux.HandleFunc("POST /v1/twilio/sms", func(w http.ResponseWriter, r *http.Request) { s.twilioCallback(w, r, false) })
 	mux.HandleFunc("GET /v1/oncall", s.getOnCall)
+	mux.HandleFunc("GET /v1/schedules/{file}", s.getScheduleICS)
 	mux.HandleFunc("GET /healthz", s.healthz)
 	return s.limitBody(mux)
 }
