@@ -63,11 +63,22 @@ func layerUser(l config.Layer, t time.Time, loc *time.Location) (string, bool, e
 	return l.Users[shiftIndex(start.In(loc), t, l.Shift.D())%len(l.Users)], true, nil
 }
 
-// shiftIndex counts whole shifts from start to t. Shifts of whole days hand
-// over at the same wall-clock time every day, across DST changes, as people
-// expect a "Monday 09:00" rotation to.
+// shiftIndex counts whole shifts from start to t. Shifts of whole days,
+// and shifts that divide a day (12 h, 8 h, 6 h), hand over at the same
+// wall-clock times every day, across DST changes, as people expect a
+// "Monday 09:00" or an "08:00 and 20:00" rotation to: the shift that spans
+// the change is an hour shorter or longer. Other lengths run by the clock.
 func shiftIndex(start, t time.Time, shift time.Duration) int {
 	const day = 24 * time.Hour
+	if shift < day && day%shift == 0 {
+		perDay := int(day / shift)
+		into := clockOf(t) - clockOf(start)
+		n := int(into / shift)
+		if into < 0 && into%shift != 0 {
+			n-- // floor, not truncation, before the start's time of day
+		}
+		return civilDays(start, t)*perDay + n
+	}
 	if shift%day != 0 {
 		return int(t.Sub(start) / shift)
 	}

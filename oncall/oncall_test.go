@@ -90,7 +90,7 @@ func TestWeeklyRotation(t *testing.T) {
 	})
 }
 
-func TestSubDayShiftsCountElapsedTime(t *testing.T) {
+func TestSubDayShifts(t *testing.T) {
 	loc := berlin(t)
 	at := func(m time.Month, d, h int) time.Time { return time.Date(2026, m, d, h, 0, 0, 0, loc) }
 	utc := config.Schedule{TimeZone: "UTC", Layers: []config.Layer{{
@@ -105,7 +105,8 @@ func TestSubDayShiftsCountElapsedTime(t *testing.T) {
 		{"wraps around", time.Date(2026, 1, 6, 0, 0, 0, 0, time.UTC), "a"},
 		{"asked in another zone", time.Date(2026, 1, 6, 9, 0, 0, 0, loc), "b"},
 	})
-	// A 12h shift is not whole days, so it follows elapsed time across DST.
+	// A 12h shift divides the day: it hands over at 08:00 and 20:00 on the
+	// wall clock across DST (the night of the spring-forward is 11 h long).
 	berlinHalfDays := config.Schedule{TimeZone: "Europe/Berlin", Layers: []config.Layer{{
 		Start: "2026-03-28T08:00",
 		Shift: config.Duration(12 * time.Hour),
@@ -114,8 +115,17 @@ func TestSubDayShiftsCountElapsedTime(t *testing.T) {
 	runWho(t, berlinHalfDays, []whoCase{
 		{"first", at(3, 28, 8), "alice"},
 		{"second", at(3, 28, 20), "dave"},
-		{"23h elapsed across the spring-forward", at(3, 29, 8), "dave"},
-		{"24h elapsed", at(3, 29, 9), "alice"},
+		{"the night across the spring-forward ends at 08:00", at(3, 29, 7), "dave"},
+		{"08:00 after the change", at(3, 29, 8), "alice"},
+		{"20:00 after the change", at(3, 29, 20), "dave"},
+	})
+	// A 7h shift does not divide the day: it runs by elapsed time.
+	sevens := config.Schedule{TimeZone: "Europe/Berlin", Layers: []config.Layer{{
+		Start: "2026-03-28T08:00", Shift: config.Duration(7 * time.Hour), Users: []string{"a", "b", "c", "d", "e"},
+	}}}
+	runWho(t, sevens, []whoCase{
+		{"four shifts, 28 h of elapsed time, 29 h by the clock", time.Date(2026, 3, 29, 13, 0, 0, 0, loc), "e"},
+		{"just before", time.Date(2026, 3, 29, 12, 59, 0, 0, loc), "d"},
 	})
 }
 
@@ -293,5 +303,43 @@ func TestShiftsListAWeekInOrder(t *testing.T) {
 	for i := 1; i < len(shifts); i++ {
 		require.True(t, shifts[i].Start.Equal(shifts[i-1].End), "shift %d starts as %d ends", i, i-1)
 		require.Equal(t, shifts[i].User, shifts[i-1].Next)
+	}
+}
+
+// 12 h and 8 h shifts hand over at the same wall-clock times before and
+// after a DST change, in Berlin and in New York.
+func TestSubDayShiftsKeepTheirWallClockHandoversAcrossDST(t *testing.T) {
+	for _, tz := range []string{"Europe/Berlin", "America/New_York"} {
+		loc, err := time.LoadLocation(tz)
+		require.NoError(t, err)
+		for _, tc := range []struct {
+			shift     time.Duration
+			handovers []int // hours of the day
+		}{
+			{12 * time.Hour, []int{8, 20}},
+			{8 * time.Hour, []int{8, 16, 0}},
+		} {
+			s := config.Schedule{TimeZone: tz, Layers: []config.Layer{{
+				Start: "2026-03-01T08:00", Shift: config.Duration(tc.shift), Users: []string{"a", "b", "c", "d", "e", "f", "g"},
+			}}}
+			// Days before, across and after both DST changes of 2026.
+			for _, day := range []time.Time{
+				time.Date(2026, 3, 2, 0, 0, 0, 0, loc), time.Date(2026, 3, 9, 0, 0, 0, 0, loc),
+				time.Date(2026, 3, 30, 0, 0, 0, 0, loc), time.Date(2026, 4, 15, 0, 0, 0, 0, loc),
+				time.Date(2026, 10, 26, 0, 0, 0, 0, loc), time.Date(2026, 11, 2, 0, 0, 0, 0, loc),
+			} {
+				for _, h := range tc.handovers {
+					at := time.Date(day.Year(), day.Month(), day.Day(), h, 0, 0, 0, loc)
+					before, err := oncall.Who(s, at.Add(-time.Minute))
+					require.NoError(t, err)
+					after, err := oncall.Who(s, at)
+					require.NoError(t, err)
+					require.NotEqual(t, before, after, "%s %s shifts hand over at %s", tz, tc.shift, at)
+					sh, err := oncall.ShiftAt(s, at.Add(time.Minute))
+					require.NoError(t, err)
+					require.Equal(t, h, sh.Start.In(loc).Hour(), "%s %s shift starts on the hour it should", tz, tc.shift)
+				}
+			}
+		}
 	}
 }
