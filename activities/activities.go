@@ -15,6 +15,7 @@ import (
 
 	"github.com/incidentflow/incidentflow/config"
 	"github.com/incidentflow/incidentflow/incident"
+	"github.com/incidentflow/incidentflow/notify/chat"
 	"github.com/incidentflow/incidentflow/notify/twilio"
 	"github.com/incidentflow/incidentflow/notify/webhook"
 	"github.com/incidentflow/incidentflow/oncall"
@@ -36,6 +37,8 @@ type Activities struct {
 	Webhooks map[string]*webhook.Sender
 	// Twilio, when configured, texts and calls (sms and voice rules).
 	Twilio *twilio.Sender
+	// Chats deliver teams:NAME and mattermost:NAME targets, by "kind:NAME".
+	Chats  map[string]*chat.Channel
 	Logger *slog.Logger
 	// Now is the clock for on-call resolution; tests pin it.
 	Now func() time.Time
@@ -173,6 +176,9 @@ func (a *Activities) Page(ctx context.Context, req incident.PageRequest) (incide
 	case config.TargetWebhook:
 		m.Text = pageText(req, "")
 		return a.sendWebhook(ctx, t.Name, m)
+	case config.TargetTeams, config.TargetMattermost:
+		m.Text = pageText(req, "")
+		return a.sendChat(ctx, t, m)
 	default:
 		// Never "paged via console" for a page that went nowhere.
 		return incident.PageResult{}, nonRetryable("NoDelivery", "no delivery for %s targets", t.Kind)
@@ -248,9 +254,12 @@ func (a *Activities) Announce(ctx context.Context, req incident.AnnounceRequest)
 	if err != nil {
 		return temporal.NewNonRetryableApplicationError(err.Error(), "BadTarget", err)
 	}
-	if t.Kind == config.TargetUser {
+	switch t.Kind {
+	case config.TargetUser:
 		_, err = a.pageUser(ctx, t.Name, m)
-	} else {
+	case config.TargetTeams, config.TargetMattermost:
+		_, err = a.sendChat(ctx, t, m)
+	default:
 		_, err = a.postChannel(ctx, t.Name, m)
 	}
 	return err

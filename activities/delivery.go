@@ -11,6 +11,7 @@ import (
 	"github.com/incidentflow/incidentflow/config"
 	"github.com/incidentflow/incidentflow/incident"
 	"github.com/incidentflow/incidentflow/notify"
+	"github.com/incidentflow/incidentflow/notify/chat"
 	"github.com/incidentflow/incidentflow/notify/email"
 	"github.com/incidentflow/incidentflow/notify/webhook"
 	"github.com/incidentflow/incidentflow/oncall"
@@ -194,4 +195,28 @@ func (a *Activities) notifyBy(ctx context.Context, n Notifier, name string, u co
 	}
 	a.logger().Info("paged", "incident", m.IncidentID, "user", name, "via", n.Name(), "key", m.IdempotencyKey)
 	return incident.PageResult{Recipient: name, Channel: n.Name()}, nil
+}
+
+// sendChat posts to a teams:NAME or mattermost:NAME channel.
+func (a *Activities) sendChat(ctx context.Context, t config.Target, m Message) (incident.PageResult, error) {
+	c := a.Chats[t.String()]
+	if c == nil || c.URL == "" {
+		return incident.PageResult{}, nonRetryable("ChatNotConfigured", "no incoming webhook URL for %s (%s.%s.url_env)", t, t.Kind, t.Name)
+	}
+	if err := c.Send(ctx, m.page()); err != nil {
+		return incident.PageResult{}, deliveryError(t.String(), err)
+	}
+	return incident.PageResult{Recipient: t.String(), Channel: t.Kind}, nil
+}
+
+// NewChats builds the Teams and Mattermost channels, their webhook URLs
+// read from the environment.
+func NewChats(cfg *config.Config, getenv func(string) string) map[string]*chat.Channel {
+	out := map[string]*chat.Channel{}
+	for kind, chans := range map[string]map[string]config.IncomingWebhook{config.TargetTeams: cfg.Teams, config.TargetMattermost: cfg.Mattermost} {
+		for name, c := range chans {
+			out[kind+":"+name] = &chat.Channel{Kind: kind, Name: name, URL: getenv(c.URLEnv)}
+		}
+	}
+	return out
 }

@@ -33,6 +33,10 @@ type Config struct {
 	Users              map[string]User             `yaml:"users"`
 	Webhooks           map[string]Webhook          `yaml:"webhooks"`
 	Twilio             Twilio                      `yaml:"twilio"`
+	// Teams and Mattermost channels are paged through incoming webhooks
+	// whose URLs (secrets: anyone with one can post) come from the environment.
+	Teams      map[string]IncomingWebhook `yaml:"teams"`
+	Mattermost map[string]IncomingWebhook `yaml:"mattermost"`
 	// NotificationRules are everyone's rules unless they have their own.
 	NotificationRules []NotificationRule `yaml:"notification_rules"`
 	History           History            `yaml:"history"`
@@ -279,6 +283,11 @@ type Twilio struct {
 
 // Configured says whether pages can go by SMS and voice.
 func (t Twilio) Configured() bool { return t.AccountSIDEnv != "" && t.From != "" }
+
+// IncomingWebhook is a chat channel's incoming-webhook URL, read from URLEnv.
+type IncomingWebhook struct {
+	URLEnv string `yaml:"url_env"`
+}
 
 // Webhook is an outgoing webhook, signed per Standard Webhooks with the
 // secret in SecretEnv.

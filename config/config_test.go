@@ -168,7 +168,7 @@ func TestValidationProblems(t *testing.T) {
 		{
 			name: "unknown target kind",
 			edit: func(s string) string { return strings.Replace(s, "[user:alice]", "[pager:alice]", 1) },
-			want: `escalation_policies.P.steps[1].targets[0]: unknown target kind "pager" in "pager:alice" (use user, schedule, slack_channel, webhook or email)`,
+			want: `escalation_policies.P.steps[1].targets[0]: unknown target kind "pager" in "pager:alice" (use user, schedule, slack_channel, webhook, email, teams or mattermost)`,
 		},
 		{
 			name: "unknown webhook target",

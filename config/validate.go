@@ -17,6 +17,8 @@ const (
 	TargetSlackChannel = "slack_channel"
 	TargetWebhook      = "webhook"
 	TargetEmail        = "email"
+	TargetTeams        = "teams"
+	TargetMattermost   = "mattermost"
 )
 
 // Target is one parsed `kind:name` entry of a step.
@@ -28,17 +30,17 @@ type Target struct {
 func (t Target) String() string { return t.Kind + ":" + t.Name }
 
 // ParseTarget parses `user:NAME`, `schedule:NAME`, `slack_channel:#X`,
-// `webhook:NAME` or `email:ADDR`.
+// `webhook:NAME`, `email:ADDR`, `teams:NAME` or `mattermost:NAME`.
 func ParseTarget(s string) (Target, error) {
 	kind, name, ok := strings.Cut(strings.TrimSpace(s), ":")
 	if !ok || name == "" {
-		return Target{}, fmt.Errorf("%q is not kind:name (user:, schedule:, slack_channel:, webhook:, email:)", s)
+		return Target{}, fmt.Errorf("%q is not kind:name (user:, schedule:, slack_channel:, webhook:, email:, teams:, mattermost:)", s)
 	}
 	switch kind {
-	case TargetUser, TargetSchedule, TargetSlackChannel, TargetWebhook, TargetEmail:
+	case TargetUser, TargetSchedule, TargetSlackChannel, TargetWebhook, TargetEmail, TargetTeams, TargetMattermost:
 		return Target{Kind: kind, Name: name}, nil
 	}
-	return Target{}, fmt.Errorf("unknown target kind %q in %q (use user, schedule, slack_channel, webhook or email)", kind, s)
+	return Target{}, fmt.Errorf("unknown target kind %q in %q (use user, schedule, slack_channel, webhook, email, teams or mattermost)", kind, s)
 }
 
 var roleNames = []string{"commander", "comms", "ops", "scribe"}
@@ -337,6 +339,14 @@ func (c *Config) checkTarget(raw string) error {
 	case TargetWebhook:
 		if _, ok := c.Webhooks[t.Name]; !ok {
 			return fmt.Errorf("unknown webhook %q (define it under webhooks)", t.Name)
+		}
+	case TargetTeams:
+		if _, ok := c.Teams[t.Name]; !ok {
+			return fmt.Errorf("unknown Teams channel %q (define it under teams)", t.Name)
+		}
+	case TargetMattermost:
+		if _, ok := c.Mattermost[t.Name]; !ok {
+			return fmt.Errorf("unknown Mattermost channel %q (define it under mattermost)", t.Name)
 		}
 	case TargetEmail:
 		if _, err := mail.ParseAddress(t.Name); err != nil {

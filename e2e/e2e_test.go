@@ -161,7 +161,8 @@ func newHarnessPaced(t *testing.T, gap time.Duration, tweak func(*config.Config)
 	require.NoError(t, err)
 	acts := &activities.Activities{Config: cfg, Notifiers: []activities.Notifier{slackActs}, Slack: slackActs, Logger: logger,
 		GitHub:   &activities.GitHub{Client: githubClient, WriteGap: 100 * time.Millisecond},
-		Webhooks: activities.NewWebhooks(cfg, func(k string) string { return testSecrets[k] })}
+		Webhooks: activities.NewWebhooks(cfg, func(k string) string { return testSecrets[k] }),
+		Chats:    activities.NewChats(cfg, func(k string) string { return testSecrets[k] })}
 	if t := cfg.Twilio; t.Configured() {
 		acts.Twilio = &twilio.Sender{API: twilio.NewAPI(testSecrets[t.AccountSIDEnv], testSecrets[t.AuthTokenEnv], t.APIURL),
 			From: t.From, CallbackURL: t.CallbackURL}

@@ -30,6 +30,50 @@ var testSecrets = map[string]string{
 	"OPS_HOOK_SECRET": "whsec_" + base64.StdEncoding.EncodeToString([]byte("ops-hook-signing-key-0123456789")),
 }
 
+// A step that pages a Teams and a Mattermost channel: each gets its own
+// payload at its incoming webhook, and the timeline names the channel.
+func TestPagesGoToTeamsAndMattermost(t *testing.T) {
+	var mu sync.Mutex
+	got := map[string]map[string]any{}
+	receiver := func(name string) *httptest.Server {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			var body map[string]any
+			_ = json.NewDecoder(r.Body).Decode(&body)
+			mu.Lock()
+			got[name] = body
+			mu.Unlock()
+			w.WriteHeader(http.StatusOK)
+		}))
+		t.Cleanup(srv.Close)
+		return srv
+	}
+	teams, mm := receiver("teams"), receiver("mattermost")
+	testSecrets["TEAMS_SRE_URL"], testSecrets["MM_OPS_URL"] = teams.URL, mm.URL
+	h := newHarnessWith(t, func(c *config.Config) {
+		c.Teams = map[string]config.IncomingWebhook{"sre": {URLEnv: "TEAMS_SRE_URL"}}
+		c.Mattermost = map[string]config.IncomingWebhook{"ops": {URLEnv: "MM_OPS_URL"}}
+		c.EscalationPolicies["primary"].Steps[0].Targets = []string{"teams:sre", "mattermost:ops"}
+	})
+	code, body := h.post("/v1/alerts", []byte(`{"key":"chat-`+t.Name()+`","title":"queue backed up","severity":"warning"}`), genericToken)
+	require.Equal(t, http.StatusAccepted, code, body)
+	id := body["incident_id"].(string)
+	waitFor(t, "both channels", 10*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 2 })
+	mu.Lock()
+	require.Equal(t, "message", got["teams"]["type"])
+	require.Equal(t, "[P3] queue backed up", got["mattermost"]["text"])
+	mu.Unlock()
+	waitFor(t, "the timeline", 10*time.Second, func() bool {
+		n := 0
+		for _, e := range h.incident(id).Timeline {
+			if e.Kind == workflows.KindPaged && (strings.Contains(e.Message, "via teams") || strings.Contains(e.Message, "via mattermost")) {
+				n++
+			}
+		}
+		return n == 2
+	})
+	_, _ = h.post("/v1/incidents/"+id+"/resolve", []byte(`{"by":"alice"}`), "")
+}
+
 // A step that pages dave, who has only an email address, and the ops
 // webhook: the mail arrives at the SMTP server, the webhook at a receiver
 // that checks its Standard Webhooks signature, and the timeline says so.

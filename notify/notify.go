@@ -6,6 +6,11 @@ package notify
 
 import (
 	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -50,6 +55,34 @@ func RetryDelay(err error) time.Duration {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.RetryAfter
+	}
+	return 0
+}
+
+// CheckResponse says what an HTTP answer means for a delivery: 2xx done;
+// 429 wait as told (Retry-After); 5xx and 408 try again; any other 4xx is
+// a refusal that retrying cannot fix.
+func CheckResponse(op string, resp *http.Response) error {
+	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	detail := strings.TrimSpace(string(snippet))
+	switch code := resp.StatusCode; {
+	case code >= 200 && code < 300:
+		return nil
+	case code == http.StatusTooManyRequests:
+		return RetryAfter(fmt.Errorf("%s: 429 too many requests", op), retryAfter(resp.Header.Get("Retry-After")))
+	case code >= 500 || code == http.StatusRequestTimeout:
+		return fmt.Errorf("%s: %d %s", op, code, detail)
+	default:
+		return Permanent(fmt.Errorf("%s: %d %s", op, code, detail))
+	}
+}
+
+func retryAfter(v string) time.Duration {
+	if secs, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && secs > 0 {
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return time.Until(t)
 	}
 	return 0
 }

@@ -159,7 +159,7 @@ func newActivities(cfg *config.Config, sc *slack.Client, gc *github.Client, logg
 		notifiers = append(notifiers, &activities.Console{Out: console})
 	}
 	acts := &activities.Activities{Config: cfg, Notifiers: notifiers, Slack: slackActs, Logger: logger,
-		Email: emailActs, Webhooks: activities.NewWebhooks(cfg, os.Getenv)}
+		Email: emailActs, Webhooks: activities.NewWebhooks(cfg, os.Getenv), Chats: activities.NewChats(cfg, os.Getenv)}
 	if t := cfg.Twilio; t.Configured() {
 		acts.Twilio = &twilio.Sender{API: twilio.NewAPI(envOrEmpty(t.AccountSIDEnv), envOrEmpty(t.AuthTokenEnv), t.APIURL),
 			From: t.From, CallbackURL: t.CallbackURL}

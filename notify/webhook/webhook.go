@@ -12,7 +12,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -74,17 +73,7 @@ func (s *Sender) Send(ctx context.Context, p notify.Page) error {
 		return fmt.Errorf("webhook %s: %w", s.Name, err)
 	}
 	defer resp.Body.Close()
-	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	switch code := resp.StatusCode; {
-	case code >= 200 && code < 300:
-		return nil
-	case code == http.StatusTooManyRequests:
-		return notify.RetryAfter(fmt.Errorf("webhook %s: 429 too many requests", s.Name), retryAfter(resp.Header.Get("Retry-After")))
-	case code >= 500 || code == http.StatusRequestTimeout:
-		return fmt.Errorf("webhook %s: %d %s", s.Name, code, strings.TrimSpace(string(snippet)))
-	default:
-		return notify.Permanent(fmt.Errorf("webhook %s: %d %s", s.Name, code, strings.TrimSpace(string(snippet))))
-	}
+	return notify.CheckResponse("webhook "+s.Name, resp)
 }
 
 // Sign is the Standard Webhooks signature of a delivery.
@@ -102,14 +91,4 @@ func secretKey(secret string) []byte {
 		}
 	}
 	return []byte(secret)
-}
-
-func retryAfter(v string) time.Duration {
-	if secs, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && secs > 0 {
-		return time.Duration(secs) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return time.Until(t)
-	}
-	return 0
 }
