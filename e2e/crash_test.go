@@ -43,9 +43,7 @@ func runChildWorker() {
 		fmt.Fprintln(os.Stderr, "child worker dial:", err)
 		os.Exit(2)
 	}
-	slackActs := &activities.Slack{Client: slack.New(botToken, slack.OptionAPIURL(cfg.Slack.APIURL))}
-	acts := &activities.Activities{Config: cfg, Notifiers: []activities.Notifier{slackActs}, Slack: slackActs, Logger: slog.New(slog.DiscardHandler)}
-	if err := worker.New(c, parts[1], acts).Run(nil); err != nil {
+	if err := worker.New(c, parts[1], slackOnlyActivities(cfg)).Run(nil); err != nil {
 		fmt.Fprintln(os.Stderr, "child worker:", err)
 		os.Exit(2)
 	}
@@ -86,9 +84,7 @@ func TestWorkerKilledMidPageCostsSecondsAndPagesOnce(t *testing.T) {
 	_, _ = child.Process.Wait()
 	killed := time.Now()
 
-	w := worker.New(temporalClient, queue, &activities.Activities{Config: cfg,
-		Notifiers: []activities.Notifier{&activities.Slack{Client: slack.New(botToken, slack.OptionAPIURL(cfg.Slack.APIURL))}},
-		Slack:     &activities.Slack{Client: slack.New(botToken, slack.OptionAPIURL(cfg.Slack.APIURL))}, Logger: slog.New(slog.DiscardHandler)})
+	w := worker.New(temporalClient, queue, slackOnlyActivities(cfg))
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Stop)
 	waitFor(t, "the page after the crash", 30*time.Second, func() bool { return len(fake.Messages(aliceDM)) >= 1 })
@@ -97,4 +93,11 @@ func TestWorkerKilledMidPageCostsSecondsAndPagesOnce(t *testing.T) {
 	require.Less(t, took, 10*time.Second, "the heartbeat timeout, not the attempt's 5 minutes (nor the old 30 s)")
 	time.Sleep(2 * time.Second)
 	require.Len(t, fake.Messages(aliceDM), 1, "paged once")
+}
+
+// slackOnlyActivities pages by Slack alone, one client for pages and
+// channels, as production wires it.
+func slackOnlyActivities(cfg *config.Config) *activities.Activities {
+	slackActs := &activities.Slack{Client: slack.New(botToken, slack.OptionAPIURL(cfg.Slack.APIURL))}
+	return &activities.Activities{Config: cfg, Notifiers: []activities.Notifier{slackActs}, Slack: slackActs, Logger: slog.New(slog.DiscardHandler)}
 }

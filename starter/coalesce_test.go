@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/incidentflow/incidentflow/incident"
@@ -58,7 +59,7 @@ func TestCoalescerFoldsAStormIntoFewSignalsAndLosesNone(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < 100; i++ {
-				require.NoError(t, c.deliver(context.Background(), "incident-k", []AlertEvent{firingEvent("same")}))
+				assert.NoError(t, c.deliver(context.Background(), "incident-k", []AlertEvent{firingEvent("same")}))
 			}
 		}()
 	}

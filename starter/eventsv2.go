@@ -1,13 +1,11 @@
 package starter
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 
@@ -165,19 +163,14 @@ func (s *Server) eventsV2(w http.ResponseWriter, r *http.Request) {
 // decodeEventsV2 refuses an event over PagerDuty's 512 KB before decoding
 // it. A body over http.max_body_bytes is still a 413, as on every endpoint.
 func decodeEventsV2(r *http.Request, e *eventsV2) error {
-	body, err := io.ReadAll(r.Body)
+	body, err := readBody(r)
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return tooBig
-		}
-		return &BadRequest{Field: "body", Msg: "could not read: " + err.Error()}
+		return err
 	}
 	if len(body) > maxEventsV2Bytes {
 		return tooLong(&incident.TooLong{Field: "body", Limit: maxEventsV2Bytes, Got: len(body)})
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	return decodeJSON(r, e)
+	return unmarshalBody(body, e)
 }
 
 // ackFromIntegration acknowledges the open incident of key, if any, as the

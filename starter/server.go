@@ -406,14 +406,28 @@ var (
 )
 
 func decodeJSON(r *http.Request, v any) error {
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	return unmarshalBody(body, v)
+}
+
+// readBody reads the whole body; one over http.max_body_bytes is a 413.
+func readBody(r *http.Request) ([]byte, error) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return tooBig
+			return nil, tooBig
 		}
-		return &BadRequest{Field: "body", Msg: "could not read: " + err.Error()}
+		return nil, &BadRequest{Field: "body", Msg: "could not read: " + err.Error()}
 	}
+	return body, nil
+}
+
+// unmarshalBody decodes JSON, naming the field at fault in the API's words.
+func unmarshalBody(body []byte, v any) error {
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return errEmptyBody
 	}

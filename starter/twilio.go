@@ -56,10 +56,10 @@ func (s *Server) twilioCallback(w http.ResponseWriter, r *http.Request, voice bo
 		return
 	}
 	var update, done string
-	switch strings.Fields(key + " ")[0] {
-	case "1", "ack", "ACK", "Ack":
+	switch firstWord(key) {
+	case "1", "ack":
 		update, done = workflows.UpdateAck, "Acknowledged"
-	case "2", "escalate", "ESCALATE", "Escalate":
+	case "2", "escalate":
 		update, done = workflows.UpdateEscalate, "Escalated"
 	default:
 		reply("Press or reply 1 to acknowledge, 2 to escalate.")
@@ -74,6 +74,14 @@ func (s *Server) twilioCallback(w http.ResponseWriter, r *http.Request, voice bo
 		return
 	}
 	reply(fmt.Sprintf("%s %s. Thank you.", done, id))
+}
+
+// firstWord is the reply's first word, in lower case ("" for none).
+func firstWord(s string) string {
+	if f := strings.Fields(strings.ToLower(s)); len(f) > 0 {
+		return f[0]
+	}
+	return ""
 }
 
 func (s *Server) userByPhone(number string) string {

@@ -248,39 +248,27 @@ func (b *bench) httpStorm(ctx context.Context, name string, alerts, nkeys int) (
 	}
 	firstPost := make([]time.Time, nkeys)
 	var firstOnce = make([]sync.Once, nkeys)
-	var next, accepted, refused atomic.Int64
+	var accepted, refused atomic.Int64
 	var mu sync.Mutex
-	var wg sync.WaitGroup
 	start := time.Now()
-	for g := 0; g < b.senders; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				n := int(next.Add(1)) - 1
-				if n >= alerts {
-					return
-				}
-				k := n % nkeys
-				t0 := time.Now()
-				firstOnce[k].Do(func() { firstPost[k] = t0 })
-				code, err := b.post("/v1/alerts", genericToken, bodies[k])
-				if err == nil && code/100 == 2 {
-					accepted.Add(1)
-					continue
-				}
-				refused.Add(1)
-				label := fmt.Sprint(code)
-				if err != nil {
-					label = "transport error"
-				}
-				mu.Lock()
-				r.RefusedCodes[label]++
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
+	fanOut(b.senders, alerts, func(n int) {
+		k := n % nkeys
+		t0 := time.Now()
+		firstOnce[k].Do(func() { firstPost[k] = t0 })
+		code, err := b.post("/v1/alerts", genericToken, bodies[k])
+		if err == nil && code/100 == 2 {
+			accepted.Add(1)
+			return
+		}
+		refused.Add(1)
+		label := fmt.Sprint(code)
+		if err != nil {
+			label = "transport error"
+		}
+		mu.Lock()
+		r.RefusedCodes[label]++
+		mu.Unlock()
+	})
 	wall := time.Since(start)
 	r.WallS = wall.Seconds()
 	r.Accepted, r.Refused = accepted.Load(), refused.Load()
@@ -550,33 +538,21 @@ func (b *bench) floor(ctx context.Context, r *result, name string, calls, nkeys 
 		ids[i] = fmt.Sprintf("storm-floor-%s-%s-%03d", b.run, name, i)
 		batches[i] = workflows.AlertBatch{Alerts: []workflows.AlertSignal{{Fingerprint: ids[i], Status: incident.AlertFiring, Summary: "storm " + name, Source: "scripts"}}}
 	}
-	var next, failed atomic.Int64
+	var failed atomic.Int64
 	var firstErr atomic.Value
-	var wg sync.WaitGroup
 	start := time.Now()
-	for g := 0; g < b.senders; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				n := int(next.Add(1)) - 1
-				if n >= calls {
-					return
-				}
-				k := n % nkeys
-				cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-				_, err := b.stack.Client.SignalWithStartWorkflow(cctx, ids[k], floorSignal, batches[k],
-					client.StartWorkflowOptions{ID: ids[k], TaskQueue: floorQueue, WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE},
-					floorWorkflowName)
-				cancel()
-				if err != nil {
-					failed.Add(1)
-					firstErr.CompareAndSwap(nil, err.Error())
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	fanOut(b.senders, calls, func(n int) {
+		k := n % nkeys
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		_, err := b.stack.Client.SignalWithStartWorkflow(cctx, ids[k], floorSignal, batches[k],
+			client.StartWorkflowOptions{ID: ids[k], TaskQueue: floorQueue, WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE},
+			floorWorkflowName)
+		cancel()
+		if err != nil {
+			failed.Add(1)
+			firstErr.CompareAndSwap(nil, err.Error())
+		}
+	})
 	wall := time.Since(start)
 	r.FloorCalls = calls
 	r.FloorErrors = failed.Load()
@@ -642,4 +618,22 @@ func yes(b bool) string {
 		return "yes"
 	}
 	return "no"
+}
+
+// fanOut runs each(0..total-1) on senders goroutines, each taking the
+// next number when it is done with its last (closed-loop senders), and
+// returns when all are done.
+func fanOut(senders, total int, each func(n int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for g := 0; g < senders; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := int(next.Add(1)) - 1; n < total; n = int(next.Add(1)) - 1 {
+				each(n)
+			}
+		}()
+	}
+	wg.Wait()
 }
