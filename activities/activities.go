@@ -271,16 +271,43 @@ func (a *Activities) pageUser(ctx context.Context, name string, m Message) (inci
 		return incident.PageResult{}, nonRetryable("UnknownUser", "unknown user %q", name)
 	}
 	for _, n := range a.Notifiers {
-		delivered, err := n.NotifyUser(ctx, name, u, m)
+		listed, err := notifyUser(ctx, n, name, u, m)
 		if err != nil {
 			return incident.PageResult{}, keepRetryPolicy(err, "page %s via %s", name, n.Name())
 		}
-		if delivered {
-			a.logger().Info("paged", "incident", m.IncidentID, "user", name, "via", n.Name(), "key", m.IdempotencyKey)
-			return incident.PageResult{Recipient: name, Channel: n.Name()}, nil
+		if listed > 0 {
+			return a.paged(m, name, n.Name(), listed), nil
 		}
 	}
 	return incident.PageResult{}, nonRetryable("Unreachable", "no notifier can reach user %q (no slack_id, and no console)", name)
+}
+
+// digestPager is a notifier that may fold a page into one message with
+// other incidents' pages for the same person.
+type digestPager interface {
+	PageUser(ctx context.Context, name string, u config.User, m Message) (listed int, err error)
+}
+
+// notifyUser answers how many incidents the message that reached the
+// person listed: 0 when n cannot reach them, more than 1 for a digest.
+func notifyUser(ctx context.Context, n Notifier, name string, u config.User, m Message) (int, error) {
+	if dp, ok := n.(digestPager); ok {
+		return dp.PageUser(ctx, name, u, m)
+	}
+	delivered, err := n.NotifyUser(ctx, name, u, m)
+	if !delivered || err != nil {
+		return 0, err
+	}
+	return 1, nil
+}
+
+func (a *Activities) paged(m Message, user, via string, listed int) incident.PageResult {
+	a.logger().Info("paged", "incident", m.IncidentID, "user", user, "via", via, "key", m.IdempotencyKey, "listed", listed)
+	res := incident.PageResult{Recipient: user, Channel: via}
+	if listed > 1 {
+		res.Digest = listed
+	}
+	return res
 }
 
 func (a *Activities) postChannel(ctx context.Context, channel string, m Message) (incident.PageResult, error) {

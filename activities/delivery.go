@@ -176,8 +176,7 @@ func (a *Activities) NotifyPerson(ctx context.Context, req incident.NotifyReques
 		if err != nil {
 			return incident.PageResult{}, deliveryError(fmt.Sprintf("%s %s", via, req.User), err)
 		}
-		a.logger().Info("paged", "incident", m.IncidentID, "user", req.User, "via", via, "key", m.IdempotencyKey)
-		return incident.PageResult{Recipient: req.User, Channel: via}, nil
+		return a.paged(m, req.User, via, 1), nil
 	case strings.HasPrefix(via, config.TargetWebhook+":"):
 		return a.sendWebhook(ctx, strings.TrimPrefix(via, config.TargetWebhook+":"), m)
 	default:
@@ -186,15 +185,14 @@ func (a *Activities) NotifyPerson(ctx context.Context, req incident.NotifyReques
 }
 
 func (a *Activities) notifyBy(ctx context.Context, n Notifier, name string, u config.User, m Message) (incident.PageResult, error) {
-	delivered, err := n.NotifyUser(ctx, name, u, m)
+	listed, err := notifyUser(ctx, n, name, u, m)
 	if err != nil {
 		return incident.PageResult{}, keepRetryPolicy(err, "page %s via %s", name, n.Name())
 	}
-	if !delivered {
+	if listed == 0 {
 		return incident.PageResult{}, nonRetryable("Unreachable", "%s cannot reach %s", n.Name(), name)
 	}
-	a.logger().Info("paged", "incident", m.IncidentID, "user", name, "via", n.Name(), "key", m.IdempotencyKey)
-	return incident.PageResult{Recipient: name, Channel: n.Name()}, nil
+	return a.paged(m, name, n.Name(), listed), nil
 }
 
 // sendChat posts to a teams:NAME or mattermost:NAME channel.

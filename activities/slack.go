@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -29,6 +30,8 @@ type Slack struct {
 	// its key in the channel's history, which needs the ID.
 	idsMu      sync.Mutex
 	channelIDs map[string]string
+
+	digests digests
 }
 
 // channelID is the ID of a channel given as "#name" (or already as an ID).
@@ -74,17 +77,53 @@ func (s *Slack) pace(ctx context.Context, channel string, prio Priority) error {
 func (s *Slack) Name() string { return "slack" }
 
 func (s *Slack) NotifyUser(ctx context.Context, name string, u config.User, m Message) (bool, error) {
+	n, err := s.PageUser(ctx, name, u, m)
+	return n > 0, err
+}
+
+// PageUser DMs a person. A page (m.Urgent) that finds others for the same
+// person waiting for the DM's next slot goes out with them as one digest;
+// it answers how many incidents the message listed (0: no Slack ID).
+func (s *Slack) PageUser(ctx context.Context, name string, u config.User, m Message) (int, error) {
 	if u.SlackID == "" {
-		return false, nil
+		return 0, nil
 	}
 	ch, _, _, err := s.Client.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{u.SlackID}, ReturnIM: true})
 	if err != nil {
-		return false, classifySlack(fmt.Sprintf("open DM with %s", name), err)
+		return 0, classifySlack(fmt.Sprintf("open DM with %s", name), err)
 	}
-	if err := s.post(ctx, ch.ID, m); err != nil {
-		return false, classifySlack(fmt.Sprintf("DM %s", name), err)
+	n := 1
+	if m.Urgent {
+		n, err = s.page(ctx, ch.ID, m)
+	} else {
+		err = s.post(ctx, ch.ID, m)
 	}
-	return true, nil
+	if err != nil {
+		return 0, classifySlack(fmt.Sprintf("DM %s", name), err)
+	}
+	return n, nil
+}
+
+// page posts m to a DM, folded into a digest with the pages that queue
+// behind the same slot.
+func (s *Slack) page(ctx context.Context, dm string, m Message) (int, error) {
+	if m.IdempotencyKey != "" {
+		done, err := s.delivered(ctx, dm, m.IdempotencyKey)
+		if err != nil || done {
+			return 1, err
+		}
+	}
+	dg, lead := s.digests.join(dm, m)
+	if !lead {
+		return dg.wait(ctx)
+	}
+	err := s.pace(ctx, dm, Urgent)
+	pages := s.digests.seal(dm, dg)
+	if err == nil {
+		err = s.send(ctx, dm, pages)
+	}
+	dg.finish(err)
+	return len(pages), err
 }
 
 func (s *Slack) NotifyChannel(ctx context.Context, channel string, m Message) (bool, error) {
@@ -106,12 +145,25 @@ const (
 	ActionCommander = "incident_commander"
 )
 
-// pageBlocks renders a page: its text and the buttons to act on it.
-func pageBlocks(m Message) []slack.Block {
-	return []slack.Block{
-		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, m.Text, false, false), nil, nil),
-		actionButtons(m.IncidentID),
+// pageBlocks renders pages: each one's text and the buttons to act on it,
+// under a heading when a digest lists several.
+func pageBlocks(pages []Message) []slack.Block {
+	section := func(text string) slack.Block {
+		return slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, text, false, false), nil, nil)
 	}
+	var blocks []slack.Block
+	if len(pages) > 1 {
+		blocks = append(blocks, section(fmt.Sprintf("*%d incidents are paging you*", len(pages))))
+	}
+	for i, p := range pages {
+		buttons := actionButtons(p.IncidentID)
+		if i > 0 {
+			// Block IDs must be unique within a message.
+			buttons.BlockID = fmt.Sprintf("incident_actions_%d", i)
+		}
+		blocks = append(blocks, section(p.Text), buttons)
+	}
+	return blocks
 }
 
 // actionButtons are the same on pages and cards.
@@ -154,17 +206,29 @@ func (s *Slack) post(ctx context.Context, channel string, m Message) error {
 	if err := s.pace(ctx, channel, prio); err != nil {
 		return err
 	}
-	opts := []slack.MsgOption{slack.MsgOptionText(m.Text, false)}
-	if m.Buttons && m.IncidentID != "" {
-		opts = append(opts, slack.MsgOptionBlocks(pageBlocks(m)...))
+	return s.send(ctx, channel, []Message{m})
+}
+
+// send posts one message carrying pages (one, or a digest of several)
+// now; the caller has waited for the slot.
+func (s *Slack) send(ctx context.Context, channel string, pages []Message) error {
+	first := pages[0]
+	opts := []slack.MsgOption{slack.MsgOptionText(digestText(pages), false)}
+	if first.Buttons && first.IncidentID != "" {
+		opts = append(opts, slack.MsgOptionBlocks(pageBlocks(pages)...))
 	}
-	_, _, err = s.Client.PostMessageContext(ctx, channel, append(opts,
-		// The key travels with the message so a later lookup can tell a
-		// retried delivery from a new one.
-		slack.MsgOptionMetadata(slack.SlackMetadata{
-			EventType:    "incidentflow_notification",
-			EventPayload: map[string]any{"incident_id": m.IncidentID, "idempotency_key": m.IdempotencyKey},
-		}),
+	// The keys travel with the message so a later lookup can tell a
+	// retried delivery from a new one.
+	payload := map[string]any{"incident_id": first.IncidentID, "idempotency_key": first.IdempotencyKey}
+	if len(pages) > 1 {
+		keys := make([]string, len(pages))
+		for i, p := range pages {
+			keys[i] = p.IdempotencyKey
+		}
+		payload["idempotency_keys"] = keys
+	}
+	_, _, err := s.Client.PostMessageContext(ctx, channel, append(opts,
+		slack.MsgOptionMetadata(slack.SlackMetadata{EventType: "incidentflow_notification", EventPayload: payload}),
 	)...)
 	return err
 }
@@ -177,6 +241,11 @@ func (s *Slack) delivered(ctx context.Context, channel, key string) (bool, error
 	}
 	for _, msg := range hist.Messages {
 		if msg.Metadata.EventPayload["idempotency_key"] == key {
+			return true, nil
+		}
+		// A digest carries every page's key.
+		keys, _ := msg.Metadata.EventPayload["idempotency_keys"].([]any)
+		if slices.Contains(keys, any(key)) {
 			return true, nil
 		}
 	}

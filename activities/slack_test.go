@@ -3,10 +3,14 @@ package activities_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/slack-go/slack"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 
@@ -132,4 +136,58 @@ func TestPostsToOneChannelAreSpaced(t *testing.T) {
 	require.Len(t, sre, 3)
 	require.GreaterOrEqual(t, sre[2].At.Sub(sre[0].At), 350*time.Millisecond, "three posts need two gaps")
 	require.Less(t, fake.Messages("#other")[0].At.Sub(sre[2].At), 150*time.Millisecond, "another channel does not wait")
+}
+
+// Forty incidents paging alice at once reach her in a handful of messages:
+// the first page alone and at once, then digests of whatever queued behind
+// each slot, every page listed exactly once, each with its buttons. A
+// retried page finds itself inside a digest and is not sent again.
+func TestPagesQueuedForOnePersonGoOutAsDigests(t *testing.T) {
+	fake, s := newSlack(t)
+	s.MinInterval = 300 * time.Millisecond
+	alice := config.User{SlackID: "U0ALICE"}
+	const pages = 40
+	listed := make([]int, pages)
+	var wg sync.WaitGroup
+	for i := range pages {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m := activities.Message{IncidentID: fmt.Sprintf("incident-%d", i), Text: fmt.Sprintf("page %d.", i),
+				IdempotencyKey: fmt.Sprintf("key-%d", i), Buttons: true, Urgent: true}
+			n, err := s.PageUser(context.Background(), "alice", alice, m)
+			assert.NoError(t, err)
+			listed[i] = n
+		}()
+		if i == 0 {
+			// The first page finds nobody waiting and goes alone.
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	wg.Wait()
+
+	msgs := fake.Messages("D0ALICE")
+	require.Equal(t, "page 0.", msgs[0].Form.Get("text"), "the first page is not held back for a digest")
+	require.LessOrEqual(t, len(msgs), 4, "40 pages in at most 1 + ceil(39/20) + slack messages")
+	seen := map[int]int{}
+	for _, m := range msgs {
+		text := m.Form.Get("text")
+		for i := range pages {
+			if strings.Contains(text, fmt.Sprintf("page %d.", i)) {
+				seen[i]++
+				require.Contains(t, m.Form.Get("blocks"), fmt.Sprintf(`"value":"incident-%d"`, i), "its buttons act on its own incident")
+			}
+		}
+	}
+	require.Len(t, seen, pages)
+	for i, n := range seen {
+		require.Equal(t, 1, n, "page %d listed once", i)
+		require.GreaterOrEqual(t, listed[i], 1)
+	}
+	require.Equal(t, 1, listed[0])
+
+	again := activities.Message{IncidentID: "incident-39", Text: "page 39.", IdempotencyKey: "key-39", Buttons: true, Urgent: true}
+	_, err := s.PageUser(context.Background(), "alice", alice, again)
+	require.NoError(t, err)
+	require.Len(t, fake.Messages("D0ALICE"), len(msgs), "the retry found its key in the digest's metadata")
 }

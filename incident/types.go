@@ -140,6 +140,9 @@ type PageRequest struct {
 type PageResult struct {
 	Recipient string `json:"recipient"`
 	Channel   string `json:"channel"`
+	// Digest, when more than one, is how many incidents the message that
+	// reached the person listed (this one among them).
+	Digest int `json:"digest,omitempty"`
 }
 
 // SlackChannel is an incident's Slack channel.

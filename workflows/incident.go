@@ -357,7 +357,7 @@ func (w *incidentWorkflow) page(ctx workflow.Context, round, step int, target, t
 		if err != nil {
 			w.record(gctx, KindPageFailed, "", fmt.Sprintf("page to %s failed: %s", target, errorMessage(err)))
 		} else {
-			w.record(gctx, KindPaged, "", fmt.Sprintf("paged %s via %s (%s)", res.Recipient, res.Channel, target))
+			w.record(gctx, KindPaged, "", pagedText(res.Recipient, res.Channel, res.Digest, target))
 		}
 	})
 }
@@ -820,7 +820,7 @@ func (w *incidentWorkflow) pagePerson(ctx workflow.Context, round, step int, p i
 			if n.Error != "" {
 				w.record(gctx, KindPageFailed, "", fmt.Sprintf("page to %s by %s failed: %s", p.User, viaName(n.Via), n.Error))
 			} else {
-				w.record(gctx, KindPaged, "", fmt.Sprintf("paged %s via %s (%s)", n.Recipient, n.Channel, targets))
+				w.record(gctx, KindPaged, "", pagedText(n.Recipient, n.Channel, n.Digest, targets))
 			}
 		}
 		if res.Stopped {

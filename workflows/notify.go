@@ -29,7 +29,9 @@ type Notified struct {
 	Via       string    `json:"via,omitempty"`
 	Recipient string    `json:"recipient,omitempty"`
 	Channel   string    `json:"channel,omitempty"`
-	Error     string    `json:"error,omitempty"`
+	// Digest: the message listed this many incidents' pages.
+	Digest int    `json:"digest,omitempty"`
+	Error  string `json:"error,omitempty"`
 }
 
 // NotifyPersonResult is what each rule did, and whether an ack stopped the
@@ -60,7 +62,7 @@ func NotifyPersonWorkflow(ctx workflow.Context, in NotifyPersonInput) (*NotifyPe
 		actx := workflow.WithActivityOptions(ctx, notifyOptions(fmt.Sprintf("page %s by %s", in.User, viaName(rule.Via))))
 		var got incident.PageResult
 		err := workflow.ExecuteActivity(actx, a.NotifyPerson, req).Get(ctx, &got)
-		n := Notified{At: workflow.Now(ctx), Via: rule.Via, Recipient: got.Recipient, Channel: got.Channel}
+		n := Notified{At: workflow.Now(ctx), Via: rule.Via, Recipient: got.Recipient, Channel: got.Channel, Digest: got.Digest}
 		var canceled *temporal.CanceledError
 		switch {
 		case errors.As(err, &canceled):
@@ -72,6 +74,15 @@ func NotifyPersonWorkflow(ctx workflow.Context, in NotifyPersonInput) (*NotifyPe
 		res.Notified = append(res.Notified, n)
 	}
 	return res, nil
+}
+
+// pagedText is the timeline's line for a delivered page.
+func pagedText(recipient, channel string, digest int, targets string) string {
+	via := channel
+	if digest > 1 {
+		via = fmt.Sprintf("%s, in one message with %d other incidents", channel, digest-1)
+	}
+	return fmt.Sprintf("paged %s via %s (%s)", recipient, via, targets)
 }
 
 func viaKey(via string) string {
