@@ -40,8 +40,38 @@ type Activities struct {
 	// Chats deliver teams:NAME and mattermost:NAME targets, by "kind:NAME".
 	Chats  map[string]*chat.Channel
 	Logger *slog.Logger
+	// Overrides, when set, answers each schedule's run-time overrides
+	// (oncall.Live: the schedule's workflow); nil means the config's alone.
+	Overrides OverrideSource
 	// Now is the clock for on-call resolution; tests pin it.
 	Now func() time.Time
+}
+
+// OverrideSource answers the overrides made at run time for a schedule.
+type OverrideSource interface {
+	Overrides(ctx context.Context, schedule string) ([]incident.Override, error)
+}
+
+// overridesTimeout bounds the read of a schedule's run-time overrides: a
+// page must not wait long on it.
+const overridesTimeout = 3 * time.Second
+
+// schedule is a configured schedule with the overrides made at run time.
+// When those cannot be read, the config's schedule is used, with a
+// warning: paging who the config says beats paging nobody.
+func (a *Activities) schedule(ctx context.Context, name string) (config.Schedule, bool) {
+	s, ok := a.Config.Schedules[name]
+	if !ok || a.Overrides == nil {
+		return s, ok
+	}
+	ctx, cancel := context.WithTimeout(ctx, overridesTimeout)
+	defer cancel()
+	extra, err := a.Overrides.Overrides(ctx, name)
+	if err != nil {
+		a.logger().Warn("using the config's schedule without run-time overrides", "schedule", name, "error", err)
+		return s, true
+	}
+	return oncall.WithOverrides(s, extra), true
 }
 
 // Message is what a notifier delivers.
@@ -154,7 +184,7 @@ func (a *Activities) Page(ctx context.Context, req incident.PageRequest) (incide
 	}
 	switch t.Kind {
 	case config.TargetSchedule:
-		sched, ok := a.Config.Schedules[t.Name]
+		sched, ok := a.schedule(ctx, t.Name)
 		if !ok {
 			return incident.PageResult{}, nonRetryable("UnknownSchedule", "unknown schedule %q", t.Name)
 		}
@@ -201,7 +231,7 @@ func (a *Activities) OpenChannel(ctx context.Context, req incident.ChannelReques
 		user := t.Name
 		switch t.Kind {
 		case config.TargetSchedule:
-			sched, ok := a.Config.Schedules[t.Name]
+			sched, ok := a.schedule(ctx, t.Name)
 			if !ok {
 				continue
 			}

@@ -115,7 +115,7 @@ func (a *Activities) People(ctx context.Context, req incident.PeopleRequest) (in
 		case config.TargetUser:
 			user = t.Name
 		case config.TargetSchedule:
-			sched, ok := a.Config.Schedules[t.Name]
+			sched, ok := a.schedule(ctx, t.Name)
 			if ok {
 				user, _ = oncall.Who(sched, a.now())
 			}

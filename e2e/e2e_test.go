@@ -211,7 +211,13 @@ func alertmanagerPayload(groupKey, status string) []byte {
 
 func (h *harness) post(path string, body []byte, token string) (int, map[string]any) {
 	h.t.Helper()
-	req, err := http.NewRequest(http.MethodPost, h.api.URL+path, bytes.NewReader(body))
+	return h.do(http.MethodPost, path, body, token)
+}
+
+// do sends a request to the API and decodes its JSON answer.
+func (h *harness) do(method, path string, body []byte, token string) (int, map[string]any) {
+	h.t.Helper()
+	req, err := http.NewRequest(method, h.api.URL+path, bytes.NewReader(body))
 	require.NoError(h.t, err)
 	req.Header.Set("Content-Type", "application/json")
 	if token != "" {

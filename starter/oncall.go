@@ -10,6 +10,7 @@ import (
 
 	ics "github.com/arran4/golang-ical"
 
+	"github.com/incidentflow/incidentflow/config"
 	"github.com/incidentflow/incidentflow/incident"
 	"github.com/incidentflow/incidentflow/oncall"
 )
@@ -20,6 +21,8 @@ type OnCall struct {
 	oncall.Shift
 	// Error says why nobody is on call.
 	Error string `json:"error,omitempty"`
+	// Warning says the run-time overrides could not be read.
+	Warning string `json:"warning,omitempty"`
 }
 
 // getOnCall answers GET /v1/oncall[?schedule=S&at=RFC3339]: who is on call
@@ -45,17 +48,18 @@ func (s *Server) getOnCall(w http.ResponseWriter, r *http.Request) {
 	var names []string
 	if name := q.Get("schedule"); name != "" {
 		if _, ok := s.cfg.Schedules[name]; !ok {
-			s.fail(w, r, &NotFound{Msg: fmt.Sprintf("no schedule %q (one of %s)", name, strings.Join(scheduleNames(s), ", "))})
+			s.fail(w, r, &NotFound{Msg: fmt.Sprintf("no schedule %q (one of %s)", name, strings.Join(sortedSchedules(s.cfg), ", "))})
 			return
 		}
 		names = []string{name}
 	} else {
-		names = scheduleNames(s)
+		names = sortedSchedules(s.cfg)
 	}
 	out := []OnCall{}
 	for _, name := range names {
-		sh, err := oncall.ShiftAt(s.cfg.Schedules[name], at)
-		oc := OnCall{Schedule: name, Shift: sh}
+		sched, warning := s.incidents.Schedule(r.Context(), name)
+		sh, err := oncall.ShiftAt(sched, at)
+		oc := OnCall{Schedule: name, Shift: sh, Warning: warning}
 		if err != nil {
 			oc.Error = err.Error()
 		}
@@ -64,9 +68,9 @@ func (s *Server) getOnCall(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"at": at.UTC(), "oncall": out})
 }
 
-func scheduleNames(s *Server) []string {
-	names := make([]string, 0, len(s.cfg.Schedules))
-	for n := range s.cfg.Schedules {
+func sortedSchedules(cfg *config.Config) []string {
+	names := make([]string, 0, len(cfg.Schedules))
+	for n := range cfg.Schedules {
 		names = append(names, n)
 	}
 	slices.Sort(names)
@@ -79,9 +83,9 @@ func scheduleNames(s *Server) []string {
 func (s *Server) getScheduleICS(w http.ResponseWriter, r *http.Request) {
 	file := r.PathValue("file")
 	name, ok := strings.CutSuffix(file, ".ics")
-	sched, known := s.cfg.Schedules[name]
+	_, known := s.cfg.Schedules[name]
 	if !ok || !known {
-		s.fail(w, r, &NotFound{Msg: fmt.Sprintf("no schedule feed %q (one of %s, as NAME.ics)", incident.Cut(file, incident.MaxName), strings.Join(scheduleNames(s), ", "))})
+		s.fail(w, r, &NotFound{Msg: fmt.Sprintf("no schedule feed %q (one of %s, as NAME.ics)", incident.Cut(file, incident.MaxName), strings.Join(sortedSchedules(s.cfg), ", "))})
 		return
 	}
 	q := r.URL.Query()
@@ -100,6 +104,10 @@ func (s *Server) getScheduleICS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := time.Now()
+	sched, warning := s.incidents.Schedule(r.Context(), name)
+	if warning != "" {
+		s.log.Warn("serving a calendar without run-time overrides", "schedule", name, "warning", warning)
+	}
 	shifts, err := oncall.Shifts(sched, now, now.Add(time.Duration(weeks)*7*24*time.Hour))
 	if err != nil {
 		s.fail(w, r, &Conflict{Msg: fmt.Sprintf("schedule %s: %v", name, err)})

@@ -93,6 +93,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/twilio/sms", func(w http.ResponseWriter, r *http.Request) { s.twilioCallback(w, r, false) })
 	mux.HandleFunc("GET /v1/oncall", s.getOnCall)
 	mux.HandleFunc("GET /v1/schedules/{file}", s.getScheduleICS)
+	mux.HandleFunc("GET /v1/schedules/{name}/overrides", s.listOverrides)
+	mux.HandleFunc("POST /v1/schedules/{name}/overrides", s.addOverride)
+	mux.HandleFunc("DELETE /v1/schedules/{name}/overrides/{id}", s.removeOverride)
 	mux.HandleFunc("GET /healthz", s.healthz)
 	return s.limitBody(mux)
 }

@@ -28,7 +28,7 @@ const slashUsage = "Usage: `/incident declare <severity> [service] <title>` · `
 	"`reopen <id>` · `close <id>` · `escalate <id>` · `status <id> <investigating|identified|monitoring|resolved> <message>` · " +
 	"`severity <id> <level>` · `role <id> <commander|comms|ops|scribe> <@user>` · `note <id> <text>` · " +
 	"`action <id> <title> [owner @user] [due YYYY-MM-DD] [type prevent|detect|respond]` · `page <id> <@user|schedule:name>` · " +
-	"`postmortem <id> [done [note]]` · `help`. " +
+	"`postmortem <id> [done [note]]` · `oncall [schedule]` · `oncall override <schedule> <12h | FROM TO> [@user]` · `help`. " +
 	"In an incident's channel, leave out the id."
 
 // verifySlack checks Slack's v0 signature over the raw body and the
@@ -140,8 +140,11 @@ func (s *Server) runSlash(ctx context.Context, slackUser, channelID, text string
 		return ephemeral(fmt.Sprintf("Your Slack user %s is not one of incidentflow's users: add `slack_id: %s` to your user in the config.", slackUser, slackUser))
 	}
 	sub, args := args[0], args[1:]
-	if sub == "declare" {
+	switch sub {
+	case "declare":
 		return s.slashDeclare(ctx, by, args)
+	case "oncall":
+		return s.slashOncall(ctx, by, args)
 	}
 	var id string
 	var rest []string

@@ -8,11 +8,16 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/incidentflow/incidentflow/activities"
+	"github.com/incidentflow/incidentflow/oncall"
 	"github.com/incidentflow/incidentflow/workflows"
 )
 
-// New builds (but does not start) a worker on taskQueue.
+// New builds (but does not start) a worker on taskQueue. Its activities
+// read schedules' run-time overrides through c unless told otherwise.
 func New(c client.Client, taskQueue string, acts *activities.Activities) sdkworker.Worker {
+	if acts.Overrides == nil {
+		acts.Overrides = &oncall.Live{Client: c}
+	}
 	w := sdkworker.New(c, taskQueue, sdkworker.Options{
 		// Incidents are many small, mostly idle workflows; keeping them cached
 		// avoids replaying history on every signal.
@@ -35,4 +40,5 @@ func RegisterWorkflows(r sdkworker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.IncidentWorkflow, workflow.RegisterOptions{Name: workflows.IncidentWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.PostmortemWorkflow, workflow.RegisterOptions{Name: workflows.PostmortemWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.NotifyPersonWorkflow, workflow.RegisterOptions{Name: workflows.NotifyPersonWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.ScheduleWorkflow, workflow.RegisterOptions{Name: workflows.ScheduleWorkflowName})
 }

@@ -1,0 +1,222 @@
+package starter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/incidentflow/incidentflow/config"
+	"github.com/incidentflow/incidentflow/incident"
+	"github.com/incidentflow/incidentflow/oncall"
+	"github.com/incidentflow/incidentflow/workflows"
+)
+
+// AddOverride puts req.User on call for a schedule from req.Start to
+// req.End, through the schedule's workflow (started by the first override).
+func (in *Incidents) AddOverride(ctx context.Context, schedule string, req workflows.OverrideRequest) (incident.Override, error) {
+	if err := in.checkOverride(schedule, req); err != nil {
+		return incident.Override{}, err
+	}
+	id := incident.ScheduleWorkflowID(schedule)
+	start := in.Client.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
+		ID:                       id,
+		TaskQueue:                in.TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		StaticSummary:            "run-time overrides of schedule " + schedule,
+	}, workflows.ScheduleWorkflowName, workflows.ScheduleInput{Schedule: schedule})
+	h, err := in.Client.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: start,
+		UpdateOptions: client.UpdateWorkflowOptions{
+			WorkflowID: id, UpdateName: workflows.UpdateAddOverride, Args: []any{req},
+			WaitForStage: client.WorkflowUpdateStageCompleted,
+		},
+	})
+	var o incident.Override
+	if err == nil {
+		err = h.Get(ctx, &o)
+	}
+	if err != nil {
+		return incident.Override{}, in.explainSchedule(ctx, schedule, err)
+	}
+	return o, nil
+}
+
+// checkOverride refuses what the workflow cannot know: unknown schedules
+// and users.
+func (in *Incidents) checkOverride(schedule string, req workflows.OverrideRequest) error {
+	if _, ok := in.Config.Schedules[schedule]; !ok {
+		return unknownSchedule(in.Config, schedule)
+	}
+	if req.User == "" {
+		return &BadRequest{Field: "user", Msg: "required: the configured user who covers"}
+	}
+	if _, ok := in.Config.Users[req.User]; !ok {
+		return &BadRequest{Field: "user", Msg: fmt.Sprintf("unknown user %q", incident.Cut(req.User, incident.MaxName))}
+	}
+	return nil
+}
+
+// RemoveOverride removes a run-time override by its id.
+func (in *Incidents) RemoveOverride(ctx context.Context, schedule, overrideID, by string) (incident.Override, error) {
+	if _, ok := in.Config.Schedules[schedule]; !ok {
+		return incident.Override{}, unknownSchedule(in.Config, schedule)
+	}
+	h, err := in.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: incident.ScheduleWorkflowID(schedule), UpdateName: workflows.UpdateRemoveOverride,
+		Args:         []any{workflows.RemoveOverrideRequest{ID: overrideID, By: by}},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	var o incident.Override
+	if err == nil {
+		err = h.Get(ctx, &o)
+	}
+	if err != nil {
+		err = in.explainSchedule(ctx, schedule, err)
+		var nf *NotFound
+		if errors.As(err, &nf) {
+			return incident.Override{}, &NotFound{Msg: fmt.Sprintf("schedule %s has no override %q", schedule, incident.Cut(overrideID, incident.MaxName))}
+		}
+		return incident.Override{}, err
+	}
+	return o, nil
+}
+
+// Overrides are a schedule's run-time overrides still to end.
+func (in *Incidents) Overrides(ctx context.Context, schedule string) ([]incident.Override, error) {
+	if _, ok := in.Config.Schedules[schedule]; !ok {
+		return nil, unknownSchedule(in.Config, schedule)
+	}
+	out, err := (&oncall.Live{Client: in.Client}).Overrides(ctx, schedule)
+	if err != nil {
+		return nil, in.explainSchedule(ctx, schedule, err)
+	}
+	if out == nil {
+		out = []incident.Override{}
+	}
+	return out, nil
+}
+
+// Schedule is a configured schedule with its run-time overrides. When
+// those cannot be read, it is the config's alone and warning says why.
+func (in *Incidents) Schedule(ctx context.Context, name string) (sched config.Schedule, warning string) {
+	sched = in.Config.Schedules[name]
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	extra, err := (&oncall.Live{Client: in.Client}).Overrides(ctx, name)
+	if err != nil {
+		return sched, "run-time overrides could not be read, so this is the config's schedule alone: " + err.Error()
+	}
+	return oncall.WithOverrides(sched, extra), ""
+}
+
+func unknownSchedule(cfg *config.Config, name string) error {
+	return &NotFound{Msg: fmt.Sprintf("no schedule %q (one of %s)", incident.Cut(name, incident.MaxName), strings.Join(sortedSchedules(cfg), ", "))}
+}
+
+// explainSchedule maps the schedule workflow's errors onto the API's.
+func (in *Incidents) explainSchedule(ctx context.Context, schedule string, err error) error {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) && appErr.Type() == workflows.OverrideNotFound {
+		return &NotFound{Msg: appErr.Message()}
+	}
+	return in.explain(ctx, incident.ScheduleWorkflowID(schedule), err)
+}
+
+// overrideBody is POST /v1/schedules/{name}/overrides. Times are RFC
+// 3339, or local to the schedule's time zone without an offset.
+type overrideBody struct {
+	User  string `json:"user"`
+	Start string `json:"start"`
+	End   string `json:"end"`
+	By    string `json:"by"`
+}
+
+func (b overrideBody) request(cfg *config.Config, schedule, by string) (workflows.OverrideRequest, error) {
+	req := workflows.OverrideRequest{User: b.User, By: by}
+	sched, ok := cfg.Schedules[schedule]
+	if !ok {
+		return req, unknownSchedule(cfg, schedule)
+	}
+	loc, err := time.LoadLocation(sched.TimeZone)
+	if err != nil {
+		return req, &Conflict{Msg: fmt.Sprintf("schedule %s: %v", schedule, err)}
+	}
+	for _, f := range []struct {
+		name, value string
+		into        *time.Time
+	}{{"start", b.Start, &req.Start}, {"end", b.End, &req.End}} {
+		if f.value == "" {
+			return req, &BadRequest{Field: f.name, Msg: "required: an RFC 3339 time (2026-11-24T20:00:00Z)"}
+		}
+		if *f.into, err = config.ParseTime(f.value, loc); err != nil {
+			return req, &BadRequest{Field: f.name, Msg: incident.Cut(err.Error(), 200)}
+		}
+	}
+	return req, nil
+}
+
+func (s *Server) addOverride(w http.ResponseWriter, r *http.Request) {
+	var body overrideBody
+	if err := decodeJSON(r, &body); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	by, err := s.actor(r, body.By)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.Timeout)
+	defer cancel()
+	req, err := body.request(s.cfg, r.PathValue("name"), by)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	o, err := s.incidents.AddOverride(ctx, r.PathValue("name"), req)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, o)
+}
+
+func (s *Server) removeOverride(w http.ResponseWriter, r *http.Request) {
+	by, err := s.actor(r, r.URL.Query().Get("by"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.Timeout)
+	defer cancel()
+	o, err := s.incidents.RemoveOverride(ctx, r.PathValue("name"), r.PathValue("id"), by)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, o)
+}
+
+func (s *Server) listOverrides(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), s.Timeout)
+	defer cancel()
+	name := r.PathValue("name")
+	out, err := s.incidents.Overrides(ctx, name)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"schedule": name, "overrides": out})
+}
+
+// actor is who acts on a write: the configured user the request names.
+func (s *Server) actor(_ *http.Request, by string) (string, error) {
+	return by, s.checkUser("by", by)
+}

@@ -1,0 +1,192 @@
+package workflows
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/incidentflow/incidentflow/incident"
+)
+
+// The schedule workflow holds one schedule's run-time overrides: a durable
+// entity of its own, so "I'm covering Bob tonight" survives restarts and
+// deploys without a second database.
+const (
+	ScheduleWorkflowName = "ScheduleOverrides"
+	UpdateAddOverride    = "add-override"
+	UpdateRemoveOverride = "remove-override"
+	// OverrideNotFound is the error type of removing an override that is
+	// not there (or has ended).
+	OverrideNotFound = "OverrideNotFound"
+	// scheduleUpdatesPerRun bounds one run's history: it continues as new
+	// well before Temporal's limits.
+	scheduleUpdatesPerRun = 500
+)
+
+// ScheduleInput starts (or continues) a schedule's workflow.
+type ScheduleInput struct {
+	Schedule  string              `json:"schedule"`
+	Overrides []incident.Override `json:"overrides,omitempty"`
+	// Next numbers the next override: ids stay unique across runs.
+	Next int `json:"next,omitempty"`
+}
+
+// OverrideRequest asks for an override; the intake has checked that the
+// user is configured and who asks.
+type OverrideRequest struct {
+	User  string    `json:"user"`
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+	By    string    `json:"by,omitempty"`
+}
+
+// RemoveOverrideRequest names the override to remove.
+type RemoveOverrideRequest struct {
+	ID string `json:"id"`
+	By string `json:"by,omitempty"`
+}
+
+type scheduleWorkflow struct {
+	st      ScheduleInput
+	updates int
+	changed bool
+}
+
+// ScheduleWorkflow holds a schedule's overrides until each ends, answers
+// them by query, and takes changes by Update.
+func ScheduleWorkflow(ctx workflow.Context, in ScheduleInput) error {
+	w := &scheduleWorkflow{st: in}
+	if err := w.setup(ctx); err != nil {
+		return err
+	}
+	return w.run(ctx)
+}
+
+func (w *scheduleWorkflow) setup(ctx workflow.Context) error {
+	if err := workflow.SetQueryHandler(ctx, incident.QueryOverrides, func() ([]incident.Override, error) {
+		return w.current(workflow.Now(ctx)), nil
+	}); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAddOverride, w.add,
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, req OverrideRequest) error {
+			return w.validateAdd(workflow.Now(ctx), req)
+		}}); err != nil {
+		return err
+	}
+	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateRemoveOverride, w.remove,
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, req RemoveOverrideRequest) error {
+			if w.find(req.ID) < 0 {
+				return temporal.NewNonRetryableApplicationError(
+					fmt.Sprintf("schedule %s has no override %q (it may have ended)", w.st.Schedule, req.ID), OverrideNotFound, nil)
+			}
+			return nil
+		}})
+}
+
+// run drops each override when it ends, so the state holds only what can
+// still matter, and continues as new before the history grows long.
+func (w *scheduleWorkflow) run(ctx workflow.Context) error {
+	for {
+		w.prune(workflow.Now(ctx))
+		w.changed = false
+		if next, ok := w.nextEnd(); ok {
+			wait := next.Sub(workflow.Now(ctx))
+			if _, err := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{
+				Timeout: wait, TimerOptions: workflow.TimerOptions{Summary: "next override ends at " + next.UTC().Format(time.RFC3339)},
+			}, func() bool { return w.changed || w.updates >= scheduleUpdatesPerRun }); err != nil {
+				return err
+			}
+		} else if err := workflow.Await(ctx, func() bool { return w.changed || w.updates >= scheduleUpdatesPerRun }); err != nil {
+			return err
+		}
+		if w.updates >= scheduleUpdatesPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+				return err
+			}
+			w.prune(workflow.Now(ctx))
+			return workflow.NewContinueAsNewError(ctx, ScheduleWorkflowName, w.st)
+		}
+	}
+}
+
+func (w *scheduleWorkflow) validateAdd(now time.Time, req OverrideRequest) error {
+	switch {
+	case req.User == "":
+		return fieldError("user", "is required")
+	case len(req.User) > incident.MaxName:
+		return checkLen("user", req.User, incident.MaxName)
+	case len(req.By) > incident.MaxName:
+		return checkLen("by", req.By, incident.MaxName)
+	case req.Start.IsZero() || req.End.IsZero():
+		return fieldError("start", "start and end are both required")
+	case !req.End.Truncate(time.Minute).After(req.Start.Truncate(time.Minute)):
+		return fieldError("end", "must be after start")
+	case !req.End.After(now):
+		return fieldError("end", "has already passed")
+	case req.End.Sub(req.Start) > incident.MaxOverrideSpan:
+		return fieldError("end", "an override lasts at most %s", incident.Duration(incident.MaxOverrideSpan))
+	case len(w.current(now)) >= incident.MaxOverrides:
+		return fieldError("overrides", "schedule %s already has %d overrides, the most it keeps; remove one first", w.st.Schedule, incident.MaxOverrides)
+	}
+	return nil
+}
+
+func (w *scheduleWorkflow) add(ctx workflow.Context, req OverrideRequest) (incident.Override, error) {
+	w.st.Next++
+	// Shifts hand over on whole minutes; so do overrides.
+	o := incident.Override{
+		ID: fmt.Sprintf("o%d", w.st.Next), User: req.User,
+		Start: req.Start.UTC().Truncate(time.Minute), End: req.End.UTC().Truncate(time.Minute),
+		By: req.By, CreatedAt: workflow.Now(ctx).UTC(),
+	}
+	// Later overrides win where they overlap, as in the config.
+	w.st.Overrides = append(w.st.Overrides, o)
+	w.updates++
+	w.changed = true
+	return o, nil
+}
+
+func (w *scheduleWorkflow) remove(ctx workflow.Context, req RemoveOverrideRequest) (incident.Override, error) {
+	i := w.find(req.ID)
+	if i < 0 {
+		return incident.Override{}, temporal.NewNonRetryableApplicationError("no override "+req.ID, OverrideNotFound, nil)
+	}
+	o := w.st.Overrides[i]
+	w.st.Overrides = slices.Delete(w.st.Overrides, i, i+1)
+	w.updates++
+	w.changed = true
+	return o, nil
+}
+
+func (w *scheduleWorkflow) find(id string) int {
+	return slices.IndexFunc(w.st.Overrides, func(o incident.Override) bool { return o.ID == id })
+}
+
+// current is what still matters at now: overrides not yet ended.
+func (w *scheduleWorkflow) current(now time.Time) []incident.Override {
+	out := []incident.Override{}
+	for _, o := range w.st.Overrides {
+		if o.End.After(now) {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+func (w *scheduleWorkflow) prune(now time.Time) {
+	w.st.Overrides = w.current(now)
+}
+
+func (w *scheduleWorkflow) nextEnd() (time.Time, bool) {
+	var next time.Time
+	for _, o := range w.st.Overrides {
+		if next.IsZero() || o.End.Before(next) {
+			next = o.End
+		}
+	}
+	return next, !next.IsZero()
+}
