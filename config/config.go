@@ -41,6 +41,9 @@ type Config struct {
 	NotificationRules []NotificationRule `yaml:"notification_rules"`
 	History           History            `yaml:"history"`
 	Triage            Triage             `yaml:"triage"`
+	// APITokens authenticate HTTP writes (and reads unless
+	// http.public_reads); each names the user who acts.
+	APITokens []APIToken `yaml:"api_tokens"`
 }
 
 // Triage decides severity when an alert carries none it recognises.
@@ -98,6 +101,9 @@ type TLS struct {
 type HTTP struct {
 	Listen       string `yaml:"listen"`
 	MaxBodyBytes int64  `yaml:"max_body_bytes"`
+	// PublicReads opens GET of incidents, post-mortems and schedules to
+	// anyone who can reach the port; otherwise they need an API token.
+	PublicReads bool `yaml:"public_reads"`
 }
 
 // Integration kinds.
@@ -105,7 +111,13 @@ const (
 	KindAlertmanager = "alertmanager"
 	KindEventsV2     = "events_v2"
 	KindGeneric      = "generic"
+	// KindOpsgenie takes Opsgenie's Alert API v2 (POST /v2/alerts and its
+	// acknowledge, close and notes), so moving off Opsgenie is a URL change.
+	KindOpsgenie = "opsgenie"
 )
+
+// OpsgeniePriorities are Opsgenie's alert priorities, highest first.
+var OpsgeniePriorities = []string{"P1", "P2", "P3", "P4", "P5"}
 
 type Integration struct {
 	Name string `yaml:"name"`
@@ -116,6 +128,30 @@ type Integration struct {
 	Service  string `yaml:"service"`
 	// DefaultSeverity applies when an alert carries no recognisable severity.
 	DefaultSeverity string `yaml:"default_severity"`
+	// Priorities maps Opsgenie priorities (P1..P5) to severities, kind
+	// opsgenie only; a priority left out keeps its default (see
+	// OpsgenieSeverity).
+	Priorities map[string]string `yaml:"priorities"`
+}
+
+// OpsgenieSeverity is the severity an Opsgenie priority (P1..P5) maps to for
+// this integration: its priorities entry, else the priority's rank in the
+// configured order (P1 the highest severity, P2 the next, ...), clamped to
+// the lowest, so P5 lands with P4 on four levels and P3..P5 share the
+// lowest of three. On the default P1..P4 that is P1->P1 .. P4->P4, P5->P4.
+func (c *Config) OpsgenieSeverity(in Integration, priority string) (string, bool) {
+	rank := slices.Index(OpsgeniePriorities, strings.ToUpper(strings.TrimSpace(priority)))
+	if rank < 0 {
+		return "", false
+	}
+	if sev, ok := in.Priorities[OpsgeniePriorities[rank]]; ok {
+		return sev, true
+	}
+	names := c.SeverityNames()
+	if len(names) == 0 {
+		return "", false
+	}
+	return names[min(rank, len(names)-1)], true
 }
 
 type Slack struct {
@@ -409,6 +445,7 @@ func (c *Config) applyDefaults() {
 		} else if n, ok := c.NormalizeSeverity(in.DefaultSeverity); ok {
 			in.DefaultSeverity = n
 		}
+		c.normalizePriorities(in)
 	}
 }
 
@@ -478,4 +515,40 @@ func (c *Config) NormalizeSeverity(s string) (string, bool) {
 		i = len(names) - 1
 	}
 	return names[i], true
+}
+
+// normalizePriorities spells an integration's severities as configured
+// (critical -> P1), leaving anything unknown for validateIntegrationKind
+// to name. Priorities are taken as Opsgenie spells them, P1..P5.
+func (c *Config) normalizePriorities(in *Integration) {
+	for p, sev := range in.Priorities {
+		if n, ok := c.NormalizeSeverity(sev); ok {
+			in.Priorities[p] = n
+		}
+	}
+}
+
+// validateIntegrationKind checks what only some kinds take: an opsgenie
+// integration needs its key (Opsgenie clients always send one, so an open
+// integration would only ever be reached by mistake), and its priorities
+// must name Opsgenie priorities and configured severities.
+func (c *Config) validateIntegrationKind(key string, in Integration, add func(string, string, ...any)) {
+	if in.Kind != KindOpsgenie {
+		if len(in.Priorities) > 0 {
+			add(key+".priorities", "only an integration of kind opsgenie maps priorities")
+		}
+		return
+	}
+	if in.TokenEnv == "" {
+		add(key+".token_env", "required for kind opsgenie: the variable holding the key clients send as `Authorization: GenieKey <key>`")
+	}
+	for _, p := range sortedKeys(in.Priorities) {
+		if !slices.Contains(OpsgeniePriorities, p) {
+			add(key+".priorities."+p, "%q is not an Opsgenie priority (%s)", p, strings.Join(OpsgeniePriorities, ", "))
+			continue
+		}
+		if _, ok := c.Severities[in.Priorities[p]]; !ok {
+			add(key+".priorities."+p, "unknown severity %q (one of %s)", in.Priorities[p], strings.Join(c.SeverityNames(), ", "))
+		}
+	}
 }

@@ -193,7 +193,7 @@ func TestValidationProblems(t *testing.T) {
 		{
 			name: "integration with unknown kind",
 			edit: func(s string) string { return strings.Replace(s, "kind: alertmanager", "kind: pagerduty", 1) },
-			want: `integrations.prom.kind: unknown kind "pagerduty" (alertmanager, events_v2 or generic)`,
+			want: `integrations.prom.kind: unknown kind "pagerduty" (alertmanager, events_v2, generic or opsgenie)`,
 		},
 		{
 			name: "integration with unknown service",
@@ -361,7 +361,7 @@ func TestEveryProblemIsListed(t *testing.T) {
 		`escalation_policies.P.steps[1].targets[0]: unknown user "zed"`,
 		`schedules.S.time_zone: unknown time zone "Mars/Olympus"`,
 		`escalation_policies.P.repeat: must not be negative`,
-		`integrations.prom.kind: unknown kind "nagios" (alertmanager, events_v2 or generic)`,
+		`integrations.prom.kind: unknown kind "nagios" (alertmanager, events_v2, generic or opsgenie)`,
 	} {
 		require.Contains(t, p, want)
 	}

@@ -96,6 +96,7 @@ func (c *Config) Validate() Problems {
 	if c.HTTP.MaxBodyBytes < 0 {
 		add("http.max_body_bytes", "must be positive")
 	}
+	c.validateAPITokens(add)
 	if (c.Temporal.TLS.CertFile == "") != (c.Temporal.TLS.KeyFile == "") {
 		add("temporal.tls", "cert_file and key_file go together")
 	}
@@ -113,12 +114,13 @@ func (c *Config) Validate() Problems {
 			seenIntegration[in.Name] = true
 		}
 		switch in.Kind {
-		case KindAlertmanager, KindEventsV2, KindGeneric:
+		case KindAlertmanager, KindEventsV2, KindGeneric, KindOpsgenie:
 		case "":
-			add(key+".kind", "required (alertmanager, events_v2 or generic)")
+			add(key+".kind", "required (alertmanager, events_v2, generic or opsgenie)")
 		default:
-			add(key+".kind", "unknown kind %q (alertmanager, events_v2 or generic)", in.Kind)
+			add(key+".kind", "unknown kind %q (alertmanager, events_v2, generic or opsgenie)", in.Kind)
 		}
+		c.validateIntegrationKind(key, in, add)
 		if in.Service == "" {
 			add(key+".service", "required")
 		} else if _, ok := c.Services[in.Service]; !ok {

@@ -24,7 +24,7 @@ func TestStatusUpdatesAcrossContinueAsNew(t *testing.T) {
 	id := body["incident_id"].(string)
 	act := func(action, payload string) map[string]any {
 		t.Helper()
-		code, body := h.post("/v1/incidents/"+id+"/"+action, []byte(payload), "")
+		code, body := h.post("/v1/incidents/"+id+"/"+action, []byte(payload), opsToken)
 		require.Equal(t, http.StatusOK, code, "%s %s: %v", action, payload, body)
 		return body
 	}

@@ -87,9 +87,21 @@ const genericToken = "generic-secret"
 const signingSecret = "e2e-signing-secret"
 const githubToken = "ghp_e2e"
 
+// API tokens: alice's and bob's own, and a bot's that acts for anyone.
+const (
+	aliceToken = "alice-api-token"
+	bobToken   = "bob-api-token"
+	opsToken   = "ops-bot-api-token"
+)
+
 // Step 2 is due 3s after step 1; the fallback 3s after that.
 const configTemplate = `
 temporal: {task_queue: %q}
+http: {public_reads: true}
+api_tokens:
+  - {name: alice-laptop, token_env: ALICE_API_TOKEN, user: alice}
+  - {name: bob-laptop, token_env: BOB_API_TOKEN, user: bob}
+  - {name: ops-bot, token_env: OPS_API_TOKEN, user: alice, act_for_others: true}
 integrations:
   - {name: prom, kind: alertmanager, token_env: PROM_TOKEN, service: checkout}
   - {name: grafana, kind: events_v2, token_env: PD_ROUTING_KEY, service: checkout}
@@ -177,7 +189,8 @@ func newHarnessPaced(t *testing.T, gap time.Duration, tweak func(*config.Config)
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Stop)
 
-	env := map[string]string{"PROM_TOKEN": promToken, "SLACK_BOT_TOKEN": botToken, "PD_ROUTING_KEY": routingKey, "GENERIC_TOKEN": genericToken, "SLACK_SIGNING_SECRET": signingSecret}
+	env := map[string]string{"PROM_TOKEN": promToken, "SLACK_BOT_TOKEN": botToken, "PD_ROUTING_KEY": routingKey, "GENERIC_TOKEN": genericToken, "SLACK_SIGNING_SECRET": signingSecret,
+		"ALICE_API_TOKEN": aliceToken, "BOB_API_TOKEN": bobToken, "OPS_API_TOKEN": opsToken}
 	srv := starter.NewServer(&starter.Incidents{Client: temporalClient, Config: cfg, TaskQueue: queue}, logger, func(k string) string {
 		if v, ok := env[k]; ok {
 			return v
@@ -214,14 +227,23 @@ func (h *harness) post(path string, body []byte, token string) (int, map[string]
 	return h.do(http.MethodPost, path, body, token)
 }
 
-// do sends a request to the API and decodes its JSON answer.
+// do sends a request to the API with a bearer token (if any) and decodes
+// its JSON answer.
 func (h *harness) do(method, path string, body []byte, token string) (int, map[string]any) {
+	h.t.Helper()
+	if token != "" {
+		token = "Bearer " + token
+	}
+	return h.doAuthorized(method, path, body, token)
+}
+
+func (h *harness) doAuthorized(method, path string, body []byte, authorization string) (int, map[string]any) {
 	h.t.Helper()
 	req, err := http.NewRequest(method, h.api.URL+path, bytes.NewReader(body))
 	require.NoError(h.t, err)
 	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(h.t, err)
@@ -299,12 +321,12 @@ func TestAlertmanagerPagesOverSlackDedupsAndAckStopsEscalation(t *testing.T) {
 	require.Len(t, resp.GetExecutions(), 1, "duplicates must join one workflow")
 	require.Len(t, h.slack.Messages(aliceDM), 1, "duplicates must never page again")
 
-	code, body = h.post("/v1/incidents/"+id+"/ack", []byte(`{"by":"alice","note":"on it"}`), "")
+	code, body = h.post("/v1/incidents/"+id+"/ack", []byte(`{"by":"alice","note":"on it"}`), aliceToken)
 	require.Equal(t, http.StatusOK, code, body)
 	require.Equal(t, "acknowledged", body["status"])
 	require.Equal(t, "alice", body["commander"])
 
-	code, body = h.post("/v1/incidents/"+id+"/ack", []byte(`{"by":"bob"}`), "")
+	code, body = h.post("/v1/incidents/"+id+"/ack", []byte(`{"by":"bob"}`), bobToken)
 	require.Equal(t, http.StatusConflict, code)
 	require.Contains(t, body["error"], "already acknowledged by alice")
 
@@ -319,7 +341,7 @@ func TestAlertmanagerPagesOverSlackDedupsAndAckStopsEscalation(t *testing.T) {
 		return err == nil && len(r.GetExecutions()) == 1
 	})
 
-	code, body = h.post("/v1/incidents/"+id+"/resolve", []byte(`{"by":"alice","note":"rolled back"}`), "")
+	code, body = h.post("/v1/incidents/"+id+"/resolve", []byte(`{"by":"alice","note":"rolled back"}`), aliceToken)
 	require.Equal(t, http.StatusOK, code, body)
 	require.Equal(t, "monitoring", body["status"], "resolve starts the stable-for window")
 	waitFor(t, "the monitoring window to end", 10*time.Second, func() bool { return h.incident(id).Status == incident.StatusClosed })
@@ -373,7 +395,7 @@ func TestSlackRateLimitIsRetriedAfterRetryAfterAndPagesOnce(t *testing.T) {
 	require.GreaterOrEqual(t, h.slack.Messages(aliceDM)[0].At.Sub(start), time.Second, "Retry-After honoured")
 	time.Sleep(500 * time.Millisecond)
 	require.Len(t, h.slack.Messages(aliceDM), 1)
-	_, _ = h.post("/v1/incidents/"+body["incident_id"].(string)+"/resolve", []byte(`{"by":"alice"}`), "")
+	_, _ = h.post("/v1/incidents/"+body["incident_id"].(string)+"/resolve", []byte(`{"by":"alice"}`), aliceToken)
 }
 
 func TestPermanentSlackErrorIsShownOnTheTimeline(t *testing.T) {
@@ -391,7 +413,7 @@ func TestPermanentSlackErrorIsShownOnTheTimeline(t *testing.T) {
 		return false
 	})
 	require.Len(t, h.slack.Calls("conversations.open (failed)"), 1, "a permanent error is not retried")
-	_, _ = h.post("/v1/incidents/"+id+"/resolve", []byte(`{"by":"alice"}`), "")
+	_, _ = h.post("/v1/incidents/"+id+"/resolve", []byte(`{"by":"alice"}`), aliceToken)
 }
 
 func TestTemporalDownAnswers503(t *testing.T) {
@@ -455,7 +477,7 @@ func TestLifecycleOverHTTP(t *testing.T) {
 	id := body["incident_id"].(string)
 	act := func(action, payload string, want int) map[string]any {
 		t.Helper()
-		code, body := h.post("/v1/incidents/"+id+"/"+action, []byte(payload), "")
+		code, body := h.post("/v1/incidents/"+id+"/"+action, []byte(payload), opsToken)
 		require.Equal(t, want, code, "%s %s: %v", action, payload, body)
 		return body
 	}

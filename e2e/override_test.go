@@ -16,7 +16,7 @@ import (
 )
 
 // doJSON sends v as the JSON body of any request.
-func (h *harness) doJSON(method, path string, v any) (int, map[string]any) {
+func (h *harness) doJSON(method, path string, v any, token string) (int, map[string]any) {
 	h.t.Helper()
 	var body []byte
 	if v != nil {
@@ -24,7 +24,7 @@ func (h *harness) doJSON(method, path string, v any) (int, map[string]any) {
 		body, err = json.Marshal(v)
 		require.NoError(h.t, err)
 	}
-	return h.do(method, path, body, "")
+	return h.do(method, path, body, token)
 }
 
 // "I'm covering alice tonight", said over HTTP: the next page goes to bob,
@@ -45,30 +45,33 @@ func TestOverrideAtRunTimeTakesTheNextPage(t *testing.T) {
 
 	for _, bad := range []struct {
 		body  map[string]any
+		token string
 		code  int
 		field string
 	}{
-		{map[string]any{"user": "mallory", "start": now, "end": now.Add(time.Hour), "by": "bob"}, 400, "user"},
-		{map[string]any{"user": "bob", "start": now.Add(time.Hour), "end": now, "by": "bob"}, 400, "end"},
-		{map[string]any{"user": "bob", "start": now, "end": now.Add(time.Hour)}, 400, "by"},
-		{map[string]any{"user": "bob", "start": "tonight", "end": now.Add(time.Hour), "by": "bob"}, 400, "start"},
+		{map[string]any{"user": "mallory", "start": now, "end": now.Add(time.Hour)}, bobToken, 400, "user"},
+		{map[string]any{"user": "bob", "start": now.Add(time.Hour), "end": now}, bobToken, 400, "end"},
+		{map[string]any{"user": "bob", "start": "tonight", "end": now.Add(time.Hour)}, bobToken, 400, "start"},
+		{map[string]any{"user": "bob", "start": now, "end": now.Add(time.Hour)}, "", 401, "authorization"},
+		{map[string]any{"user": "bob", "start": now, "end": now.Add(time.Hour), "by": "alice"}, bobToken, 403, "by"},
 	} {
-		code, out := h.doJSON(http.MethodPost, base, bad.body)
+		code, out := h.doJSON(http.MethodPost, base, bad.body, bad.token)
 		require.Equal(t, bad.code, code, out)
 		require.True(t, strings.HasPrefix(fmt.Sprint(out["error"]), bad.field), "%v names %s", out, bad.field)
 	}
-	code, out := h.doJSON(http.MethodPost, "/v1/schedules/nosuch/overrides", map[string]any{"user": "bob", "start": now, "end": now.Add(time.Hour), "by": "bob"})
+	code, out := h.doJSON(http.MethodPost, "/v1/schedules/nosuch/overrides", map[string]any{"user": "bob", "start": now, "end": now.Add(time.Hour)}, bobToken)
 	require.Equal(t, http.StatusNotFound, code, out)
 
-	code, out = h.doJSON(http.MethodPost, base, map[string]any{"user": "bob", "start": now.Add(-time.Minute), "end": now.Add(time.Hour), "by": "bob"})
+	// bob's own token: he acts as himself without saying so.
+	code, out = h.doJSON(http.MethodPost, base, map[string]any{"user": "bob", "start": now.Add(-time.Minute), "end": now.Add(time.Hour)}, bobToken)
 	require.Equal(t, http.StatusCreated, code, out)
 	id := out["id"].(string)
 	require.Equal(t, "bob", out["by"])
 
-	code, out = h.doJSON(http.MethodGet, "/v1/oncall?schedule="+sched, nil)
+	code, out = h.doJSON(http.MethodGet, "/v1/oncall?schedule="+sched, nil, "")
 	require.Equal(t, http.StatusOK, code)
 	require.Equal(t, "bob", out["oncall"].([]any)[0].(map[string]any)["user"], out)
-	code, out = h.doJSON(http.MethodGet, base, nil)
+	code, out = h.doJSON(http.MethodGet, base, nil, "")
 	require.Equal(t, http.StatusOK, code)
 	require.Len(t, out["overrides"], 1)
 
@@ -77,9 +80,9 @@ func TestOverrideAtRunTimeTakesTheNextPage(t *testing.T) {
 	waitFor(t, "bob paged in alice's place", 10*time.Second, func() bool { return len(h.slack.Messages(bobDM)) == 1 })
 	require.Empty(t, h.slack.Messages(aliceDM), "the override takes the page")
 
-	code, out = h.doJSON(http.MethodDelete, base+"/"+id+"?by=alice", nil)
+	code, out = h.doJSON(http.MethodDelete, base+"/"+id, nil, aliceToken)
 	require.Equal(t, http.StatusOK, code, out)
-	code, out = h.doJSON(http.MethodDelete, base+"/"+id+"?by=alice", nil)
+	code, out = h.doJSON(http.MethodDelete, base+"/"+id, nil, aliceToken)
 	require.Equal(t, http.StatusNotFound, code, out)
 
 	code, _ = h.post("/v1/alerts", []byte(`{"key":"override-2-`+sched+`","title":"back to alice","severity":"warning"}`), genericToken)

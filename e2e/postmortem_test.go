@@ -48,7 +48,7 @@ func TestResolvedP1ProducesItsPostmortemOnGitHub(t *testing.T) {
 	id := body["incident_id"].(string)
 	act := func(path, payload string, want int) map[string]any {
 		t.Helper()
-		code, out := h.post("/v1/incidents/"+id+"/"+path, []byte(payload), "")
+		code, out := h.post("/v1/incidents/"+id+"/"+path, []byte(payload), opsToken)
 		require.Equal(t, want, code, "%s: %v", path, out)
 		return out
 	}

@@ -71,7 +71,7 @@ func TestPagesGoToTeamsAndMattermost(t *testing.T) {
 		}
 		return n == 2
 	})
-	_, _ = h.post("/v1/incidents/"+id+"/resolve", []byte(`{"by":"alice"}`), "")
+	_, _ = h.post("/v1/incidents/"+id+"/resolve", []byte(`{"by":"alice"}`), aliceToken)
 }
 
 // A step that pages dave, who has only an email address, and the ops
@@ -138,7 +138,7 @@ func TestPagesGoOutByEmailAndSignedWebhook(t *testing.T) {
 	for _, e := range h.incident(id).Timeline {
 		require.NotContains(t, e.Message, "console", "no page claims to have gone to the console")
 	}
-	_, _ = h.post("/v1/incidents/"+id+"/resolve", []byte(`{"by":"alice"}`), "")
+	_, _ = h.post("/v1/incidents/"+id+"/resolve", []byte(`{"by":"alice"}`), aliceToken)
 }
 
 // erin has no Slack and no email: her rules text her, then call her. She

@@ -75,7 +75,7 @@ func TestStormOnOneKeyLosesNothingAndPagesAtOnce(t *testing.T) {
 	require.Equal(t, accepted.Load(), int64(h.incident(id).AlertCount), "each accepted alert counted once")
 	require.Zero(t, failedReads.Load(), "the incident could be read throughout")
 	require.Len(t, h.slack.Messages(aliceDM), 1, "a storm pages once")
-	_, _ = h.post("/v1/incidents/"+id+"/resolve", []byte(`{"by":"alice"}`), "")
+	_, _ = h.post("/v1/incidents/"+id+"/resolve", []byte(`{"by":"alice"}`), aliceToken)
 }
 
 // One Alertmanager webhook of 2,000 distinct alerts: one 2xx, each alert
@@ -101,7 +101,7 @@ func TestAlertmanagerGroupOfTwoThousandIsOneAcceptedDelivery(t *testing.T) {
 	st := h.incident(id)
 	require.Equal(t, 2000, st.AlertCount)
 	require.Equal(t, 2000-len(st.Alerts), st.AlertsForgotten, "the most recent listed, the rest counted")
-	_, _ = h.post("/v1/incidents/"+id+"/resolve", []byte(`{"by":"alice"}`), "")
+	_, _ = h.post("/v1/incidents/"+id+"/resolve", []byte(`{"by":"alice"}`), aliceToken)
 }
 
 // Slack stores a post but the answer is lost: the update posted to
@@ -116,11 +116,11 @@ func TestLostSlackAnswersPostOnceInAChannelGivenByName(t *testing.T) {
 	id := body["incident_id"].(string)
 	waitFor(t, "the page", 10*time.Second, func() bool { return len(h.slack.Messages(aliceDM)) == 1 })
 	waitFor(t, "the card in #incidents", 10*time.Second, func() bool { return len(h.slack.Messages("#incidents")) == 1 })
-	code, body = h.post("/v1/incidents/"+id+"/ack", []byte(`{"by":"alice"}`), "")
+	code, body = h.post("/v1/incidents/"+id+"/ack", []byte(`{"by":"alice"}`), aliceToken)
 	require.Equal(t, http.StatusOK, code, body)
 	h.slack.LoseNextResponse("chat.postMessage")
 	historyBefore := len(h.slack.Calls("conversations.history"))
-	code, body = h.post("/v1/incidents/"+id+"/status-updates", []byte(`{"by":"alice","stage":"identified","message":"disk at 99% on db-1"}`), "")
+	code, body = h.post("/v1/incidents/"+id+"/status-updates", []byte(`{"by":"alice","stage":"identified","message":"disk at 99% on db-1"}`), aliceToken)
 	require.Equal(t, http.StatusOK, code, body)
 	updates := func() int {
 		n := 0
@@ -146,5 +146,5 @@ func TestLostSlackAnswersPostOnceInAChannelGivenByName(t *testing.T) {
 	waitFor(t, "the retry", 10*time.Second, func() bool { return len(h.slack.Calls("conversations.history")) >= historyBefore+2 })
 	time.Sleep(2 * time.Second)
 	require.Equal(t, 1, updates(), "posted once, though Slack's answer was lost")
-	_, _ = h.post("/v1/incidents/"+id+"/resolve", []byte(`{"by":"alice"}`), "")
+	_, _ = h.post("/v1/incidents/"+id+"/resolve", []byte(`{"by":"alice"}`), aliceToken)
 }

@@ -23,6 +23,11 @@ import (
 const testYAML = `
 http:
   max_body_bytes: 200
+  public_reads: true
+api_tokens:
+  - {name: alice-laptop, token_env: ALICE_API_TOKEN, user: alice}
+  - {name: dashboard, token_env: DASHBOARD_TOKEN, user: bob, read_only: true}
+  - {name: chatops, token_env: CHATOPS_TOKEN, user: bob, act_for_others: true}
 integrations:
   - name: prometheus
     kind: alertmanager
@@ -286,10 +291,7 @@ func testServer(t *testing.T, getenv func(string) string) http.Handler {
 
 func TestServerRequestValidation(t *testing.T) {
 	withToken := func(name string) string {
-		if name == "PROM_TOKEN" {
-			return "s3cret"
-		}
-		return ""
+		return map[string]string{"PROM_TOKEN": "s3cret", "ALICE_API_TOKEN": "alice-api", "DASHBOARD_TOKEN": "dash-api", "CHATOPS_TOKEN": "chatops-api"}[name]
 	}
 	noToken := func(string) string { return "" }
 	const alerts = "/v1/alerts/alertmanager"
@@ -318,11 +320,14 @@ func TestServerRequestValidation(t *testing.T) {
 		{name: "wrong JSON type names the field", getenv: withToken, path: alerts, auth: "Bearer s3cret", body: `{"groupKey":"g","alerts":"x"}`, wantStatus: http.StatusBadRequest, wantError: "alerts"},
 		{name: "bad alert status", getenv: withToken, path: alerts, auth: "Bearer s3cret", body: `{"groupKey":"g","alerts":[{"status":"firing"},{"status":"ok"}]}`, wantStatus: http.StatusBadRequest, wantError: "alerts[1].status"},
 		{name: "webhook version 3", getenv: withToken, path: alerts, auth: "Bearer s3cret", body: `{"version":"3","groupKey":"g","alerts":[{"status":"firing"}]}`, wantStatus: http.StatusBadRequest, wantError: "version"},
-		{name: "ack without by", getenv: withToken, path: "/v1/incidents/x/ack", body: `{}`, wantStatus: http.StatusBadRequest, wantError: "by: required"},
-		{name: "ack with empty body", getenv: withToken, path: "/v1/incidents/x/ack", body: "", wantStatus: http.StatusBadRequest, wantError: "by: required"},
-		{name: "ack by unknown user", getenv: withToken, path: "/v1/incidents/x/ack", body: `{"by":"zed"}`, wantStatus: http.StatusBadRequest, wantError: `by: unknown user "zed"`},
-		{name: "resolve by a number", getenv: withToken, path: "/v1/incidents/x/resolve", body: `{"by":5}`, wantStatus: http.StatusBadRequest, wantError: "by"},
-		{name: "escalate with invalid JSON", getenv: withToken, path: "/v1/incidents/x/escalate", body: `{by}`, wantStatus: http.StatusBadRequest, wantError: "body: invalid JSON"},
+		{name: "ack without an API token", getenv: withToken, path: "/v1/incidents/x/ack", body: `{"by":"alice"}`, wantStatus: http.StatusUnauthorized, wantError: "an API token is required"},
+		{name: "ack with an integration's token", getenv: withToken, path: "/v1/incidents/x/ack", auth: "Bearer s3cret", body: `{}`, wantStatus: http.StatusUnauthorized, wantError: "an API token is required"},
+		{name: "ack as someone else", getenv: withToken, path: "/v1/incidents/x/ack", auth: "Bearer alice-api", body: `{"by":"bob"}`, wantStatus: http.StatusForbidden, wantError: `by: token alice-laptop acts as alice, not "bob"`},
+		{name: "ack with a read-only token", getenv: withToken, path: "/v1/incidents/x/ack", auth: "bearer dash-api", body: `{}`, wantStatus: http.StatusForbidden, wantError: "token dashboard is read-only"},
+		{name: "a bot acting for an unknown user", getenv: withToken, path: "/v1/incidents/x/ack", auth: "Bearer chatops-api", body: `{"by":"zed"}`, wantStatus: http.StatusBadRequest, wantError: `by: unknown user "zed"`},
+		{name: "the token is checked before the body", getenv: withToken, path: "/v1/incidents/x/escalate", body: `{by}`, wantStatus: http.StatusUnauthorized, wantError: "an API token is required"},
+		{name: "resolve by a number", getenv: withToken, path: "/v1/incidents/x/resolve", auth: "Bearer alice-api", body: `{"by":5}`, wantStatus: http.StatusBadRequest, wantError: "by"},
+		{name: "escalate with invalid JSON", getenv: withToken, path: "/v1/incidents/x/escalate", auth: "Bearer alice-api", body: `{by}`, wantStatus: http.StatusBadRequest, wantError: "body: invalid JSON"},
 		{name: "unknown action", getenv: withToken, path: "/v1/incidents/x/dance", body: `{"by":"alice"}`, wantStatus: http.StatusNotFound, wantError: `no action "dance" on an incident`},
 		{name: "list with bad limit", getenv: withToken, method: http.MethodGet, path: "/v1/incidents?limit=0", wantStatus: http.StatusBadRequest, wantError: "limit"},
 		{name: "list with bad status", getenv: withToken, method: http.MethodGet, path: "/v1/incidents?status=sleeping", wantStatus: http.StatusBadRequest, wantError: "status"},

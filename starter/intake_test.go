@@ -17,6 +17,8 @@ import (
 )
 
 const intakeConfig = `
+http: {public_reads: true}
+api_tokens: [{name: alice-laptop, token_env: ALICE_API_TOKEN, user: alice}]
 integrations:
   - {name: pd, kind: events_v2, token_env: PD_KEY, service: checkout}
   - {name: scripts, kind: generic, service: checkout, default_severity: P3}

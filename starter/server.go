@@ -43,6 +43,9 @@ type Server struct {
 	// to configured users by email (users.lookupByEmail).
 	SlackUsers SlackUserLookup
 	emailIDs   sync.Map // configured user name -> Slack user ID (or "" if none)
+	// apiKeys authenticate people and bots on the API; a token whose
+	// variable is empty is left out (fail closed).
+	apiKeys []apiKey
 }
 
 // NewServer reads integration tokens with getenv (os.Getenv in production).
@@ -55,6 +58,13 @@ func NewServer(inc *Incidents, log *slog.Logger, getenv func(string) string) *Se
 	if env := s.cfg.Slack.SigningSecretEnv; env != "" {
 		if s.slackSecret = getenv(env); s.slackSecret == "" {
 			log.Warn("slack signing secret variable is empty: Slack commands and buttons will be refused", "signing_secret_env", env)
+		}
+	}
+	for _, t := range s.cfg.APITokens {
+		if secret := getenv(t.TokenEnv); secret != "" {
+			s.apiKeys = append(s.apiKeys, apiKey{APIToken: t, secret: secret})
+		} else {
+			log.Warn("api token variable is empty: that token is refused", "api_token", t.Name, "token_env", t.TokenEnv)
 		}
 	}
 	for _, in := range s.cfg.Integrations {
@@ -81,19 +91,23 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/alerts/alertmanager", s.alertmanager)
 	mux.HandleFunc("POST /v2/enqueue", s.eventsV2)
 	mux.HandleFunc("POST /v1/alerts", s.generic)
+	mux.HandleFunc("POST /v2/alerts", s.opsgenieCreate)
+	mux.HandleFunc("POST /v2/alerts/{identifier}/acknowledge", s.opsgenieAct("acknowledge"))
+	mux.HandleFunc("POST /v2/alerts/{identifier}/close", s.opsgenieAct("close"))
+	mux.HandleFunc("POST /v2/alerts/{identifier}/notes", s.opsgenieAct("notes"))
 	mux.HandleFunc("POST /slack/commands", s.slackCommand)
 	mux.HandleFunc("POST /slack/interactions", s.slackInteraction)
-	mux.HandleFunc("GET /v1/incidents", s.listIncidents)
-	mux.HandleFunc("GET /v1/incidents/{id}", s.getIncident)
+	mux.HandleFunc("GET /v1/incidents", s.readable(false, s.listIncidents))
+	mux.HandleFunc("GET /v1/incidents/{id}", s.readable(false, s.getIncident))
 	mux.HandleFunc("POST /v1/incidents/{id}/{action}", s.act)
-	mux.HandleFunc("GET /v1/incidents/{id}/postmortem", s.getPostmortem)
+	mux.HandleFunc("GET /v1/incidents/{id}/postmortem", s.readable(false, s.getPostmortem))
 	mux.HandleFunc("POST /v1/incidents/{id}/postmortem/complete", s.completePostmortem)
 	mux.HandleFunc("POST /v1/incidents/{id}/action-items/{item}/{change}", s.changeActionItem)
 	mux.HandleFunc("POST /v1/twilio/voice", func(w http.ResponseWriter, r *http.Request) { s.twilioCallback(w, r, true) })
 	mux.HandleFunc("POST /v1/twilio/sms", func(w http.ResponseWriter, r *http.Request) { s.twilioCallback(w, r, false) })
-	mux.HandleFunc("GET /v1/oncall", s.getOnCall)
-	mux.HandleFunc("GET /v1/schedules/{file}", s.getScheduleICS)
-	mux.HandleFunc("GET /v1/schedules/{name}/overrides", s.listOverrides)
+	mux.HandleFunc("GET /v1/oncall", s.readable(false, s.getOnCall))
+	mux.HandleFunc("GET /v1/schedules/{file}", s.readable(true, s.getScheduleICS))
+	mux.HandleFunc("GET /v1/schedules/{name}/overrides", s.readable(false, s.listOverrides))
 	mux.HandleFunc("POST /v1/schedules/{name}/overrides", s.addOverride)
 	mux.HandleFunc("DELETE /v1/schedules/{name}/overrides/{id}", s.removeOverride)
 	mux.HandleFunc("GET /healthz", s.healthz)
@@ -192,58 +206,56 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	// req points at the decoded body, so authorize can fill in its `by`.
 	var (
 		update string
 		req    any
-		by     string
+		by     *string
 	)
 	switch action := r.PathValue("action"); action {
 	case "ack", "resolve", "reopen", "escalate", "close":
-		var a workflows.ActionRequest
-		err = decodeBody(r, &a)
-		update, req, by = action, a, a.By
+		a := &workflows.ActionRequest{}
+		err = decodeBody(r, a)
+		update, req, by = action, a, &a.By
 	case "severity":
-		var a workflows.SeverityRequest
-		if err = decodeBody(r, &a); err == nil {
+		a := &workflows.SeverityRequest{}
+		if err = decodeBody(r, a); err == nil {
 			sev, ok := s.cfg.NormalizeSeverity(a.Severity)
 			if !ok {
 				err = &BadRequest{Field: "severity", Msg: fmt.Sprintf("unknown severity %q (one of %s)", a.Severity, strings.Join(s.cfg.SeverityNames(), ", "))}
 			}
 			a.Severity = sev
 		}
-		update, req, by = workflows.UpdateSetSeverity, a, a.By
+		update, req, by = workflows.UpdateSetSeverity, a, &a.By
 	case "roles":
-		var a workflows.RoleRequest
-		if err = decodeBody(r, &a); err == nil {
+		a := &workflows.RoleRequest{}
+		if err = decodeBody(r, a); err == nil {
 			err = s.checkUser("user", a.User)
 		}
-		update, req, by = workflows.UpdateAssignRole, a, a.By
+		update, req, by = workflows.UpdateAssignRole, a, &a.By
 	case "status-updates":
-		var a workflows.StatusUpdate
-		err = decodeBody(r, &a)
-		update, req, by = workflows.UpdateStatusUpdate, a, a.By
+		a := &workflows.StatusUpdate{}
+		err = decodeBody(r, a)
+		update, req, by = workflows.UpdateStatusUpdate, a, &a.By
 	case "notes":
-		var a workflows.NoteRequest
-		err = decodeBody(r, &a)
-		update, req, by = workflows.UpdateNote, a, a.By
+		a := &workflows.NoteRequest{}
+		err = decodeBody(r, a)
+		update, req, by = workflows.UpdateNote, a, &a.By
 	case "action-items":
-		var a workflows.ActionItemRequest
-		if err = decodeBody(r, &a); err == nil {
+		a := &workflows.ActionItemRequest{}
+		if err = decodeBody(r, a); err == nil {
 			err = s.checkUser("owner", a.Owner)
 		}
-		update, req, by = workflows.UpdateActionItem, a, a.By
+		update, req, by = workflows.UpdateActionItem, a, &a.By
 	case "page":
-		var a workflows.PageSomeoneRequest
-		err = decodeBody(r, &a)
-		update, req, by = workflows.UpdatePage, a, a.By
+		a := &workflows.PageSomeoneRequest{}
+		err = decodeBody(r, a)
+		update, req, by = workflows.UpdatePage, a, &a.By
 	default:
 		s.fail(w, r, &NotFound{Msg: fmt.Sprintf("no action %q on an incident (one of %s)", incident.Cut(action, incident.MaxName), strings.Join(incidentActions, ", "))})
 		return
 	}
-	if err == nil {
-		err = s.checkUser("by", by)
-	}
-	if err != nil {
+	if err = s.authorize(r, err, by); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -251,7 +263,7 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	var st any
 	if update == workflows.UpdateActionItem {
-		st, err = s.incidents.AddActionItem(ctx, id, req.(workflows.ActionItemRequest))
+		st, err = s.incidents.AddActionItem(ctx, id, *req.(*workflows.ActionItemRequest))
 	} else {
 		st, err = s.incidents.Act(ctx, id, update, req)
 	}
@@ -287,18 +299,15 @@ func (s *Server) getPostmortem(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) completePostmortem(w http.ResponseWriter, r *http.Request) {
-	var req workflows.CompleteRequest
-	err := decodeBody(r, &req)
-	s.actOnPostmortem(w, r, err, workflows.UpdatePostmortemComplete, req, req.By)
+	req := &workflows.CompleteRequest{}
+	err := decodeBody(r, req)
+	s.actOnPostmortem(w, r, err, workflows.UpdatePostmortemComplete, req, &req.By)
 }
 
 // actOnPostmortem checks who acts, then runs the Update on the incident's
 // post-mortem and answers its state; err is a decoding failure to report.
-func (s *Server) actOnPostmortem(w http.ResponseWriter, r *http.Request, err error, update string, req any, by string) {
-	if err == nil {
-		err = s.checkUser("by", by)
-	}
-	if err != nil {
+func (s *Server) actOnPostmortem(w http.ResponseWriter, r *http.Request, err error, update string, req any, by *string) {
+	if err = s.authorize(r, err, by); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -334,10 +343,10 @@ func (s *Server) changeActionItem(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, &BadRequest{Field: "item", Msg: fmt.Sprintf("%q is not an action item number", r.PathValue("item"))})
 		return
 	}
-	var req workflows.ActionItemChange
-	err = decodeBody(r, &req)
+	req := &workflows.ActionItemChange{}
+	err = decodeBody(r, req)
 	req.Item = n
-	s.actOnPostmortem(w, r, err, update, req, req.By)
+	s.actOnPostmortem(w, r, err, update, req, &req.By)
 }
 
 // decodeBody is decodeJSON where an empty body means "no fields".
@@ -445,6 +454,16 @@ func unmarshalBody(body []byte, v any) error {
 }
 
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status, msg := answerFor(w, err)
+	if status >= 500 {
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", status, "error", err)
+	}
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+// answerFor is the status and message that answer err, in the API's
+// words; it sets the headers that go with them (Retry-After on a 503).
+func answerFor(w http.ResponseWriter, err error) (int, string) {
 	status := http.StatusInternalServerError
 	msg := err.Error()
 	var bad *BadRequest
@@ -452,6 +471,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var conflict *Conflict
 	var unavailable *Unavailable
 	var stuck *Stuck
+	var forbidden *Forbidden
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.Is(err, errEmptyBody):
@@ -460,6 +480,11 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		status = http.StatusBadRequest
 	case errors.Is(err, errUnauthorized):
 		status = http.StatusUnauthorized
+	case errors.Is(err, errNoAPIToken):
+		status = http.StatusUnauthorized
+		w.Header().Set("WWW-Authenticate", `Bearer realm="incidentflow"`)
+	case errors.As(err, &forbidden):
+		status = http.StatusForbidden
 	case errors.As(err, &tooBig):
 		status, msg = http.StatusRequestEntityTooLarge, fmt.Sprintf("body: larger than %d bytes (http.max_body_bytes)", tooBig.Limit)
 	case errors.As(err, &nf):
@@ -470,10 +495,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		status = http.StatusServiceUnavailable
 		w.Header().Set("Retry-After", "5")
 	}
-	if status >= 500 {
-		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", status, "error", err)
-	}
-	writeJSON(w, status, map[string]string{"error": msg})
+	return status, msg
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
