@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,287 +10,433 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
 	"github.com/incidentflow/incidentflow/config"
-	"github.com/incidentflow/incidentflow/oncall"
+	"github.com/incidentflow/incidentflow/incident"
 	"github.com/incidentflow/incidentflow/starter"
 	"github.com/incidentflow/incidentflow/workflows"
 )
 
-func runConfig(args []string, stdout io.Writer) error {
-	if len(args) != 2 || args[0] != "validate" {
-		return errors.New("usage: incidentflow config validate FILE")
+// cliTimeout bounds one CLI round trip to Temporal.
+const cliTimeout = 15 * time.Second
+
+// dialTimeout is short: a CLI pointed at the wrong address should say so
+// in seconds, not hang.
+const dialTimeout = 5 * time.Second
+
+func newConfigCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "config",
+		Short: "Check config files",
+		Args:  noArgs,
+		// Runnable, so that `config typo` is an unknown command, not help.
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	if _, err := config.Load(args[1]); err != nil {
+	cmd.AddCommand(&cobra.Command{
+		Use:   "validate FILE",
+		Short: "Check a config file; exit 1 with every problem listed, each naming its key",
+		Args:  argsNamed("FILE"),
+		ValidArgsFunction: func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			return []cobra.Completion{"yaml", "yml"}, cobra.ShellCompDirectiveFilterFileExt
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return validateConfig(args[0], cmd.OutOrStdout())
+		},
+	})
+	return cmd
+}
+
+func validateConfig(path string, stdout io.Writer) error {
+	if _, err := config.Load(path); err != nil {
 		var problems config.Problems
 		if errors.As(err, &problems) {
 			for _, p := range problems {
-				fmt.Fprintf(stdout, "%s: %s\n", args[1], p)
+				fmt.Fprintf(stdout, "%s: %s\n", path, p)
 			}
-			return fmt.Errorf("%d problem(s) in %s", len(problems), args[1])
+			return fmt.Errorf("%d problem(s) in %s", len(problems), path)
 		}
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: ok\n", args[1])
+	fmt.Fprintf(stdout, "%s: ok\n", path)
 	return nil
 }
 
 // cliIncidents connects the CLI to Temporal through the same starter code
-// the HTTP API uses.
-func cliIncidents(ctx context.Context, configPath string) (*starter.Incidents, func(), error) {
-	cfg, _, err := loadConfig(configPath, true)
+// the HTTP API uses. Unlike serve, it dials at once: a command that is
+// going to fail should fail on the address, not on its first request.
+func cliIncidents(ctx context.Context, c conn, cfg *config.Config, source string) (*starter.Incidents, func(), error) {
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	t, err := temporalOptions(cfg, source, c, logger)
 	if err != nil {
 		return nil, nil, err
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	c, err := dial(ctx, cfg, logger)
+	dialCtx, cancel := context.WithTimeout(ctx, dialTimeout)
+	defer cancel()
+	cl, err := client.DialContext(dialCtx, t.opts)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("cannot reach %s: %w\n%s", t.where(), err, addressHint)
 	}
-	return &starter.Incidents{Client: c, Config: cfg, TaskQueue: cfg.Temporal.TaskQueue}, c.Close, nil
+	return &starter.Incidents{Client: cl, Config: cfg, TaskQueue: cfg.Temporal.TaskQueue}, cl.Close, nil
 }
 
-func runDeclare(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("declare", flag.ContinueOnError)
-	configPath := fs.String("config", "", "config file")
-	service := fs.String("service", "", "service (required)")
-	severity := fs.String("severity", "", "severity, e.g. P1 (required)")
-	title := fs.String("title", "", "title (required)")
-	by := fs.String("by", os.Getenv("USER"), "who declares it")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	inc, done, err := cliIncidents(ctx, *configPath)
+// withIncidents loads the config, lets check refuse the command line
+// before anything is dialed (a wrong --by needs no server to be wrong),
+// then connects and runs fn with a deadline.
+func withIncidents(cmd *cobra.Command, c conn, check func(*config.Config) error, fn func(context.Context, *starter.Incidents) error) error {
+	cfg, source, err := loadConfig(c.configPath, true)
 	if err != nil {
 		return err
 	}
-	defer done()
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	id, err := inc.Declare(ctx, starter.Declaration{Service: *service, Severity: *severity, Title: *title, By: *by})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(stdout, id)
-	return nil
-}
-
-func runAction(ctx context.Context, action string, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet(action, flag.ContinueOnError)
-	configPath := fs.String("config", "", "config file")
-	by := fs.String("by", os.Getenv("USER"), "configured user acting")
-	note := fs.String("note", "", "note for the timeline")
-	id, rest := splitID(args)
-	if err := fs.Parse(rest); err != nil {
-		return err
-	}
-	if id == "" && fs.NArg() == 1 {
-		id = fs.Arg(0)
-	}
-	if id == "" {
-		return fmt.Errorf("usage: incidentflow %s ID [--by USER] [--note TEXT]", action)
-	}
-	inc, done, err := cliIncidents(ctx, *configPath)
-	if err != nil {
-		return err
-	}
-	defer done()
-	if _, ok := inc.Config.Users[*by]; !ok {
-		return fmt.Errorf("--by: unknown user %q", *by)
-	}
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	id = workflows.NormalizeID(id)
-	req := workflows.ActionRequest{By: *by, Note: *note}
-	if action == "escalate" {
-		if err := inc.Signal(ctx, id, workflows.SignalEscalate, req); err != nil {
+	if check != nil {
+		if err := check(cfg); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "%s: escalation requested\n", id)
-		return nil
 	}
-	st, err := inc.Act(ctx, id, action, req)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "%s: %s\n", st.ID, st.Status)
-	return nil
-}
-
-// splitID lets the ID come before the flags, as people type it.
-func splitID(args []string) (string, []string) {
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
-		return args[0], args[1:]
-	}
-	return "", args
-}
-
-func runList(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("list", flag.ContinueOnError)
-	configPath := fs.String("config", "", "config file")
-	status := fs.String("status", "", "open, closed, triggered, acknowledged or resolved")
-	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if *status != "" && !slices.Contains(starter.ListStatuses, *status) {
-		return fmt.Errorf("--status: unknown status %q", *status)
-	}
-	inc, done, err := cliIncidents(ctx, *configPath)
+	inc, done, err := cliIncidents(cmd.Context(), c, cfg, source)
 	if err != nil {
 		return err
 	}
 	defer done()
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	ctx, cancel := context.WithTimeout(cmd.Context(), cliTimeout)
 	defer cancel()
-	list, err := inc.List(ctx, *status, 200)
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		return json.NewEncoder(stdout).Encode(list)
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSEVERITY\tSTATUS\tSERVICE\tCOMMANDER\tCREATED\tTITLE")
-	for _, s := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Severity, s.Status, s.Service, s.Commander, s.CreatedAt.Local().Format(time.DateTime), s.Title)
-	}
-	return tw.Flush()
+	return fn(ctx, inc)
 }
 
-func runShow(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("show", flag.ContinueOnError)
-	configPath := fs.String("config", "", "config file")
-	id, rest := splitID(args)
-	if err := fs.Parse(rest); err != nil {
+// resolveBy turns the --by flag into the acting user, or fails naming it.
+func resolveBy(cmd *cobra.Command, by *string) func(*config.Config) error {
+	return func(cfg *config.Config) error {
+		u, err := actingUser(cfg, *by, cmd.Flags().Changed("by"))
+		*by = u
 		return err
 	}
-	if id == "" {
-		return errors.New("usage: incidentflow show ID")
-	}
-	inc, done, err := cliIncidents(ctx, *configPath)
-	if err != nil {
-		return err
-	}
-	defer done()
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	st, err := inc.Get(ctx, workflows.NormalizeID(id))
-	if err != nil {
-		return err
-	}
-	enc := json.NewEncoder(stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(st)
 }
 
-func runOncall(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("oncall", flag.ContinueOnError)
-	configPath := fs.String("config", "", "config file")
-	schedule := fs.String("schedule", "", "one schedule (default: all)")
-	at := fs.String("at", "", "time (RFC 3339; default: now)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	cfg, _, err := loadConfig(*configPath, true)
-	if err != nil {
-		return err
-	}
-	when := time.Now()
-	if *at != "" {
-		if when, err = time.Parse(time.RFC3339, *at); err != nil {
-			return fmt.Errorf("--at: %q is not RFC 3339", *at)
-		}
-	}
-	names := []string{*schedule}
-	if *schedule == "" {
-		names = names[:0]
-		for n := range cfg.Schedules {
-			names = append(names, n)
-		}
-		slices.Sort(names)
-	} else if _, ok := cfg.Schedules[*schedule]; !ok {
-		return fmt.Errorf("--schedule: unknown schedule %q", *schedule)
-	}
-	for _, n := range names {
-		who, err := oncall.Who(cfg.Schedules[n], when)
-		if err != nil {
-			who = "(" + err.Error() + ")"
-		}
-		fmt.Fprintf(stdout, "%s\t%s\n", n, who)
-	}
-	return nil
+func addByCompletion(cmd *cobra.Command) {
+	_ = cmd.RegisterFlagCompletionFunc("by", completeFromConfig(func(cfg *config.Config) []string { return keysOf(cfg.Users) }))
 }
 
-// runPostmortem shows an incident's post-mortem, or acts on it: done
-// (written up), close-item N or drop-item N.
-func runPostmortem(ctx context.Context, args []string, stdout io.Writer) error {
-	const use = "usage: incidentflow postmortem ID [done|close-item N|drop-item N] [--by USER] [--note TEXT] [--markdown]"
-	id, rest := splitID(args)
-	var verb, item string
-	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
-		verb, rest = rest[0], rest[1:]
-		if verb == "close-item" || verb == "drop-item" {
-			if len(rest) == 0 {
-				return errors.New(use)
+const declareLong = `Start an incident by hand. Whoever declares it (--by) is recorded as its source.
+
+Every declaration opens its own incident. Its key is the time to the second and
+the title; when another incident already runs under that key (the same title
+declared in the same second), the declaration waits for the next second and
+takes that key instead of joining the running one.`
+
+func newDeclareCmd() *cobra.Command {
+	var (
+		c                        conn
+		service, severity, title string
+		by                       string
+	)
+	cmd := &cobra.Command{
+		Use:     "declare --service S --severity P1 --title T",
+		Short:   "Start an incident by hand",
+		Long:    declareLong,
+		GroupID: groupIncidents,
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withIncidents(cmd, c, resolveBy(cmd, &by), func(ctx context.Context, inc *starter.Incidents) error {
+				id, err := declareUnique(ctx, inc, starter.Declaration{Service: service, Severity: severity, Title: title, By: by})
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), id)
+				return nil
+			})
+		},
+	}
+	c.addConfigFlag(cmd, "config file (default: INCIDENTFLOW_CONFIG, else the built-in demo)")
+	c.addTemporalFlags(cmd)
+	cmd.Flags().StringVar(&service, "service", "", "service (required)")
+	cmd.Flags().StringVar(&severity, "severity", "", "severity, e.g. P1 (required)")
+	cmd.Flags().StringVar(&title, "title", "", "title (required)")
+	addByFlag(cmd, &by)
+	for _, f := range []string{"service", "severity", "title"} {
+		_ = cmd.MarkFlagRequired(f)
+	}
+	_ = cmd.RegisterFlagCompletionFunc("service", completeFromConfig(func(cfg *config.Config) []string { return keysOf(cfg.Services) }))
+	_ = cmd.RegisterFlagCompletionFunc("severity", completeFromConfig(func(cfg *config.Config) []string { return cfg.SeverityNames() }))
+	addByCompletion(cmd)
+	return cmd
+}
+
+// noJoin makes a start fail when a workflow with that ID is running,
+// instead of answering the running one: a declaration that joined another
+// would be lost without a word.
+type noJoin struct{ client.Client }
+
+func (c noJoin) ExecuteWorkflow(ctx context.Context, o client.StartWorkflowOptions, wf any, args ...any) (client.WorkflowRun, error) {
+	o.WorkflowExecutionErrorWhenAlreadyStarted = true
+	return c.Client.ExecuteWorkflow(ctx, o, wf, args...)
+}
+
+// declareUnique declares, and on a clash with a running incident of the
+// same key waits for the next second, which gives a new key. It wraps
+// inc's client, so inc must be the command's own.
+func declareUnique(ctx context.Context, inc *starter.Incidents, d starter.Declaration) (string, error) {
+	inc.Client = noJoin{inc.Client}
+	const attempts = 3
+	for i := 1; ; i++ {
+		id, err := inc.Declare(ctx, d)
+		var clash *serviceerror.WorkflowExecutionAlreadyStarted
+		if !errors.As(err, &clash) {
+			return id, err
+		}
+		if i == attempts {
+			return "", fmt.Errorf("incidents titled %q keep being declared at this moment; retry: %w", d.Title, err)
+		}
+		now := time.Now()
+		select {
+		case <-time.After(now.Truncate(time.Second).Add(time.Second).Sub(now)):
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	}
+}
+
+type incidentAction struct{ name, short string }
+
+var incidentActions = []incidentAction{
+	{"ack", "Acknowledge an incident: escalation stops; the first ack makes you commander"},
+	{"resolve", "Resolve an incident: monitored for resolve_stable_for, then resolved"},
+	{"escalate", "Page the next escalation step now"},
+	{"reopen", "Reopen a resolved incident"},
+	{"close", "Close a resolved incident"},
+}
+
+func newActionCmd(a incidentAction) *cobra.Command {
+	var (
+		c        conn
+		by, note string
+	)
+	cmd := &cobra.Command{
+		Use:     a.name + " ID",
+		Short:   a.short,
+		GroupID: groupIncidents,
+		Args:    argsNamed("ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id := workflows.NormalizeID(args[0])
+			return withIncidents(cmd, c, resolveBy(cmd, &by), func(ctx context.Context, inc *starter.Incidents) error {
+				req := workflows.ActionRequest{By: by, Note: note}
+				if a.name == "escalate" {
+					if err := inc.Signal(ctx, id, workflows.SignalEscalate, req); err != nil {
+						return err
+					}
+					fmt.Fprintf(cmd.OutOrStdout(), "%s: escalation requested\n", id)
+					return nil
+				}
+				st, err := inc.Act(ctx, id, a.name, req)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: %s\n", st.ID, st.Status)
+				return nil
+			})
+		},
+	}
+	c.addConfigFlag(cmd, "config file (default: INCIDENTFLOW_CONFIG, else the built-in demo)")
+	c.addTemporalFlags(cmd)
+	addByFlag(cmd, &by)
+	cmd.Flags().StringVar(&note, "note", "", "note for the timeline")
+	addByCompletion(cmd)
+	return cmd
+}
+
+// listStatuses is what --status takes: every status `list` prints, plus
+// starter's own filters (open, closed).
+func listStatuses() []string {
+	out := slices.Clone(starter.ListStatuses)
+	for _, s := range incident.Statuses {
+		if !slices.Contains(out, string(s)) {
+			out = append(out, string(s))
+		}
+	}
+	return out
+}
+
+func newListCmd() *cobra.Command {
+	var (
+		c      conn
+		status string
+		limit  int
+		asJSON bool
+	)
+	cmd := &cobra.Command{
+		Use:     "list",
+		Short:   "List incidents, newest first",
+		GroupID: groupIncidents,
+		Args:    noArgs,
+	}
+	out := addOutputFlag(cmd)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if status != "" && !slices.Contains(listStatuses(), status) {
+			return usagef("--status: unknown status %q (one of %s)", status, strings.Join(listStatuses(), ", "))
+		}
+		if asJSON {
+			*out = outputJSON
+		}
+		return withIncidents(cmd, c, nil, func(ctx context.Context, inc *starter.Incidents) error {
+			list, err := listIncidents(ctx, inc, status, limit)
+			if err != nil {
+				return err
 			}
-			item, rest = rest[0], rest[1:]
-		}
+			if *out == outputJSON {
+				return writeJSON(cmd.OutOrStdout(), list)
+			}
+			return printSummaries(cmd.OutOrStdout(), list)
+		})
 	}
-	fs := flag.NewFlagSet("postmortem", flag.ContinueOnError)
-	configPath := fs.String("config", "", "config file")
-	by := fs.String("by", os.Getenv("USER"), "configured user acting")
-	note := fs.String("note", "", "note (required to drop an item: why)")
-	markdown := fs.Bool("markdown", false, "print the draft as Markdown")
-	if err := fs.Parse(rest); err != nil {
-		return err
+	c.addConfigFlag(cmd, "config file (default: INCIDENTFLOW_CONFIG, else the built-in demo)")
+	c.addTemporalFlags(cmd)
+	cmd.Flags().StringVar(&status, "status", "", "open, closed or an incident status ("+strings.Join(listStatuses(), ", ")+")")
+	cmd.Flags().IntVar(&limit, "limit", 200, "at most this many incidents")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "same as --output json")
+	_ = cmd.Flags().MarkHidden("json") // the flag CLI had it; --output json says the same
+	_ = cmd.RegisterFlagCompletionFunc("status", cobra.FixedCompletions(listStatuses(), cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+// listIncidents filters by visibility where starter can; a status it
+// does not filter on (monitoring) is open, so it is picked from the open
+// incidents.
+func listIncidents(ctx context.Context, inc *starter.Incidents, status string, limit int) ([]starter.Summary, error) {
+	if status == "" || slices.Contains(starter.ListStatuses, status) {
+		return inc.List(ctx, status, limit)
 	}
-	if id == "" {
-		return errors.New(use)
-	}
-	inc, done, err := cliIncidents(ctx, *configPath)
+	open, err := inc.List(ctx, "open", 0)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer done()
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	id = workflows.NormalizeID(id)
-	var st *workflows.PostmortemState
-	switch verb {
-	case "":
-		st, err = inc.Postmortem(ctx, id)
-		if err == nil && *markdown {
-			_, err = io.WriteString(stdout, st.Draft)
-			return err
+	out := []starter.Summary{}
+	for _, s := range open {
+		if s.Status == status && (limit <= 0 || len(out) < limit) {
+			out = append(out, s)
 		}
-	case "done", "close-item", "drop-item":
-		if _, ok := inc.Config.Users[*by]; !ok {
-			return fmt.Errorf("--by: unknown user %q", *by)
-		}
-		if verb == "done" {
-			st, err = inc.ActOnPostmortem(ctx, id, workflows.UpdatePostmortemComplete, workflows.CompleteRequest{By: *by, Note: *note})
-			break
-		}
-		n, convErr := strconv.Atoi(item)
-		if convErr != nil {
-			return fmt.Errorf("%s: %q is not an action item number", verb, item)
-		}
-		update := workflows.UpdateCloseActionItem
-		if verb == "drop-item" {
-			update = workflows.UpdateDropActionItem
-		}
-		st, err = inc.ActOnPostmortem(ctx, id, update, workflows.ActionItemChange{By: *by, Item: n, Note: *note})
-	default:
-		return errors.New(use)
 	}
-	if err != nil {
-		return err
+	return out, nil
+}
+
+func newShowCmd() *cobra.Command {
+	var c conn
+	cmd := &cobra.Command{
+		Use:     "show ID",
+		Short:   "Show an incident, timeline included",
+		GroupID: groupIncidents,
+		Args:    argsNamed("ID"),
 	}
-	st.Draft = ""
-	enc := json.NewEncoder(stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(st)
+	out := addOutputFlag(cmd)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		return withIncidents(cmd, c, nil, func(ctx context.Context, inc *starter.Incidents) error {
+			st, err := inc.Get(ctx, workflows.NormalizeID(args[0]))
+			if err != nil {
+				return err
+			}
+			if *out == outputJSON {
+				return writeJSON(cmd.OutOrStdout(), st)
+			}
+			return printIncident(cmd.OutOrStdout(), st)
+		})
+	}
+	c.addConfigFlag(cmd, "config file (default: INCIDENTFLOW_CONFIG, else the built-in demo)")
+	c.addTemporalFlags(cmd)
+	return cmd
+}
+
+const postmortemLong = `Show an incident's post-mortem (--markdown: its draft), or act on it:
+  done          the write-up is done
+  close-item N  action item N is done
+  drop-item N   action item N will not be done (--note says why)`
+
+func newPostmortemCmd() *cobra.Command {
+	var (
+		c        conn
+		by, note string
+		markdown bool
+	)
+	cmd := &cobra.Command{
+		Use:     "postmortem ID [done | close-item N | drop-item N]",
+		Short:   "Show or act on an incident's post-mortem",
+		Long:    postmortemLong,
+		GroupID: groupIncidents,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usagef("missing ID")
+			}
+			switch verb := args[1:]; {
+			case len(verb) == 0, len(verb) == 1 && verb[0] == "done":
+			case len(verb) == 2 && (verb[0] == "close-item" || verb[0] == "drop-item"):
+				if _, err := strconv.Atoi(verb[1]); err != nil {
+					return usagef("%s: %q is not an action item number", verb[0], verb[1])
+				}
+			case len(verb) == 1 && (verb[0] == "close-item" || verb[0] == "drop-item"):
+				return usagef("%s: missing action item number", verb[0])
+			default:
+				return usagef("unknown post-mortem action %q (done, close-item N, drop-item N)", strings.Join(verb, " "))
+			}
+			return nil
+		},
+		ValidArgsFunction: func(_ *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			if len(args) == 1 {
+				return []cobra.Completion{"done", "close-item", "drop-item"}, cobra.ShellCompDirectiveNoFileComp
+			}
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		},
+	}
+	out := addOutputFlag(cmd)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		id := workflows.NormalizeID(args[0])
+		w := cmd.OutOrStdout()
+		emit := func(st *workflows.PostmortemState) error {
+			if *out == outputJSON {
+				st.Draft = ""
+				return writeJSON(w, st)
+			}
+			return printPostmortem(w, st)
+		}
+		if len(args) == 1 {
+			return withIncidents(cmd, c, nil, func(ctx context.Context, inc *starter.Incidents) error {
+				st, err := inc.Postmortem(ctx, id)
+				if err != nil {
+					return err
+				}
+				if markdown {
+					_, err = io.WriteString(w, st.Draft)
+					return err
+				}
+				return emit(st)
+			})
+		}
+		return withIncidents(cmd, c, resolveBy(cmd, &by), func(ctx context.Context, inc *starter.Incidents) error {
+			var (
+				st  *workflows.PostmortemState
+				err error
+			)
+			if args[1] == "done" {
+				st, err = inc.ActOnPostmortem(ctx, id, workflows.UpdatePostmortemComplete, workflows.CompleteRequest{By: by, Note: note})
+			} else {
+				n, _ := strconv.Atoi(args[2]) // checked by Args
+				update := workflows.UpdateCloseActionItem
+				if args[1] == "drop-item" {
+					update = workflows.UpdateDropActionItem
+				}
+				st, err = inc.ActOnPostmortem(ctx, id, update, workflows.ActionItemChange{By: by, Item: n, Note: note})
+			}
+			if err != nil {
+				return err
+			}
+			return emit(st)
+		})
+	}
+	c.addConfigFlag(cmd, "config file (default: INCIDENTFLOW_CONFIG, else the built-in demo)")
+	c.addTemporalFlags(cmd)
+	addByFlag(cmd, &by)
+	cmd.Flags().StringVar(&note, "note", "", "note (required to drop an item: why)")
+	cmd.Flags().BoolVar(&markdown, "markdown", false, "print the draft as Markdown")
+	addByCompletion(cmd)
+	return cmd
 }

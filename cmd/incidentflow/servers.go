@@ -3,16 +3,15 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"time"
 
+	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 
@@ -22,22 +21,47 @@ import (
 	"github.com/incidentflow/incidentflow/workflows"
 )
 
-func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
-	configPath := fs.String("config", "", "config file (default: INCIDENTFLOW_CONFIG, else the built-in demo)")
-	db := fs.String("db", "./incidentflow-dev.db", "SQLite file for Temporal; :memory: keeps nothing")
-	httpAddr := fs.String("http", "127.0.0.1:8080", "HTTP intake address")
-	temporalPort := fs.Int("temporal-port", 7233, "Temporal frontend port")
-	uiPort := fs.Int("ui-port", 8233, "Temporal UI port (0: no UI)")
-	if err := fs.Parse(args); err != nil {
-		return err
+func newDevCmd() *cobra.Command {
+	var (
+		c            conn
+		db, httpAddr string
+		temporalPort int
+		uiPort       int
+	)
+	cmd := &cobra.Command{
+		Use:     "dev",
+		Short:   "Run everything in one process: embedded Temporal server and UI, worker, HTTP intake",
+		GroupID: groupRun,
+		Long: `Run an embedded Temporal server (on a SQLite file), the Temporal UI, a worker
+and the HTTP intake in one process, with the search attributes registered.
+Without --config (or INCIDENTFLOW_CONFIG) it runs the built-in demo config.
+It prints where each part listens, and the TEMPORAL_ADDRESS line the other
+commands need in another shell.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runDev(cmd.Context(), devOptions{configPath: c.configPath, db: db, httpAddr: httpAddr, temporalPort: temporalPort, uiPort: uiPort}, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
 	}
-	cfg, source, err := loadConfig(*configPath, true)
+	c.addConfigFlag(cmd, "config file (default: INCIDENTFLOW_CONFIG, else the built-in demo)")
+	cmd.Flags().StringVar(&db, "db", "./incidentflow-dev.db", "SQLite file for Temporal; :memory: keeps nothing")
+	cmd.Flags().StringVar(&httpAddr, "http", "127.0.0.1:8080", "HTTP intake address")
+	cmd.Flags().IntVar(&temporalPort, "temporal-port", 7233, "Temporal frontend port")
+	cmd.Flags().IntVar(&uiPort, "ui-port", 8233, "Temporal UI port (0: no UI)")
+	return cmd
+}
+
+type devOptions struct {
+	configPath, db, httpAddr string
+	temporalPort, uiPort     int
+}
+
+func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
+	cfg, source, err := loadConfig(o.configPath, true)
 	if err != nil {
 		return err
 	}
 	logger := newLogger(stderr)
-	for _, port := range []int{*temporalPort, *uiPort} {
+	for _, port := range []int{o.temporalPort, o.uiPort} {
 		if port == 0 {
 			continue
 		}
@@ -45,12 +69,12 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return err
 		}
 	}
-	httpListener, err := net.Listen("tcp", *httpAddr)
+	httpListener, err := net.Listen("tcp", o.httpAddr)
 	if err != nil {
-		return fmt.Errorf("--http %s: %w", *httpAddr, err)
+		return fmt.Errorf("--http %s: %w", o.httpAddr, err)
 	}
 	srv, err := devserver.Start(ctx, devserver.Options{
-		IP: "127.0.0.1", Port: *temporalPort, UIPort: *uiPort, DBFile: *db,
+		IP: "127.0.0.1", Port: o.temporalPort, UIPort: o.uiPort, DBFile: o.db,
 		Namespace: cfg.Temporal.Namespace, SearchAttributes: workflows.SearchAttributeNames(),
 		Logger: logger, LogLevel: slog.LevelError,
 	})
@@ -76,7 +100,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	defer w.Stop()
 
-	dbText := *db
+	dbText := o.db
 	if dbText == ":memory:" || dbText == "" {
 		dbText = "in memory (nothing survives a restart)"
 	}
@@ -87,32 +111,71 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		fmt.Fprintf(stdout, "  %-16s %s/namespaces/%s/workflows\n", "Temporal UI", ui, srv.Namespace())
 	}
 	fmt.Fprintf(stdout, "  %-16s http://%s  (POST /v1/alerts/alertmanager, GET /v1/incidents)\n", "HTTP intake", httpListener.Addr())
+	// The other commands dial 7233 unless told: say how, for any port.
+	fmt.Fprintf(stdout, "In another shell, for the CLI:\n  export TEMPORAL_ADDRESS=%s\n", srv.FrontendAddress())
+	if srv.Namespace() != "default" {
+		fmt.Fprintf(stdout, "  export TEMPORAL_NAMESPACE=%s\n", srv.Namespace())
+	}
+	if o.configPath != "" {
+		fmt.Fprintf(stdout, "  export %s=%s\n", config.EnvConfigFile, o.configPath)
+	}
 	fmt.Fprintf(stdout, "Pages are printed below. Ctrl-C stops.\n")
 
 	return serveHTTP(ctx, httpListener, newIntake(c, cfg, sc, logger), logger)
 }
 
-// connect does what worker and serve share: flags, config, logger, client.
-func connect(ctx context.Context, name string, args []string, stderr io.Writer) (*config.Config, *slog.Logger, client.Client, error) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	configPath := fs.String("config", "", "config file (default: INCIDENTFLOW_CONFIG)")
-	if err := fs.Parse(args); err != nil {
-		return nil, nil, nil, err
-	}
-	cfg, _, err := loadConfig(*configPath, false)
+// connect does what worker and serve share: config, logger, client.
+func connect(ctx context.Context, c conn, stderr io.Writer) (*config.Config, *slog.Logger, client.Client, temporalTarget, error) {
+	cfg, source, err := loadConfig(c.configPath, false)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, temporalTarget{}, err
 	}
 	logger := newLogger(stderr)
-	c, err := dial(ctx, cfg, logger)
+	t, err := temporalOptions(cfg, source, c, logger)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, t, err
 	}
-	return cfg, logger, c, nil
+	cl, err := dial(ctx, t)
+	if err != nil {
+		return nil, nil, nil, t, err
+	}
+	return cfg, logger, cl, t, nil
 }
 
-func runWorker(ctx context.Context, args []string, stderr io.Writer) error {
-	cfg, logger, c, err := connect(ctx, "worker", args, stderr)
+func newWorkerCmd() *cobra.Command {
+	var c conn
+	cmd := &cobra.Command{
+		Use:     "worker",
+		Short:   "Run a worker against a Temporal cluster",
+		GroupID: groupRun,
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runWorker(cmd.Context(), c, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	c.addConfigFlag(cmd, "config file (default: INCIDENTFLOW_CONFIG)")
+	c.addTemporalFlags(cmd)
+	return cmd
+}
+
+func newServeCmd() *cobra.Command {
+	var c conn
+	cmd := &cobra.Command{
+		Use:     "serve",
+		Short:   "Run the HTTP intake against a Temporal cluster",
+		GroupID: groupRun,
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runServe(cmd.Context(), c, cmd.ErrOrStderr())
+		},
+	}
+	c.addConfigFlag(cmd, "config file (default: INCIDENTFLOW_CONFIG)")
+	c.addTemporalFlags(cmd)
+	return cmd
+}
+
+func runWorker(ctx context.Context, cn conn, console, stderr io.Writer) error {
+	cfg, logger, c, t, err := connect(ctx, cn, stderr)
 	if err != nil {
 		return err
 	}
@@ -121,18 +184,18 @@ func runWorker(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	w := worker.New(c, cfg.Temporal.TaskQueue, newActivities(cfg, newSlackClient(cfg, logger), gc, logger, os.Stdout, false))
+	w := worker.New(c, cfg.Temporal.TaskQueue, newActivities(cfg, newSlackClient(cfg, logger), gc, logger, console, false))
 	if err := w.Start(); err != nil {
-		return fmt.Errorf("start worker: %w", err)
+		return fmt.Errorf("start worker against %s: %w\n%s", t.where(), err, addressHint)
 	}
 	defer w.Stop()
-	logger.Info("worker started", "task_queue", cfg.Temporal.TaskQueue, "namespace", cfg.Temporal.Namespace)
+	logger.Info("worker started", "task_queue", cfg.Temporal.TaskQueue, "namespace", t.opts.Namespace, "temporal", t.where())
 	<-ctx.Done()
 	return nil
 }
 
-func runServe(ctx context.Context, args []string, stderr io.Writer) error {
-	cfg, logger, c, err := connect(ctx, "serve", args, stderr)
+func runServe(ctx context.Context, cn conn, stderr io.Writer) error {
+	cfg, logger, c, t, err := connect(ctx, cn, stderr)
 	if err != nil {
 		return err
 	}
@@ -141,19 +204,15 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("http.listen %s: %w", cfg.HTTP.Listen, err)
 	}
-	logger.Info("serving", "http", l.Addr().String())
+	logger.Info("serving", "http", l.Addr().String(), "temporal", t.where())
 	return serveHTTP(ctx, l, newIntake(c, cfg, newSlackClient(cfg, logger), logger), logger)
 }
 
 // dial connects lazily so `serve` starts (and answers 503) while Temporal is down.
-func dial(ctx context.Context, cfg *config.Config, logger *slog.Logger) (client.Client, error) {
-	opts, err := temporalOptions(cfg, logger)
+func dial(_ context.Context, t temporalTarget) (client.Client, error) {
+	c, err := client.NewLazyClient(t.opts)
 	if err != nil {
-		return nil, err
-	}
-	c, err := client.NewLazyClient(opts)
-	if err != nil {
-		return nil, fmt.Errorf("temporal client for %s: %w", opts.HostPort, err)
+		return nil, fmt.Errorf("temporal client for %s: %w\n%s", t.where(), err, addressHint)
 	}
 	return c, nil
 }

@@ -45,54 +45,108 @@ func loadConfig(path string, demo bool) (*config.Config, string, error) {
 	return cfg, path, err
 }
 
-// temporalOptions: the config file's temporal section first, then the
-// standard TEMPORAL_* variables and temporal.toml profile on top.
-func temporalOptions(cfg *config.Config, logger *slog.Logger) (client.Options, error) {
-	opts, err := envconfig.LoadClientOptions(envconfig.LoadClientOptionsRequest{})
+// temporalTarget is where a client connects, and what chose that
+// address: a connection error is only useful if it says both.
+type temporalTarget struct {
+	opts client.Options
+	from string
+}
+
+// where names the address and its source.
+func (t temporalTarget) where() string {
+	if t.from == "" {
+		return fmt.Sprintf("Temporal at %s (the default address: nothing set another)", t.opts.HostPort)
+	}
+	return fmt.Sprintf("Temporal at %s (address from %s)", t.opts.HostPort, t.from)
+}
+
+// addressHint follows every connection error.
+const addressHint = "set the address with --address HOST:PORT or TEMPORAL_ADDRESS=HOST:PORT (incidentflow dev prints the line to export)"
+
+// temporalOptions layers the connection settings, strongest first: the
+// --address and --namespace flags, the standard TEMPORAL_* variables and
+// temporal.toml profile (through the SDK's envconfig, as the Temporal CLI
+// reads them), then the config file's temporal section.
+func temporalOptions(cfg *config.Config, source string, c conn, logger *slog.Logger) (temporalTarget, error) {
+	prof, err := envconfig.LoadClientConfigProfile(envconfig.LoadClientConfigProfileOptions{})
 	if err != nil {
-		return opts, fmt.Errorf("temporal client settings: %w", err)
+		return temporalTarget{}, fmt.Errorf("temporal client settings (TEMPORAL_* variables, temporal.toml): %w", err)
 	}
-	if os.Getenv("TEMPORAL_ADDRESS") == "" && cfg.Temporal.Address != "" {
-		opts.HostPort = cfg.Temporal.Address
+	// The profile's own TLS and API key, if any, go with its address; the
+	// config file's are a fallback, not an override.
+	profileTLS, profileKey := prof.TLS != nil, prof.APIKey != ""
+	var t temporalTarget
+	switch {
+	case c.address != "":
+		prof.Address, t.from = c.address, "--address"
+	case os.Getenv("TEMPORAL_ADDRESS") != "":
+		t.from = "TEMPORAL_ADDRESS"
+	case prof.Address != "":
+		t.from = "temporal.toml profile " + profileName()
+	case cfg.Temporal.Address != "":
+		prof.Address, t.from = cfg.Temporal.Address, "temporal.address in "+source
+	default:
+		prof.Address = client.DefaultHostPort
 	}
-	if os.Getenv("TEMPORAL_NAMESPACE") == "" && (opts.Namespace == "" || opts.Namespace == "default") {
-		opts.Namespace = cfg.Temporal.Namespace
+	// A profile's "default" namespace is what `temporal config` writes when
+	// nobody chose one, so it does not override the config file's.
+	switch {
+	case c.namespace != "":
+		prof.Namespace = c.namespace
+	case os.Getenv("TEMPORAL_NAMESPACE") == "" && (prof.Namespace == "" || prof.Namespace == "default"):
+		prof.Namespace = cfg.Temporal.Namespace
 	}
-	t := cfg.Temporal.TLS
-	if t.Enabled || t.CertFile != "" || t.CAFile != "" {
-		tc := &tls.Config{ServerName: t.ServerName, MinVersion: tls.VersionTLS12}
-		if t.CertFile != "" {
-			cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+	t.opts, err = prof.ToClientOptions(envconfig.ToClientOptionsRequest{})
+	if err != nil {
+		return t, fmt.Errorf("temporal client settings (TEMPORAL_* variables, temporal.toml): %w", err)
+	}
+	tc := cfg.Temporal.TLS
+	if !profileTLS && (tc.Enabled || tc.CertFile != "" || tc.CAFile != "") {
+		tlsConf := &tls.Config{ServerName: tc.ServerName, MinVersion: tls.VersionTLS12}
+		if tc.CertFile != "" {
+			cert, err := tls.LoadX509KeyPair(tc.CertFile, tc.KeyFile)
 			if err != nil {
-				return opts, fmt.Errorf("temporal.tls: load client certificate: %w", err)
+				return t, fmt.Errorf("temporal.tls: load client certificate: %w", err)
 			}
-			tc.Certificates = []tls.Certificate{cert}
+			tlsConf.Certificates = []tls.Certificate{cert}
 		}
-		if t.CAFile != "" {
-			pem, err := os.ReadFile(t.CAFile)
+		if tc.CAFile != "" {
+			pem, err := os.ReadFile(tc.CAFile)
 			if err != nil {
-				return opts, fmt.Errorf("temporal.tls.ca_file: %w", err)
+				return t, fmt.Errorf("temporal.tls.ca_file: %w", err)
 			}
 			pool := x509.NewCertPool()
 			if !pool.AppendCertsFromPEM(pem) {
-				return opts, fmt.Errorf("temporal.tls.ca_file: no certificates in %s", t.CAFile)
+				return t, fmt.Errorf("temporal.tls.ca_file: no certificates in %s", tc.CAFile)
 			}
-			tc.RootCAs = pool
+			tlsConf.RootCAs = pool
 		}
-		opts.ConnectionOptions.TLS = tc
+		t.opts.ConnectionOptions.TLS = tlsConf
 	}
-	if env := cfg.Temporal.APIKeyEnv; env != "" {
+	if env := cfg.Temporal.APIKeyEnv; env != "" && !profileKey {
 		key := os.Getenv(env)
 		if key == "" {
-			return opts, fmt.Errorf("temporal.api_key_env: %s is empty", env)
+			return t, fmt.Errorf("temporal.api_key_env: %s is empty", env)
 		}
-		opts.Credentials = client.NewAPIKeyStaticCredentials(key)
-		if opts.ConnectionOptions.TLS == nil {
-			opts.ConnectionOptions.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+		t.opts.Credentials = client.NewAPIKeyStaticCredentials(key)
+		if t.opts.ConnectionOptions.TLS == nil {
+			t.opts.ConnectionOptions.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
 		}
 	}
-	opts.Logger = sdklog.NewStructuredLogger(logger)
-	return opts, nil
+	t.opts.Logger = sdklog.NewStructuredLogger(logger)
+	return t, nil
+}
+
+func profileName() string {
+	name := os.Getenv("TEMPORAL_PROFILE")
+	if name == "" {
+		name = envconfig.DefaultConfigFileProfile
+	}
+	file := os.Getenv("TEMPORAL_CONFIG_FILE")
+	if file == "" {
+		file = envconfig.DefaultConfigFilePath()
+	}
+	return fmt.Sprintf("%q in %s", name, file)
 }
 
 // newSlackClient builds the one slack-go client of the process, or nil
