@@ -4,8 +4,12 @@ package starter
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -13,6 +17,7 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
@@ -182,56 +187,185 @@ type Summary struct {
 	ClosedAt  *time.Time `json:"closed_at,omitempty"`
 }
 
-// ListStatuses are the values `status` may take when listing.
-var ListStatuses = []string{"open", "closed", string(incident.StatusTriggered), string(incident.StatusAcknowledged), string(incident.StatusResolved)}
+// ListStatuses are the values `status` may take when listing: open and
+// closed (whether the workflow runs), or an incident status.
+var ListStatuses = append([]string{"open", "closed"}, statusNames()...)
+
+func statusNames() []string {
+	var out []string
+	for _, st := range incident.Statuses {
+		if st != incident.StatusClosed {
+			out = append(out, string(st))
+		}
+	}
+	return out
+}
 
 // List returns incidents, newest first. status: "" (all), "open", "closed"
 // or an incident status.
 func (in *Incidents) List(ctx context.Context, status string, limit int) ([]Summary, error) {
-	q := fmt.Sprintf("WorkflowType = '%s'", workflows.IncidentWorkflowName)
-	switch status {
-	case "":
-	case "open":
-		q += " AND ExecutionStatus = 'Running'"
-	case "closed":
-		q += " AND ExecutionStatus != 'Running'"
-	case string(incident.StatusTriggered), string(incident.StatusAcknowledged), string(incident.StatusResolved):
-		q += fmt.Sprintf(" AND %s = '%s'", workflows.SearchStatus.GetName(), status)
-	default:
-		return nil, &BadRequest{Field: "status", Msg: fmt.Sprintf("must be one of %s", strings.Join(ListStatuses, ", "))}
+	page, err := in.Search(ctx, Filter{Status: status, Limit: limit})
+	return page.Incidents, err
+}
+
+// Filter narrows a search of incidents; zero values do not filter.
+type Filter struct {
+	Status    string
+	Service   string
+	Severity  string
+	Commander string
+	Since     time.Time
+	Until     time.Time
+	// Text is looked for in titles and IDs, in any case.
+	Text string
+	// Limit bounds the answer (0: no bound); Cursor continues a search.
+	Limit  int
+	Cursor string
+}
+
+// Page is one answer of a search; Next, when set, continues it.
+type Page struct {
+	Incidents []Summary `json:"incidents"`
+	Next      string    `json:"next_cursor,omitempty"`
+}
+
+// searchScanLimit bounds how many incidents one request looks through for
+// a text match; past it the answer says where to go on (Next).
+const searchScanLimit = 5000
+
+// Search lists incidents newest first: the visibility store filters on
+// everything but the text, which is matched here on titles (in the memo).
+func (in *Incidents) Search(ctx context.Context, f Filter) (Page, error) {
+	q, err := in.visibilityQuery(f)
+	if err != nil {
+		return Page{}, err
 	}
-	var out []Summary
-	var token []byte
+	cur, err := decodeCursor(f.Cursor)
+	if err != nil {
+		return Page{}, err
+	}
+	text := strings.ToLower(strings.TrimSpace(f.Text))
+	out := Page{Incidents: []Summary{}}
+	scanned := 0
 	for {
-		resp, err := in.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, NextPageToken: token, PageSize: 100})
+		resp, err := in.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, NextPageToken: cur.Token, PageSize: 100})
 		if err != nil {
-			return nil, in.explain(ctx, "", err)
+			return Page{}, in.explain(ctx, "", err)
 		}
-		for _, e := range resp.GetExecutions() {
-			s := Summary{
-				ID:        e.GetExecution().GetWorkflowId(),
-				Running:   e.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING,
-				CreatedAt: e.GetStartTime().AsTime(),
+		execs := resp.GetExecutions()
+		for i := cur.Skip; i < len(execs); i++ {
+			scanned++
+			s := summaryOf(execs[i])
+			if text == "" || strings.Contains(strings.ToLower(s.Title), text) || strings.Contains(s.ID, text) {
+				out.Incidents = append(out.Incidents, s)
 			}
-			if e.GetCloseTime() != nil {
-				t := e.GetCloseTime().AsTime()
-				s.ClosedAt = &t
-			}
-			fields := e.GetSearchAttributes().GetIndexedFields()
-			s.Severity = payloadString(fields[workflows.SearchSeverity.GetName()])
-			s.Status = payloadString(fields[workflows.SearchStatus.GetName()])
-			s.Service = payloadString(fields[workflows.SearchService.GetName()])
-			s.Commander = payloadString(fields[workflows.SearchCommander.GetName()])
-			s.Title = payloadString(e.GetMemo().GetFields()[workflows.MemoTitle])
-			out = append(out, s)
-			if limit > 0 && len(out) >= limit {
+			full := f.Limit > 0 && len(out.Incidents) >= f.Limit
+			if full || scanned >= searchScanLimit {
+				if i+1 < len(execs) || len(resp.GetNextPageToken()) > 0 {
+					out.Next = cursor{Token: cur.Token, Skip: i + 1}.encode()
+				}
 				return out, nil
 			}
 		}
-		if token = resp.GetNextPageToken(); len(token) == 0 {
+		next := resp.GetNextPageToken()
+		if len(next) == 0 {
 			return out, nil
 		}
+		cur = cursor{Token: next}
 	}
+}
+
+func summaryOf(e *workflowpb.WorkflowExecutionInfo) Summary {
+	s := Summary{
+		ID:        e.GetExecution().GetWorkflowId(),
+		Running:   e.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING,
+		CreatedAt: e.GetStartTime().AsTime(),
+	}
+	if e.GetCloseTime() != nil {
+		t := e.GetCloseTime().AsTime()
+		s.ClosedAt = &t
+	}
+	fields := e.GetSearchAttributes().GetIndexedFields()
+	s.Severity = payloadString(fields[workflows.SearchSeverity.GetName()])
+	s.Status = payloadString(fields[workflows.SearchStatus.GetName()])
+	s.Service = payloadString(fields[workflows.SearchService.GetName()])
+	s.Commander = payloadString(fields[workflows.SearchCommander.GetName()])
+	s.Title = payloadString(e.GetMemo().GetFields()[workflows.MemoTitle])
+	return s
+}
+
+// visibilityQuery turns a filter into Temporal's list filter. Every value
+// is checked against the config first, so none can change the query.
+func (in *Incidents) visibilityQuery(f Filter) (string, error) {
+	q := fmt.Sprintf("WorkflowType = '%s'", workflows.IncidentWorkflowName)
+	switch {
+	case f.Status == "":
+	case f.Status == "open":
+		q += " AND ExecutionStatus = 'Running'"
+	case f.Status == "closed":
+		q += " AND ExecutionStatus != 'Running'"
+	case slices.Contains(ListStatuses, f.Status):
+		q += fmt.Sprintf(" AND %s = '%s'", workflows.SearchStatus.GetName(), f.Status)
+	default:
+		return "", &BadRequest{Field: "status", Msg: fmt.Sprintf("%q must be one of %s", incident.Cut(f.Status, incident.MaxName), strings.Join(ListStatuses, ", "))}
+	}
+	if f.Service != "" {
+		if _, ok := in.Config.Services[f.Service]; !ok {
+			return "", &BadRequest{Field: "service", Msg: fmt.Sprintf("unknown service %q", incident.Cut(f.Service, incident.MaxName))}
+		}
+		q += fmt.Sprintf(" AND %s = '%s'", workflows.SearchService.GetName(), quoteless(f.Service))
+	}
+	if f.Severity != "" {
+		sev, ok := in.Config.NormalizeSeverity(f.Severity)
+		if !ok {
+			return "", &BadRequest{Field: "severity", Msg: fmt.Sprintf("unknown severity %q (one of %s)", incident.Cut(f.Severity, incident.MaxName), strings.Join(in.Config.SeverityNames(), ", "))}
+		}
+		q += fmt.Sprintf(" AND %s = '%s'", workflows.SearchSeverity.GetName(), quoteless(sev))
+	}
+	if f.Commander != "" {
+		if _, ok := in.Config.Users[f.Commander]; !ok {
+			return "", &BadRequest{Field: "commander", Msg: fmt.Sprintf("unknown user %q", incident.Cut(f.Commander, incident.MaxName))}
+		}
+		q += fmt.Sprintf(" AND %s = '%s'", workflows.SearchCommander.GetName(), quoteless(f.Commander))
+	}
+	if !f.Since.IsZero() {
+		q += fmt.Sprintf(" AND StartTime >= '%s'", f.Since.UTC().Format(time.RFC3339))
+	}
+	if !f.Until.IsZero() {
+		q += fmt.Sprintf(" AND StartTime <= '%s'", f.Until.UTC().Format(time.RFC3339))
+	}
+	return q, nil
+}
+
+// quoteless drops quotes, which config names never need, so a value can
+// never end its string in the query.
+func quoteless(s string) string { return strings.NewReplacer("'", "", `"`, "", `\`, "").Replace(s) }
+
+// cursor is where a search goes on: a page of the visibility store and how
+// many of its incidents were already answered.
+type cursor struct {
+	Token []byte `json:"t,omitempty"`
+	Skip  int    `json:"s,omitempty"`
+}
+
+func (c cursor) encode() string {
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s string) (cursor, error) {
+	var c cursor
+	if s == "" {
+		return c, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		err = json.Unmarshal(b, &c)
+	}
+	if err != nil || c.Skip < 0 {
+		return cursor{}, &BadRequest{Field: "cursor", Msg: "not a cursor this API gave (use next_cursor as it came)"}
+	}
+	return c, nil
 }
 
 func payloadString(p *commonpb.Payload) string {
@@ -361,10 +495,20 @@ func (in *Incidents) Declare(ctx context.Context, d Declaration) (string, error)
 	if strings.TrimSpace(d.Title) == "" {
 		return "", &BadRequest{Field: "title", Msg: "required"}
 	}
-	key := fmt.Sprintf("declared-%s-%s", time.Now().UTC().Format("20060102-150405"), incident.Slug(d.Title, "", 40))
+	if err := incident.CheckLen("title", d.Title, incident.MaxTitle); err != nil {
+		return "", &BadRequest{Field: "title", Msg: strings.TrimPrefix(err.Error(), "title: ")}
+	}
+	// Every declaration is its own incident: two in the same second with
+	// the same title must not merge, so the key carries a random part and
+	// the start refuses a running workflow of the same ID.
+	var nonce [3]byte
+	_, _ = rand.Read(nonce[:])
+	key := fmt.Sprintf("declared-%s-%s-%x", time.Now().UTC().Format("20060102-150405"), incident.Slug(d.Title, "", 40), nonce)
 	id := workflows.IncidentID(key)
 	ev := AlertEvent{Key: key, Title: d.Title, Service: d.Service, Severity: sev, Source: "declared:" + d.By}
-	_, err := in.Client.ExecuteWorkflow(ctx, in.startOptions(id, ev), workflows.IncidentWorkflowName, workflows.IncidentInput{
+	opts := in.startOptions(id, ev)
+	opts.WorkflowExecutionErrorWhenAlreadyStarted = true
+	_, err := in.Client.ExecuteWorkflow(ctx, opts, workflows.IncidentWorkflowName, workflows.IncidentInput{
 		Key: key, Title: d.Title, Service: d.Service, Severity: sev, Source: ev.Source,
 	})
 	if err != nil {

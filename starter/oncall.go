@@ -1,6 +1,7 @@
 package starter
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -55,9 +56,15 @@ func (s *Server) getOnCall(w http.ResponseWriter, r *http.Request) {
 	} else {
 		names = sortedSchedules(s.cfg)
 	}
-	out := []OnCall{}
+	writeJSON(w, http.StatusOK, map[string]any{"at": at.UTC(), "oncall": s.incidents.OnCall(r.Context(), names, at)})
+}
+
+// OnCall is who is on call at at in each named schedule, run-time
+// overrides included.
+func (in *Incidents) OnCall(ctx context.Context, names []string, at time.Time) []OnCall {
+	out := make([]OnCall, 0, len(names))
 	for _, name := range names {
-		sched, warning := s.incidents.Schedule(r.Context(), name)
+		sched, warning := in.Schedule(ctx, name)
 		sh, err := oncall.ShiftAt(sched, at)
 		oc := OnCall{Schedule: name, Shift: sh, Warning: warning}
 		if err != nil {
@@ -65,7 +72,7 @@ func (s *Server) getOnCall(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, oc)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"at": at.UTC(), "oncall": out})
+	return out
 }
 
 func sortedSchedules(cfg *config.Config) []string {

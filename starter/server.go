@@ -9,6 +9,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -98,6 +100,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /slack/commands", s.slackCommand)
 	mux.HandleFunc("POST /slack/interactions", s.slackInteraction)
 	mux.HandleFunc("GET /v1/incidents", s.readable(false, s.listIncidents))
+	mux.HandleFunc("POST /v1/incidents", s.declareIncident)
 	mux.HandleFunc("GET /v1/incidents/{id}", s.readable(false, s.getIncident))
 	mux.HandleFunc("POST /v1/incidents/{id}/{action}", s.act)
 	mux.HandleFunc("GET /v1/incidents/{id}/postmortem", s.readable(false, s.getPostmortem))
@@ -157,27 +160,74 @@ func (s *Server) deliver(ctx context.Context, events []AlertEvent) (string, erro
 	return id, nil
 }
 
+// searchParams are the filters GET /v1/incidents takes.
+var searchParams = []string{"status", "service", "severity", "commander", "since", "until", "q", "cursor", "limit"}
+
+// listIncidents answers GET /v1/incidents: a search, newest first, with a
+// cursor to go on when there are more.
 func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) {
-	limit := 100
-	if v := r.URL.Query().Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			s.fail(w, r, &BadRequest{Field: "limit", Msg: "must be a number from 1 to 1000"})
-			return
-		}
-		limit = n
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.Timeout)
-	defer cancel()
-	list, err := s.incidents.List(ctx, r.URL.Query().Get("status"), limit)
+	f, err := s.filterOf(r.URL.Query())
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if list == nil {
-		list = []Summary{}
+	ctx, cancel := context.WithTimeout(r.Context(), s.Timeout)
+	defer cancel()
+	page, err := s.incidents.Search(ctx, f)
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"incidents": list})
+	writeJSON(w, http.StatusOK, page)
+}
+
+func (s *Server) filterOf(q url.Values) (Filter, error) {
+	for k := range q {
+		if !slices.Contains(searchParams, k) {
+			return Filter{}, &BadRequest{Field: incident.Cut(k, incident.MaxName), Msg: "unknown filter (one of " + strings.Join(searchParams, ", ") + ")"}
+		}
+	}
+	f := Filter{Limit: 100, Status: q.Get("status"), Service: q.Get("service"), Severity: q.Get("severity"),
+		Commander: q.Get("commander"), Text: q.Get("q"), Cursor: q.Get("cursor")}
+	if err := incident.CheckLen("q", f.Text, incident.MaxTitle); err != nil {
+		return Filter{}, &BadRequest{Field: "q", Msg: strings.TrimPrefix(err.Error(), "q: ")}
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return Filter{}, &BadRequest{Field: "limit", Msg: "must be a number from 1 to 1000"}
+		}
+		f.Limit = n
+	}
+	var err error
+	if f.Since, err = PointInTime("since", q.Get("since")); err != nil {
+		return Filter{}, err
+	}
+	if f.Until, err = PointInTime("until", q.Get("until")); err != nil {
+		return Filter{}, err
+	}
+	return f, nil
+}
+
+// PointInTime reads an RFC 3339 time, or how long ago: "36h", "7d".
+func PointInTime(field, v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	ago, err := time.ParseDuration(v)
+	if days, ok := strings.CutSuffix(v, "d"); ok {
+		var n int
+		if n, err = strconv.Atoi(days); err == nil {
+			ago = time.Duration(n) * 24 * time.Hour
+		}
+	}
+	if err != nil || ago < 0 {
+		return time.Time{}, &BadRequest{Field: field, Msg: fmt.Sprintf("%q is neither an RFC 3339 time (2026-11-01T00:00:00Z) nor a time ago (36h, 7d)", incident.Cut(v, incident.MaxName))}
+	}
+	return time.Now().Add(-ago), nil
 }
 
 func (s *Server) getIncident(w http.ResponseWriter, r *http.Request) {

@@ -13,11 +13,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
 	"github.com/incidentflow/incidentflow/config"
-	"github.com/incidentflow/incidentflow/incident"
 	"github.com/incidentflow/incidentflow/starter"
 	"github.com/incidentflow/incidentflow/workflows"
 )
@@ -122,10 +120,9 @@ func addByCompletion(cmd *cobra.Command) {
 
 const declareLong = `Start an incident by hand. Whoever declares it (--by) is recorded as its source.
 
-Every declaration opens its own incident. Its key is the time to the second and
-the title; when another incident already runs under that key (the same title
-declared in the same second), the declaration waits for the next second and
-takes that key instead of joining the running one.`
+Every declaration opens its own incident: its key is the time, the title and a
+random part, so two declarations of the same title at the same moment are two
+incidents, never one.`
 
 func newDeclareCmd() *cobra.Command {
 	var (
@@ -141,7 +138,7 @@ func newDeclareCmd() *cobra.Command {
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withIncidents(cmd, c, resolveBy(cmd, &by), func(ctx context.Context, inc *starter.Incidents) error {
-				id, err := declareUnique(ctx, inc, starter.Declaration{Service: service, Severity: severity, Title: title, By: by})
+				id, err := inc.Declare(ctx, starter.Declaration{Service: service, Severity: severity, Title: title, By: by})
 				if err != nil {
 					return err
 				}
@@ -163,40 +160,6 @@ func newDeclareCmd() *cobra.Command {
 	_ = cmd.RegisterFlagCompletionFunc("severity", completeFromConfig(func(cfg *config.Config) []string { return cfg.SeverityNames() }))
 	addByCompletion(cmd)
 	return cmd
-}
-
-// noJoin makes a start fail when a workflow with that ID is running,
-// instead of answering the running one: a declaration that joined another
-// would be lost without a word.
-type noJoin struct{ client.Client }
-
-func (c noJoin) ExecuteWorkflow(ctx context.Context, o client.StartWorkflowOptions, wf any, args ...any) (client.WorkflowRun, error) {
-	o.WorkflowExecutionErrorWhenAlreadyStarted = true
-	return c.Client.ExecuteWorkflow(ctx, o, wf, args...)
-}
-
-// declareUnique declares, and on a clash with a running incident of the
-// same key waits for the next second, which gives a new key. It wraps
-// inc's client, so inc must be the command's own.
-func declareUnique(ctx context.Context, inc *starter.Incidents, d starter.Declaration) (string, error) {
-	inc.Client = noJoin{inc.Client}
-	const attempts = 3
-	for i := 1; ; i++ {
-		id, err := inc.Declare(ctx, d)
-		var clash *serviceerror.WorkflowExecutionAlreadyStarted
-		if !errors.As(err, &clash) {
-			return id, err
-		}
-		if i == attempts {
-			return "", fmt.Errorf("incidents titled %q keep being declared at this moment; retry: %w", d.Title, err)
-		}
-		now := time.Now()
-		select {
-		case <-time.After(now.Truncate(time.Second).Add(time.Second).Sub(now)):
-		case <-ctx.Done():
-			return "", ctx.Err()
-		}
-	}
 }
 
 type incidentAction struct{ name, short string }
@@ -247,78 +210,70 @@ func newActionCmd(a incidentAction) *cobra.Command {
 	return cmd
 }
 
-// listStatuses is what --status takes: every status `list` prints, plus
-// starter's own filters (open, closed).
-func listStatuses() []string {
-	out := slices.Clone(starter.ListStatuses)
-	for _, s := range incident.Statuses {
-		if !slices.Contains(out, string(s)) {
-			out = append(out, string(s))
-		}
-	}
-	return out
-}
-
 func newListCmd() *cobra.Command {
 	var (
-		c      conn
-		status string
-		limit  int
-		asJSON bool
+		c            conn
+		f            starter.Filter
+		since, until string
+		asJSON       bool
 	)
 	cmd := &cobra.Command{
 		Use:     "list",
 		Short:   "List incidents, newest first",
+		Long:    "List incidents, newest first, filtered as GET /v1/incidents filters them; --cursor goes on where a list stopped.",
 		GroupID: groupIncidents,
 		Args:    noArgs,
 	}
 	out := addOutputFlag(cmd)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		if status != "" && !slices.Contains(listStatuses(), status) {
-			return usagef("--status: unknown status %q (one of %s)", status, strings.Join(listStatuses(), ", "))
+		if f.Status != "" && !slices.Contains(starter.ListStatuses, f.Status) {
+			return usagef("--status: unknown status %q (one of %s)", f.Status, strings.Join(starter.ListStatuses, ", "))
+		}
+		var err error
+		if f.Since, err = starter.PointInTime("since", since); err != nil {
+			return usagef("--%v", err)
+		}
+		if f.Until, err = starter.PointInTime("until", until); err != nil {
+			return usagef("--%v", err)
 		}
 		if asJSON {
 			*out = outputJSON
 		}
 		return withIncidents(cmd, c, nil, func(ctx context.Context, inc *starter.Incidents) error {
-			list, err := listIncidents(ctx, inc, status, limit)
+			page, err := inc.Search(ctx, f)
 			if err != nil {
 				return err
 			}
 			if *out == outputJSON {
-				return writeJSON(cmd.OutOrStdout(), list)
+				return writeJSON(cmd.OutOrStdout(), page)
 			}
-			return printSummaries(cmd.OutOrStdout(), list)
+			if err := printSummaries(cmd.OutOrStdout(), page.Incidents); err != nil {
+				return err
+			}
+			if page.Next != "" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "more: --cursor %s\n", page.Next)
+			}
+			return nil
 		})
 	}
 	c.addConfigFlag(cmd, "config file (default: INCIDENTFLOW_CONFIG, else the built-in demo)")
 	c.addTemporalFlags(cmd)
-	cmd.Flags().StringVar(&status, "status", "", "open, closed or an incident status ("+strings.Join(listStatuses(), ", ")+")")
-	cmd.Flags().IntVar(&limit, "limit", 200, "at most this many incidents")
+	cmd.Flags().StringVar(&f.Status, "status", "", "open, closed or an incident status ("+strings.Join(starter.ListStatuses, ", ")+")")
+	cmd.Flags().StringVar(&f.Service, "service", "", "one service")
+	cmd.Flags().StringVar(&f.Severity, "severity", "", "one severity")
+	cmd.Flags().StringVar(&f.Commander, "commander", "", "one commander")
+	cmd.Flags().StringVar(&since, "since", "", "opened since: RFC 3339, or a time ago (36h, 7d)")
+	cmd.Flags().StringVar(&until, "until", "", "opened until: RFC 3339, or a time ago")
+	cmd.Flags().StringVarP(&f.Text, "query", "q", "", "words in the title or ID")
+	cmd.Flags().StringVar(&f.Cursor, "cursor", "", "go on where a list stopped")
+	cmd.Flags().IntVar(&f.Limit, "limit", 200, "at most this many incidents")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "same as --output json")
 	_ = cmd.Flags().MarkHidden("json") // the flag CLI had it; --output json says the same
-	_ = cmd.RegisterFlagCompletionFunc("status", cobra.FixedCompletions(listStatuses(), cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("status", cobra.FixedCompletions(starter.ListStatuses, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("service", completeFromConfig(func(cfg *config.Config) []string { return keysOf(cfg.Services) }))
+	_ = cmd.RegisterFlagCompletionFunc("severity", completeFromConfig(func(cfg *config.Config) []string { return cfg.SeverityNames() }))
+	_ = cmd.RegisterFlagCompletionFunc("commander", completeFromConfig(func(cfg *config.Config) []string { return keysOf(cfg.Users) }))
 	return cmd
-}
-
-// listIncidents filters by visibility where starter can; a status it
-// does not filter on (monitoring) is open, so it is picked from the open
-// incidents.
-func listIncidents(ctx context.Context, inc *starter.Incidents, status string, limit int) ([]starter.Summary, error) {
-	if status == "" || slices.Contains(starter.ListStatuses, status) {
-		return inc.List(ctx, status, limit)
-	}
-	open, err := inc.List(ctx, "open", 0)
-	if err != nil {
-		return nil, err
-	}
-	out := []starter.Summary{}
-	for _, s := range open {
-		if s.Status == status && (limit <= 0 || len(out) < limit) {
-			out = append(out, s)
-		}
-	}
-	return out, nil
 }
 
 func newShowCmd() *cobra.Command {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/incidentflow/incidentflow/incident"
 	"github.com/incidentflow/incidentflow/starter"
 	"github.com/incidentflow/incidentflow/workflows"
 )
@@ -170,6 +171,15 @@ func printOnCall(w io.Writer, list []starter.OnCall) error {
 			continue
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", oc.Schedule, oc.User, localTime(oc.Start), localTime(oc.End), orDash(oc.Next))
+	}
+	return tw.Flush()
+}
+
+func printOverrides(w io.Writer, list []incident.Override) error {
+	tw := newTable(w)
+	fmt.Fprintln(tw, "ID\tUSER\tSTART\tEND\tBY")
+	for _, o := range list {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", o.ID, o.User, localTime(o.Start), localTime(o.End), orDash(o.By))
 	}
 	return tw.Flush()
 }

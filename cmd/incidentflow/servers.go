@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -119,9 +120,12 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	if o.configPath != "" {
 		fmt.Fprintf(stdout, "  export %s=%s\n", config.EnvConfigFile, o.configPath)
 	}
+	if source == demoSource {
+		fmt.Fprintf(stdout, "API tokens of the demo users (dev only): demo-alice, demo-bob, demo-carol\n")
+	}
 	fmt.Fprintf(stdout, "Pages are printed below. Ctrl-C stops.\n")
 
-	return serveHTTP(ctx, httpListener, newIntake(c, cfg, sc, logger), logger)
+	return serveHTTP(ctx, httpListener, newIntake(c, cfg, sc, logger, demoGetenv(source)), logger)
 }
 
 // connect does what worker and serve share: config, logger, client.
@@ -205,7 +209,7 @@ func runServe(ctx context.Context, cn conn, stderr io.Writer) error {
 		return fmt.Errorf("http.listen %s: %w", cfg.HTTP.Listen, err)
 	}
 	logger.Info("serving", "http", l.Addr().String(), "temporal", t.where())
-	return serveHTTP(ctx, l, newIntake(c, cfg, newSlackClient(cfg, logger), logger), logger)
+	return serveHTTP(ctx, l, newIntake(c, cfg, newSlackClient(cfg, logger), logger, os.Getenv), logger)
 }
 
 // dial connects lazily so `serve` starts (and answers 503) while Temporal is down.

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/google/go-github/v60/github"
@@ -28,6 +29,9 @@ func newLogger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
 
+// demoSource is what loadConfig calls the built-in demo config.
+const demoSource = "built-in demo config"
+
 // loadConfig reads --config, else INCIDENTFLOW_CONFIG; demo says whether
 // the built-in demo config may stand in when neither is given.
 func loadConfig(path string, demo bool) (*config.Config, string, error) {
@@ -39,7 +43,7 @@ func loadConfig(path string, demo bool) (*config.Config, string, error) {
 			return nil, "", fmt.Errorf("no config: pass --config FILE or set %s", config.EnvConfigFile)
 		}
 		cfg, err := config.Demo()
-		return cfg, "built-in demo config", err
+		return cfg, demoSource, err
 	}
 	cfg, err := config.Load(path)
 	return cfg, path, err
@@ -226,12 +230,29 @@ func newActivities(cfg *config.Config, sc *slack.Client, gc *github.Client, logg
 
 // newIntake builds the HTTP intake; Slack users are looked up by email
 // when a Slack client exists.
-func newIntake(c client.Client, cfg *config.Config, sc *slack.Client, logger *slog.Logger) http.Handler {
-	srv := starter.NewServer(&starter.Incidents{Client: c, Config: cfg, TaskQueue: cfg.Temporal.TaskQueue}, logger, os.Getenv)
+func newIntake(c client.Client, cfg *config.Config, sc *slack.Client, logger *slog.Logger, getenv func(string) string) http.Handler {
+	srv := starter.NewServer(&starter.Incidents{Client: c, Config: cfg, TaskQueue: cfg.Temporal.TaskQueue}, logger, getenv)
 	if sc != nil {
 		srv.SlackUsers = sc
 	}
 	return srv.Handler()
+}
+
+// demoGetenv gives the demo config's API tokens (DEMO_ALICE_TOKEN ...)
+// the values the README uses, demo-alice and so on, when their variables
+// are unset: `dev` with the demo config only, which listens on 127.0.0.1.
+func demoGetenv(source string) func(string) string {
+	return func(name string) string {
+		if v := os.Getenv(name); v != "" || source != demoSource {
+			return v
+		}
+		if user, ok := strings.CutPrefix(name, "DEMO_"); ok {
+			if user, ok := strings.CutSuffix(user, "_TOKEN"); ok {
+				return "demo-" + strings.ToLower(user)
+			}
+		}
+		return ""
+	}
 }
 
 func envOrEmpty(name string) string {
