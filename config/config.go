@@ -111,6 +111,8 @@ const (
 	KindAlertmanager = "alertmanager"
 	KindEventsV2     = "events_v2"
 	KindGeneric      = "generic"
+	// KindGrafana takes Grafana's unified-alerting webhook contact point.
+	KindGrafana = "grafana"
 	// KindOpsgenie takes Opsgenie's Alert API v2 (POST /v2/alerts and its
 	// acknowledge, close and notes), so moving off Opsgenie is a URL change.
 	KindOpsgenie = "opsgenie"

@@ -114,7 +114,7 @@ func (c *Config) Validate() Problems {
 			seenIntegration[in.Name] = true
 		}
 		switch in.Kind {
-		case KindAlertmanager, KindEventsV2, KindGeneric, KindOpsgenie:
+		case KindAlertmanager, KindEventsV2, KindGeneric, KindOpsgenie, KindGrafana:
 		case "":
 			add(key+".kind", "required (alertmanager, events_v2, generic or opsgenie)")
 		default:

@@ -84,6 +84,7 @@ const botToken = "xoxb-test-token"
 const promToken = "prom-secret"
 const routingKey = "R0UT1NGKEY0123456789abcdefABCDEF"
 const genericToken = "generic-secret"
+const grafanaToken = "grafana-secret"
 const signingSecret = "e2e-signing-secret"
 const githubToken = "ghp_e2e"
 
@@ -106,6 +107,7 @@ integrations:
   - {name: prom, kind: alertmanager, token_env: PROM_TOKEN, service: checkout}
   - {name: grafana, kind: events_v2, token_env: PD_ROUTING_KEY, service: checkout}
   - {name: scripts, kind: generic, token_env: GENERIC_TOKEN, service: checkout}
+  - {name: grafana-alerting, kind: grafana, token_env: GRAFANA_TOKEN, service: checkout}
 slack: {bot_token_env: SLACK_BOT_TOKEN, signing_secret_env: SLACK_SIGNING_SECRET, api_url: %q, announce_channel: "#incidents"}
 github: {token_env: GITHUB_TOKEN, api_url: %q, default_repo: acme/postmortems}
 timings: {ack_timeout: 3s, resolve_stable_for: 2s}
@@ -189,7 +191,7 @@ func newHarnessPaced(t *testing.T, gap time.Duration, tweak func(*config.Config)
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Stop)
 
-	env := map[string]string{"PROM_TOKEN": promToken, "SLACK_BOT_TOKEN": botToken, "PD_ROUTING_KEY": routingKey, "GENERIC_TOKEN": genericToken, "SLACK_SIGNING_SECRET": signingSecret,
+	env := map[string]string{"PROM_TOKEN": promToken, "SLACK_BOT_TOKEN": botToken, "PD_ROUTING_KEY": routingKey, "GENERIC_TOKEN": genericToken, "GRAFANA_TOKEN": grafanaToken, "SLACK_SIGNING_SECRET": signingSecret,
 		"ALICE_API_TOKEN": aliceToken, "BOB_API_TOKEN": bobToken, "OPS_API_TOKEN": opsToken}
 	srv := starter.NewServer(&starter.Incidents{Client: temporalClient, Config: cfg, TaskQueue: queue}, logger, func(k string) string {
 		if v, ok := env[k]; ok {

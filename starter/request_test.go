@@ -126,3 +126,27 @@ func TestScheduleFeedIsAnICalendarOfTheNextWeeks(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, get("/v1/schedules/nope.ics").Code)
 	require.Equal(t, http.StatusBadRequest, get("/v1/schedules/primary.ics?weeks=99").Code)
 }
+
+// Requests that match no route, or not with that method, are answered in
+// JSON like every other error (the README promises it).
+func TestMissesAnswerJSON(t *testing.T) {
+	h := NewServer(&Incidents{Config: intakeCfg(t)}, slog.New(slog.NewTextHandler(io.Discard, nil)), func(string) string { return "" }).Handler()
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		want, allow  string
+	}{
+		{"GET", "/v1/nothing", http.StatusNotFound, "no endpoint GET /v1/nothing", ""},
+		{"DELETE", "/v1/alerts", http.StatusMethodNotAllowed, "DELETE /v1/alerts: method not allowed (allowed: POST)", "POST"},
+		{"PUT", "/v1/incidents", http.StatusMethodNotAllowed, "method not allowed", "GET, HEAD, POST"},
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(tc.method, tc.path, nil))
+		require.Equal(t, tc.status, rec.Code, rec.Body.String())
+		require.Equal(t, "application/json", rec.Header().Get("Content-Type"))
+		var body map[string]string
+		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &body), rec.Body.String())
+		require.Contains(t, body["error"], tc.want)
+		require.Equal(t, tc.allow, rec.Header().Get("Allow"))
+	}
+}

@@ -91,6 +91,7 @@ type SlackUserLookup interface {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/alerts/alertmanager", s.alertmanager)
+	mux.HandleFunc("POST /v1/alerts/grafana", s.grafana)
 	mux.HandleFunc("POST /v2/enqueue", s.eventsV2)
 	mux.HandleFunc("POST /v1/alerts", s.generic)
 	mux.HandleFunc("POST /v2/alerts", s.opsgenieCreate)
@@ -114,7 +115,48 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/schedules/{name}/overrides", s.addOverride)
 	mux.HandleFunc("DELETE /v1/schedules/{name}/overrides/{id}", s.removeOverride)
 	mux.HandleFunc("GET /healthz", s.healthz)
-	return s.limitBody(mux)
+	return s.limitBody(jsonMisses(mux))
+}
+
+// jsonMisses answers requests that match no route (404) or not with that
+// method (405, with Allow) in JSON like every other error, not the mux's
+// plain text.
+func jsonMisses(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		miss := &missRecorder{header: w.Header()}
+		mux.ServeHTTP(miss, r)
+		path := incident.Cut(r.URL.Path, 200)
+		msg := fmt.Sprintf("no endpoint %s %s", r.Method, path)
+		if miss.status == http.StatusMethodNotAllowed {
+			msg = fmt.Sprintf("%s %s: method not allowed (allowed: %s)", r.Method, path, w.Header().Get("Allow"))
+		}
+		if miss.status == 0 {
+			miss.status = http.StatusNotFound
+		}
+		writeJSON(w, miss.status, map[string]string{"error": msg})
+	})
+}
+
+// missRecorder keeps the status (and, through the shared header, Allow)
+// of the mux's own answer and drops its text.
+type missRecorder struct {
+	header http.Header
+	status int
+}
+
+func (m *missRecorder) Header() http.Header { return m.header }
+func (m *missRecorder) WriteHeader(code int) {
+	if m.status == 0 {
+		m.status = code
+	}
+}
+func (m *missRecorder) Write(b []byte) (int, error) {
+	m.WriteHeader(http.StatusOK)
+	return len(b), nil
 }
 
 func (s *Server) limitBody(next http.Handler) http.Handler {
@@ -457,7 +499,7 @@ func (s *Server) integrationFor(kind, bearer string) (config.Integration, error)
 		return *open, nil
 	}
 	if !found {
-		return config.Integration{}, &NotFound{ID: "integration of kind " + kind}
+		return config.Integration{}, &NotFound{Msg: fmt.Sprintf("no integration of kind %s is configured (add one to integrations with kind: %s)", kind, kind)}
 	}
 	return config.Integration{}, errUnauthorized
 }

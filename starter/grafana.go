@@ -1,0 +1,65 @@
+package starter
+
+import (
+	"fmt"
+	"maps"
+	"net/http"
+
+	"github.com/incidentflow/incidentflow/config"
+)
+
+// grafanaWebhook is Grafana's unified-alerting webhook (version "1"): an
+// Alertmanager webhook with Grafana's own fields beside it.
+type grafanaWebhook struct {
+	alertmanagerWebhook
+	OrgID   int    `json:"orgId"`
+	Title   string `json:"title"`
+	State   string `json:"state"`
+	Message string `json:"message"`
+}
+
+// grafana takes Grafana's webhook contact point: its groupKey is the
+// incident key, as Alertmanager's is, and its alerts go the same way.
+func (s *Server) grafana(w http.ResponseWriter, r *http.Request) {
+	integ, err := s.authenticate(r, config.KindGrafana)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var payload grafanaWebhook
+	if err := decodeJSON(r, &payload); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if v := payload.Version; v != "" && v != "1" {
+		s.fail(w, r, &BadRequest{Field: "version", Msg: fmt.Sprintf("unsupported Grafana webhook version %s (want \"1\")", quote(v))})
+		return
+	}
+	am := payload.alertmanagerWebhook
+	am.Version = ""
+	if am.CommonAnnotations["summary"] == "" && payload.Title != "" {
+		// Grafana's title ("[FIRING:1] HighCPU ...") beats the alert name
+		// when no summary is set.
+		am.CommonAnnotations = withSummary(am.CommonAnnotations, payload.Title)
+	}
+	events, err := alertmanagerEvents(s.cfg, integ, am)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	id, err := s.deliver(r.Context(), events)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"status": "accepted", "incident_id": id, "alerts": len(events)})
+}
+
+func withSummary(annotations map[string]string, summary string) map[string]string {
+	out := maps.Clone(annotations)
+	if out == nil {
+		out = map[string]string{}
+	}
+	out["summary"] = summary
+	return out
+}
