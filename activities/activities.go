@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -43,6 +44,9 @@ type Activities struct {
 	// Overrides, when set, answers each schedule's run-time overrides
 	// (oncall.Live: the schedule's workflow); nil means the config's alone.
 	Overrides OverrideSource
+	// Alerts raises the alerts workflows decide on (a heartbeat's miss)
+	// through the intake's path; worker.New wires it from its client.
+	Alerts AlertRaiser
 	// Now is the clock for on-call resolution; tests pin it.
 	Now func() time.Time
 }
@@ -290,9 +294,24 @@ func (a *Activities) Announce(ctx context.Context, req incident.AnnounceRequest)
 	case config.TargetTeams, config.TargetMattermost:
 		_, err = a.sendChat(ctx, t, m)
 	default:
+		m.Text = a.mentioning(req.Addressee, m.Text)
 		_, err = a.postChannel(ctx, t.Name, m)
 	}
 	return err
+}
+
+// mentioning turns the addressee's name at the start of text into a Slack
+// mention, which notifies them where a plain name does not; without Slack,
+// or a slack_id, the text stays as it is.
+func (a *Activities) mentioning(user, text string) string {
+	id := a.Config.Users[user].SlackID
+	if a.Slack == nil || user == "" || id == "" {
+		return text
+	}
+	if rest, ok := strings.CutPrefix(text, user+":"); ok {
+		return "<@" + id + ">:" + rest
+	}
+	return "<@" + id + "> " + text
 }
 
 func (a *Activities) pageUser(ctx context.Context, name string, m Message) (incident.PageResult, error) {

@@ -191,3 +191,26 @@ func TestPagesQueuedForOnePersonGoOutAsDigests(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, fake.Messages("D0ALICE"), len(msgs), "the retry found its key in the digest's metadata")
 }
+
+// A reminder that names its addressee mentions them in Slack, which
+// notifies them; a plain name notifies nobody.
+func TestAnnounceMentionsTheAddressee(t *testing.T) {
+	fake, s := newSlack(t)
+	s.MinInterval = 10 * time.Millisecond
+	fake.AddChannel("inc-1", "")
+	cfg, err := config.Parse([]byte("users: {carol: {slack_id: U0CAROL}, dave: {email: dave@example.com}}"))
+	require.NoError(t, err)
+	a := &activities.Activities{Config: cfg, Notifiers: []activities.Notifier{s}, Slack: s}
+	for _, tc := range []struct{ addressee, text, want string }{
+		{"carol", "carol: a status update is due now.", "<@U0CAROL>: a status update is due now."},
+		{"carol", "Responders: an update is due.", "<@U0CAROL> Responders: an update is due."},
+		{"dave", "dave: no slack_id, so a plain name.", "dave: no slack_id, so a plain name."},
+		{"", "nobody in particular.", "nobody in particular."},
+	} {
+		require.NoError(t, a.Announce(context.Background(), incident.AnnounceRequest{
+			IncidentID: "incident-1", Target: "slack_channel:#inc-1", Text: tc.text, Addressee: tc.addressee, IdempotencyKey: tc.text,
+		}))
+		msgs := fake.Messages("#inc-1")
+		require.Equal(t, tc.want, msgs[len(msgs)-1].Form.Get("text"))
+	}
+}

@@ -43,7 +43,8 @@ type Config struct {
 	Triage            Triage             `yaml:"triage"`
 	// APITokens authenticate HTTP writes (and reads unless
 	// http.public_reads); each names the user who acts.
-	APITokens []APIToken `yaml:"api_tokens"`
+	APITokens  []APIToken           `yaml:"api_tokens"`
+	Heartbeats map[string]Heartbeat `yaml:"heartbeats"`
 }
 
 // Triage decides severity when an alert carries none it recognises.

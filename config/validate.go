@@ -97,6 +97,7 @@ func (c *Config) Validate() Problems {
 		add("http.max_body_bytes", "must be positive")
 	}
 	c.validateAPITokens(add)
+	c.validateHeartbeats(add)
 	if (c.Temporal.TLS.CertFile == "") != (c.Temporal.TLS.KeyFile == "") {
 		add("temporal.tls", "cert_file and key_file go together")
 	}

@@ -197,6 +197,10 @@ type AnnounceRequest struct {
 	Target         string `json:"target"`
 	Text           string `json:"text"`
 	IdempotencyKey string `json:"idempotency_key"`
+	// Addressee is the configured user the text begins by naming
+	// ("carol: a status update is due"); Slack mentions them so that they
+	// are notified, which a plain name does not do.
+	Addressee string `json:"addressee,omitempty"`
 }
 
 // Rule is one notification rule: page by Via, After the page began. An

@@ -328,6 +328,7 @@ func TestServerRequestValidation(t *testing.T) {
 		{name: "the token is checked before the body", getenv: withToken, path: "/v1/incidents/x/escalate", body: `{by}`, wantStatus: http.StatusUnauthorized, wantError: "an API token is required"},
 		{name: "resolve by a number", getenv: withToken, path: "/v1/incidents/x/resolve", auth: "Bearer alice-api", body: `{"by":5}`, wantStatus: http.StatusBadRequest, wantError: "by"},
 		{name: "escalate with invalid JSON", getenv: withToken, path: "/v1/incidents/x/escalate", auth: "Bearer alice-api", body: `{by}`, wantStatus: http.StatusBadRequest, wantError: "body: invalid JSON"},
+		{name: "escalate with a field it does not take", getenv: withToken, path: "/v1/incidents/x/escalate", auth: "Bearer alice-api", body: `{"step":2}`, wantStatus: http.StatusBadRequest, wantError: "step: unknown field (this command takes by, note, to_step)"},
 		{name: "unknown action", getenv: withToken, path: "/v1/incidents/x/dance", body: `{"by":"alice"}`, wantStatus: http.StatusNotFound, wantError: `no action "dance" on an incident`},
 		{name: "list with bad limit", getenv: withToken, method: http.MethodGet, path: "/v1/incidents?limit=0", wantStatus: http.StatusBadRequest, wantError: "limit"},
 		{name: "list with bad status", getenv: withToken, method: http.MethodGet, path: "/v1/incidents?status=sleeping", wantStatus: http.StatusBadRequest, wantError: "status"},

@@ -21,7 +21,7 @@ type declareBody struct {
 // commander named in the body takes the role at once.
 func (s *Server) declareIncident(w http.ResponseWriter, r *http.Request) {
 	var body declareBody
-	err := decodeJSON(r, &body)
+	err := decodeCommand(r, &body)
 	if err = s.authorize(r, err, &body.By); err != nil {
 		s.fail(w, r, err)
 		return

@@ -168,7 +168,7 @@ func (b overrideBody) request(cfg *config.Config, schedule, by string) (workflow
 
 func (s *Server) addOverride(w http.ResponseWriter, r *http.Request) {
 	var body overrideBody
-	err := decodeJSON(r, &body)
+	err := decodeCommand(r, &body)
 	if err = s.authorize(r, err, &body.By); err != nil {
 		s.fail(w, r, err)
 		return

@@ -114,6 +114,14 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/schedules/{name}/overrides", s.readable(false, s.listOverrides))
 	mux.HandleFunc("POST /v1/schedules/{name}/overrides", s.addOverride)
 	mux.HandleFunc("DELETE /v1/schedules/{name}/overrides/{id}", s.removeOverride)
+	mux.HandleFunc("GET /v1/heartbeats", s.readable(false, s.listHeartbeats))
+	mux.HandleFunc("GET /v1/heartbeats/{name}", s.readable(false, s.getHeartbeat))
+	mux.HandleFunc("GET /v1/heartbeats/{name}/ping", s.pingHeartbeat)
+	mux.HandleFunc("POST /v1/heartbeats/{name}/ping", s.pingHeartbeat)
+	mux.HandleFunc("GET /v2/heartbeats/{name}/ping", s.opsgeniePing)
+	mux.HandleFunc("POST /v2/heartbeats/{name}/ping", s.opsgeniePing)
+	mux.HandleFunc("PUT /v2/heartbeats/{name}/ping", s.opsgeniePing)
+	mux.HandleFunc("PATCH /v2/heartbeats/{name}/ping", s.opsgeniePing)
 	mux.HandleFunc("GET /healthz", s.healthz)
 	return s.limitBody(jsonMisses(mux))
 }
@@ -307,11 +315,11 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request) {
 	switch action := r.PathValue("action"); action {
 	case "ack", "resolve", "reopen", "escalate", "close":
 		a := &workflows.ActionRequest{}
-		err = decodeBody(r, a)
+		err = decodeCommand(r, a)
 		update, req, by = action, a, &a.By
 	case "severity":
 		a := &workflows.SeverityRequest{}
-		if err = decodeBody(r, a); err == nil {
+		if err = decodeCommand(r, a); err == nil {
 			sev, ok := s.cfg.NormalizeSeverity(a.Severity)
 			if !ok {
 				err = &BadRequest{Field: "severity", Msg: fmt.Sprintf("unknown severity %q (one of %s)", a.Severity, strings.Join(s.cfg.SeverityNames(), ", "))}
@@ -321,27 +329,27 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request) {
 		update, req, by = workflows.UpdateSetSeverity, a, &a.By
 	case "roles":
 		a := &workflows.RoleRequest{}
-		if err = decodeBody(r, a); err == nil {
+		if err = decodeCommand(r, a); err == nil {
 			err = s.checkUser("user", a.User)
 		}
 		update, req, by = workflows.UpdateAssignRole, a, &a.By
 	case "status-updates":
 		a := &workflows.StatusUpdate{}
-		err = decodeBody(r, a)
+		err = decodeCommand(r, a)
 		update, req, by = workflows.UpdateStatusUpdate, a, &a.By
 	case "notes":
 		a := &workflows.NoteRequest{}
-		err = decodeBody(r, a)
+		err = decodeCommand(r, a)
 		update, req, by = workflows.UpdateNote, a, &a.By
 	case "action-items":
 		a := &workflows.ActionItemRequest{}
-		if err = decodeBody(r, a); err == nil {
+		if err = decodeCommand(r, a); err == nil {
 			err = s.checkUser("owner", a.Owner)
 		}
 		update, req, by = workflows.UpdateActionItem, a, &a.By
 	case "page":
 		a := &workflows.PageSomeoneRequest{}
-		err = decodeBody(r, a)
+		err = decodeCommand(r, a)
 		update, req, by = workflows.UpdatePage, a, &a.By
 	default:
 		s.fail(w, r, &NotFound{Msg: fmt.Sprintf("no action %q on an incident (one of %s)", incident.Cut(action, incident.MaxName), strings.Join(incidentActions, ", "))})
@@ -392,7 +400,7 @@ func (s *Server) getPostmortem(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) completePostmortem(w http.ResponseWriter, r *http.Request) {
 	req := &workflows.CompleteRequest{}
-	err := decodeBody(r, req)
+	err := decodeCommand(r, req)
 	s.actOnPostmortem(w, r, err, workflows.UpdatePostmortemComplete, req, &req.By)
 }
 
@@ -436,7 +444,7 @@ func (s *Server) changeActionItem(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req := &workflows.ActionItemChange{}
-	err = decodeBody(r, req)
+	err = decodeCommand(r, req)
 	req.Item = n
 	s.actOnPostmortem(w, r, err, update, req, &req.By)
 }
@@ -445,6 +453,26 @@ func (s *Server) changeActionItem(w http.ResponseWriter, r *http.Request) {
 func decodeBody(r *http.Request, v any) error {
 	if err := decodeJSON(r, v); err != nil && !errors.Is(err, errEmptyBody) {
 		return err
+	}
+	return nil
+}
+
+// decodeCommand reads a command's body strictly: an empty body means no
+// fields, and a field the command does not take is a 400 naming it (a
+// misspelt "to_step" must not be ignored in silence).
+func decodeCommand(r *http.Request, v any) error {
+	body, err := readBody(r)
+	if err != nil || len(strings.TrimSpace(string(body))) == 0 {
+		return err
+	}
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	err = dec.Decode(v)
+	if field, ok := strings.CutPrefix(fmt.Sprint(err), "json: unknown field "); ok {
+		return &BadRequest{Field: incident.Cut(strings.Trim(field, `"`), incident.MaxName), Msg: "unknown field (this command takes " + strings.Join(jsonFields(v), ", ") + ")"}
+	}
+	if err != nil {
+		return unmarshalBody(body, v)
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,7 +26,7 @@ import (
 const slackBudget = 2500 * time.Millisecond
 
 const slashUsage = "Usage: `/incident declare <severity> [service] <title>` · `ack <id>` · `resolve <id> [summary]` · " +
-	"`reopen <id>` · `close <id>` · `escalate <id>` · `status <id> <investigating|identified|monitoring|resolved> <message>` · " +
+	"`reopen <id>` · `close <id>` · `escalate <id> [step N]` · `status <id> <investigating|identified|monitoring|resolved> <message>` · " +
 	"`severity <id> <level>` · `role <id> <commander|comms|ops|scribe> <@user>` · `note <id> <text>` · " +
 	"`action <id> <title> [owner @user] [due YYYY-MM-DD] [type prevent|detect|respond]` · `page <id> <@user|schedule:name>` · " +
 	"`postmortem <id> [done [note]]` · `oncall [schedule]` · `oncall override <schedule> <12h | FROM TO> [@user]` · `help`. " +
@@ -160,7 +161,14 @@ func (s *Server) runSlash(ctx context.Context, slackUser, channelID, text string
 	var req any
 	switch sub {
 	case "ack", "resolve", "reopen", "close", "escalate":
-		update, req = sub, workflows.ActionRequest{By: by, Note: text}
+		a := workflows.ActionRequest{By: by, Note: text}
+		// `/incident escalate <id> step 2 [note]` aims the escalation.
+		if sub == "escalate" && len(rest) >= 2 && rest[0] == "step" {
+			if n, err := strconv.Atoi(rest[1]); err == nil {
+				a.ToStep, a.Note = n, strings.Join(rest[2:], " ")
+			}
+		}
+		update, req = sub, a
 	case "status":
 		if len(rest) < 2 {
 			return ephemeral("Usage: `/incident status <id> <investigating|identified|monitoring|resolved> <message>`")

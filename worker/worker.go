@@ -9,14 +9,20 @@ import (
 
 	"github.com/incidentflow/incidentflow/activities"
 	"github.com/incidentflow/incidentflow/oncall"
+	"github.com/incidentflow/incidentflow/starter"
 	"github.com/incidentflow/incidentflow/workflows"
 )
 
 // New builds (but does not start) a worker on taskQueue. Its activities
-// read schedules' run-time overrides through c unless told otherwise.
+// read schedules' run-time overrides through c, and raise workflows'
+// alerts (heartbeat misses) through the intake's alert path on c, unless
+// told otherwise.
 func New(c client.Client, taskQueue string, acts *activities.Activities) sdkworker.Worker {
 	if acts.Overrides == nil {
 		acts.Overrides = &oncall.Live{Client: c}
+	}
+	if acts.Alerts == nil && acts.Config != nil {
+		acts.Alerts = &starter.AlertRaiser{Incidents: &starter.Incidents{Client: c, Config: acts.Config, TaskQueue: taskQueue}}
 	}
 	w := sdkworker.New(c, taskQueue, sdkworker.Options{
 		// Incidents are many small, mostly idle workflows; keeping them cached
@@ -41,4 +47,5 @@ func RegisterWorkflows(r sdkworker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.PostmortemWorkflow, workflow.RegisterOptions{Name: workflows.PostmortemWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.NotifyPersonWorkflow, workflow.RegisterOptions{Name: workflows.NotifyPersonWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.ScheduleWorkflow, workflow.RegisterOptions{Name: workflows.ScheduleWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.HeartbeatWorkflow, workflow.RegisterOptions{Name: workflows.HeartbeatWorkflowName})
 }

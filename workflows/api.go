@@ -137,6 +137,9 @@ const MaxBatchAlerts = 500
 type ActionRequest struct {
 	By   string `json:"by"`
 	Note string `json:"note,omitempty"`
+	// ToStep aims an escalation: page step N (from 1) of the current round
+	// now, rather than the next one. Only escalate reads it.
+	ToStep int `json:"to_step,omitempty"`
 }
 
 // SeverityRequest changes the severity.

@@ -303,7 +303,10 @@ func (w *incidentWorkflow) nextPageSummary() string {
 
 // pageNext pages the step at the current position (or the fallback after
 // the last round) and schedules the one after it.
-func (w *incidentWorkflow) pageNext(ctx workflow.Context) {
+func (w *incidentWorkflow) pageNext(ctx workflow.Context) { w.pageNextTagged(ctx, "") }
+
+// pageNextTagged is pageNext whose pages carry tag in their keys.
+func (w *incidentWorkflow) pageNextTagged(ctx workflow.Context, tag string) {
 	e := &w.st.Escalation
 	plan := w.st.Policy
 	now := workflow.Now(ctx)
@@ -319,7 +322,7 @@ func (w *incidentWorkflow) pageNext(ctx workflow.Context) {
 	round, step := e.Position/n, e.Position%n
 	targets := plan.Steps[step].Targets
 	w.record(ctx, KindEscalation, "", fmt.Sprintf("round %d step %d: paging %s", round+1, step+1, strings.Join(targets, ", ")))
-	w.pageTargets(ctx, round, step, targets, "")
+	w.pageTargets(ctx, round, step, targets, tag)
 	e.Position++
 	var wait time.Duration
 	switch next := e.Position; {
@@ -497,7 +500,13 @@ func (w *incidentWorkflow) announceFallback(ctx workflow.Context) {
 // announce posts text to a target beside the main loop; key makes the
 // delivery idempotent within this incident.
 func (w *incidentWorkflow) announce(ctx workflow.Context, target, text, key, summary string) {
-	req := incident.AnnounceRequest{IncidentID: w.st.ID, Target: target, Text: text, IdempotencyKey: w.st.ID + "/" + key}
+	w.announceTo(ctx, target, "", text, key, summary)
+}
+
+// announceTo is announce for text that begins by naming addressee, who
+// is mentioned where the channel can notify them.
+func (w *incidentWorkflow) announceTo(ctx workflow.Context, target, addressee, text, key, summary string) {
+	req := incident.AnnounceRequest{IncidentID: w.st.ID, Target: target, Text: text, IdempotencyKey: w.st.ID + "/" + key, Addressee: addressee}
 	w.beside(ctx, summary+" "+displayTarget(target), a.Announce, req, nil, func(gctx workflow.Context, err error) {
 		if err != nil {
 			w.record(gctx, KindNotifyFailed, "", fmt.Sprintf("telling %s failed: %s", displayTarget(target), errorMessage(err)))

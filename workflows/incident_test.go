@@ -280,6 +280,32 @@ func (s *incidentSuite) TestEscalateSignalPagesNextStepNowAndRestartsItsTimer() 
 	}, s.pages)
 }
 
+// An aimed escalation pages the step asked for, now, even one paged
+// before in this round (with a key of its own, so it is not taken for a
+// retry), and the policy goes on from there; a step the policy does not
+// have is refused naming to_step.
+func (s *incidentSuite) TestEscalateToAStepPagesThatStepNow() {
+	s.recordPages()
+	var bad error
+	s.at(time.Minute, func() { s.signal(workflows.SignalEscalate, workflows.ActionRequest{By: "alice", ToStep: 3}) })
+	s.at(2*time.Minute, func() { s.signal(workflows.SignalEscalate, workflows.ActionRequest{By: "alice", ToStep: 1}) })
+	s.at(3*time.Minute, func() {
+		s.env.UpdateWorkflow(workflows.UpdateEscalate, "", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { bad = err }, OnAccept: func() {}, OnComplete: func(any, error) {},
+		}, workflows.ActionRequest{By: "alice", ToStep: 9})
+	})
+	s.resolveAt(4 * time.Minute)
+	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, s.input())
+	s.result()
+	s.ElementsMatch([]page{
+		{at: 0, target: "user:alice", round: 1, step: 1},
+		{at: time.Minute, target: "user:carol", round: 1, step: 3},
+		{at: time.Minute, target: "slack_channel:#sre", round: 1, step: 3},
+		{at: 2 * time.Minute, target: "user:alice", round: 1, step: 1},
+	}, s.pages)
+	s.ErrorContains(bad, "to_step: 9 is not a step of this policy (1 to 3)")
+}
+
 func (s *incidentSuite) TestAllAlertsResolvedResolvesTheIncident() {
 	s.recordPages()
 	s.at(0, func() {

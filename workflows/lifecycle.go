@@ -327,12 +327,21 @@ func (w *incidentWorkflow) validateEscalate(r ActionRequest) error {
 	if w.st.Status == incident.StatusMonitoring {
 		return fmt.Errorf("incident %s is resolved and being monitored; reopen it to page", w.st.ID)
 	}
+	if n := len(w.st.Policy.Steps); r.ToStep < 0 || r.ToStep > n {
+		return fieldError("to_step", "%d is not a step of this policy (1 to %d)", r.ToStep, n)
+	}
 	return w.validateOpen("be escalated")
 }
 
 // escalate pages the next step now, acknowledged or not; an unacknowledged
 // incident then continues its timers from this page.
 func (w *incidentWorkflow) escalate(ctx workflow.Context, r ActionRequest) {
+	if r.ToStep > 0 && len(w.st.Policy.Steps) > 0 {
+		w.record(ctx, KindEscalate, r.By, withNote(fmt.Sprintf("escalation to step %d requested", r.ToStep), r.Note))
+		w.escalateTo(ctx, r.ToStep)
+		w.wakeUp()
+		return
+	}
 	w.record(ctx, KindEscalate, r.By, withNote("escalation requested", r.Note))
 	if w.st.Escalation.Exhausted {
 		w.announceFallback(ctx)
@@ -340,6 +349,22 @@ func (w *incidentWorkflow) escalate(ctx workflow.Context, r ActionRequest) {
 	}
 	w.pageNext(ctx)
 	w.wakeUp()
+}
+
+// escalateTo pages step (from 1) of the round last paged, now, and goes on
+// from there; even an exhausted policy pages again when aimed. The page
+// gets a key of its own, so a step paged before in this round is paged
+// again rather than taken for a retry.
+func (w *incidentWorkflow) escalateTo(ctx workflow.Context, step int) {
+	e := &w.st.Escalation
+	n := len(w.st.Policy.Steps)
+	round := max(e.Position-1, 0) / n
+	if e.Exhausted {
+		round = w.st.Policy.Repeat
+	}
+	e.Exhausted = false
+	e.Position = round*n + step - 1
+	w.pageNextTagged(ctx, fmt.Sprintf("aimed%d", w.st.seq()))
 }
 
 func (w *incidentWorkflow) validateSeverity(r SeverityRequest) error {
@@ -797,25 +822,25 @@ func (w *incidentWorkflow) fire(ctx workflow.Context, kind string) {
 			text += " Still unassigned: " + strings.Join(missing, ", ") + "."
 		}
 		w.record(ctx, KindReminder, "", text)
-		w.announce(ctx, st.channel(), text, "update-due/"+dueAt.UTC().Format(time.RFC3339), "remind update")
+		w.announceTo(ctx, st.channel(), who, text, "update-due/"+dueAt.UTC().Format(time.RFC3339), "remind update")
 	case dueUpdateOverdue:
 		st.Reminders.UpdateOverdueFor = st.Reminders.UpdateDueFor
 		text := fmt.Sprintf("%s: the status update on %s incident %s is overdue (due %s).",
 			orTeam(st.commander()), st.Severity, st.ID, st.Reminders.UpdateDueFor.UTC().Format("15:04 MST"))
 		w.record(ctx, KindNudge, "", text)
-		w.announce(ctx, st.channel(), text, "update-overdue/"+st.Reminders.UpdateDueFor.UTC().Format(time.RFC3339), "nudge commander")
+		w.announceTo(ctx, st.channel(), st.commander(), text, "update-overdue/"+st.Reminders.UpdateDueFor.UTC().Format(time.RFC3339), "nudge commander")
 	case dueNoProgress:
 		st.Reminders.NoProgressFor = st.StageChangedAt
 		text := fmt.Sprintf("%s: %s incident %s has been %s for %s with no progress. Consider raising the severity or paging help.",
 			orTeam(st.commander()), st.Severity, st.ID, st.Stage, st.Policy.NoProgressNudge)
 		w.record(ctx, KindNudge, "", text)
-		w.announce(ctx, st.channel(), text, "no-progress/"+st.StageChangedAt.UTC().Format(time.RFC3339), "nudge no progress")
+		w.announceTo(ctx, st.channel(), st.commander(), text, "no-progress/"+st.StageChangedAt.UTC().Format(time.RFC3339), "nudge no progress")
 	case dueHandover:
 		st.Reminders.HandoverFor = *st.CommanderSince
 		text := fmt.Sprintf("%s: you have led %s incident %s for %s. Hand over to a fresh commander.",
 			st.commander(), st.Severity, st.ID, st.Policy.CommanderHandover)
 		w.record(ctx, KindReminder, "", text)
-		w.announce(ctx, st.channel(), text, "handover/"+st.CommanderSince.UTC().Format(time.RFC3339), "remind handover")
+		w.announceTo(ctx, st.channel(), st.commander(), text, "handover/"+st.CommanderSince.UTC().Format(time.RFC3339), "remind handover")
 	case dueStable:
 		w.finalize(ctx, now, fmt.Sprintf("stable for %s: resolved", st.Policy.ResolveStableFor), "")
 		switch {

@@ -176,6 +176,7 @@ func newActionCmd(a incidentAction) *cobra.Command {
 	var (
 		c        conn
 		by, note string
+		toStep   int
 	)
 	cmd := &cobra.Command{
 		Use:     a.name + " ID",
@@ -185,15 +186,9 @@ func newActionCmd(a incidentAction) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id := workflows.NormalizeID(args[0])
 			return withIncidents(cmd, c, resolveBy(cmd, &by), func(ctx context.Context, inc *starter.Incidents) error {
-				req := workflows.ActionRequest{By: by, Note: note}
-				if a.name == "escalate" {
-					if err := inc.Signal(ctx, id, workflows.SignalEscalate, req); err != nil {
-						return err
-					}
-					fmt.Fprintf(cmd.OutOrStdout(), "%s: escalation requested\n", id)
-					return nil
-				}
-				st, err := inc.Act(ctx, id, a.name, req)
+				// An Update, so a refusal (a step the policy lacks, a
+				// closed incident) is said here rather than lost.
+				st, err := inc.Act(ctx, id, a.name, workflows.ActionRequest{By: by, Note: note, ToStep: toStep})
 				if err != nil {
 					return err
 				}
@@ -206,6 +201,9 @@ func newActionCmd(a incidentAction) *cobra.Command {
 	c.addTemporalFlags(cmd)
 	addByFlag(cmd, &by)
 	cmd.Flags().StringVar(&note, "note", "", "note for the timeline")
+	if a.name == "escalate" {
+		cmd.Flags().IntVar(&toStep, "to-step", 0, "page this step (from 1) of the policy now, rather than the next")
+	}
 	addByCompletion(cmd)
 	return cmd
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -231,7 +232,9 @@ func newActivities(cfg *config.Config, sc *slack.Client, gc *github.Client, logg
 // newIntake builds the HTTP intake; Slack users are looked up by email
 // when a Slack client exists.
 func newIntake(c client.Client, cfg *config.Config, sc *slack.Client, logger *slog.Logger, getenv func(string) string) http.Handler {
-	srv := starter.NewServer(&starter.Incidents{Client: c, Config: cfg, TaskQueue: cfg.Temporal.TaskQueue}, logger, getenv)
+	inc := &starter.Incidents{Client: c, Config: cfg, TaskQueue: cfg.Temporal.TaskQueue}
+	inc.StartHeartbeats(context.Background(), logger) // heartbeat monitors run from start-up, pinged or not
+	srv := starter.NewServer(inc, logger, getenv)
 	if sc != nil {
 		srv.SlackUsers = sc
 	}
