@@ -44,6 +44,9 @@ type Activities struct {
 	// Overrides, when set, answers each schedule's run-time overrides
 	// (oncall.Live: the schedule's workflow); nil means the config's alone.
 	Overrides OverrideSource
+	// Maintenance, when set, answers the maintenance windows made at run
+	// time (the maintenance workflow); nil means the config's alone.
+	Maintenance MaintenanceSource
 	// Alerts raises the alerts workflows decide on (a heartbeat's miss)
 	// through the intake's path; worker.New wires it from its client.
 	Alerts AlertRaiser

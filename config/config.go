@@ -45,6 +45,8 @@ type Config struct {
 	// http.public_reads); each names the user who acts.
 	APITokens  []APIToken           `yaml:"api_tokens"`
 	Heartbeats map[string]Heartbeat `yaml:"heartbeats"`
+	// Maintenance windows planned in the file; more are made at run time.
+	Maintenance []MaintenanceWindow `yaml:"maintenance"`
 }
 
 // Triage decides severity when an alert carries none it recognises.

@@ -146,6 +146,8 @@ func (s *Server) runSlash(ctx context.Context, slackUser, channelID, text string
 		return s.slashDeclare(ctx, by, args)
 	case "oncall":
 		return s.slashOncall(ctx, by, args)
+	case "maintenance":
+		return s.slashMaintenance(ctx, by, args)
 	}
 	var id string
 	var rest []string

@@ -21,6 +21,9 @@ func New(c client.Client, taskQueue string, acts *activities.Activities) sdkwork
 	if acts.Overrides == nil {
 		acts.Overrides = &oncall.Live{Client: c}
 	}
+	if acts.Maintenance == nil {
+		acts.Maintenance = starter.MaintenanceReader{Client: c}
+	}
 	if acts.Alerts == nil && acts.Config != nil {
 		acts.Alerts = &starter.AlertRaiser{Incidents: &starter.Incidents{Client: c, Config: acts.Config, TaskQueue: taskQueue}}
 	}
@@ -47,5 +50,6 @@ func RegisterWorkflows(r sdkworker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.PostmortemWorkflow, workflow.RegisterOptions{Name: workflows.PostmortemWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.NotifyPersonWorkflow, workflow.RegisterOptions{Name: workflows.NotifyPersonWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.ScheduleWorkflow, workflow.RegisterOptions{Name: workflows.ScheduleWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.MaintenanceWorkflow, workflow.RegisterOptions{Name: workflows.MaintenanceWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.HeartbeatWorkflow, workflow.RegisterOptions{Name: workflows.HeartbeatWorkflowName})
 }

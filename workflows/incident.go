@@ -39,7 +39,14 @@ const (
 	// rulesChange pages each person of a step through their notification
 	// rules, in a child workflow the ack cancels.
 	rulesChange = "notification-rules"
+	// maintenanceChange holds the first page while a maintenance window
+	// covers the incident's service.
+	maintenanceChange = "maintenance-hold"
 )
+
+// maintenanceRecheck is how often a held incident asks again whether its
+// window still holds: one removed early, or ended, releases it within this.
+const maintenanceRecheck = 5 * time.Minute
 
 // a names the activities; workflows call them by method reference, so a
 // renamed activity breaks the build rather than a running incident.
@@ -151,6 +158,9 @@ func (w *incidentWorkflow) run(ctx workflow.Context, resumed bool) (*Incident, e
 		w.publish(ctx)
 		w.st.Policy = w.resolvePolicy(ctx)
 		w.startEscalation(ctx)
+		if workflow.GetVersion(ctx, maintenanceChange, workflow.DefaultVersion, 1) >= 1 {
+			w.holdForMaintenance(ctx)
+		}
 		if w.st.Version >= lifecycleV1 {
 			w.st.ChannelVersion = int(workflow.GetVersion(ctx, channelChange, workflow.DefaultVersion, 1))
 			w.st.CardVersion = int(workflow.GetVersion(ctx, cardChange, workflow.DefaultVersion, 1))
@@ -256,6 +266,41 @@ func readConfig(ctx workflow.Context, activity, req, result any) error {
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second},
 	})
 	return workflow.ExecuteLocalActivity(lctx, activity, req).Get(ctx, result)
+}
+
+// holdForMaintenance holds the first page while a maintenance window
+// covers the service: the incident and its alerts are recorded, and
+// nobody is paged unless it still fires when the window ends.
+func (w *incidentWorkflow) holdForMaintenance(ctx workflow.Context) {
+	if w.st.Escalation.Exhausted {
+		return // nothing would page anyway
+	}
+	hold, ok := w.maintenanceHold(ctx)
+	if !ok {
+		return
+	}
+	w.st.Hold = &hold
+	w.record(ctx, KindMaintenance, "", fmt.Sprintf("in maintenance until %s (%s): alerts are recorded, nobody is paged unless this still fires then",
+		hold.Until.UTC().Format(time.RFC3339), hold.Reason))
+}
+
+// maintenanceHold asks whether a window holds the service's paging now.
+// When that cannot be told, it does not: paging when unsure beats holding.
+func (w *incidentWorkflow) maintenanceHold(ctx workflow.Context) (maintenanceHold, bool) {
+	var h incident.MaintenanceHold
+	if err := readConfig(ctx, a.MaintenanceFor, incident.MaintenanceRequest{Service: w.st.Service}, &h); err != nil {
+		w.record(ctx, KindWarning, "", "could not tell whether a maintenance window holds paging: "+err.Error())
+		return maintenanceHold{}, false
+	}
+	now := workflow.Now(ctx)
+	if !h.Holds(now) {
+		return maintenanceHold{}, false
+	}
+	check := now.Add(maintenanceRecheck)
+	if h.Until.Before(check) {
+		check = h.Until
+	}
+	return maintenanceHold{Until: h.Until, Reason: h.Reason, CheckAt: check}, true
 }
 
 func (w *incidentWorkflow) startEscalation(ctx workflow.Context) {

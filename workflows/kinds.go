@@ -26,6 +26,8 @@ const (
 	KindEscalate   Kind = "escalate"
 	KindPaged      Kind = "paged"
 	KindPageFailed Kind = "page_failed"
+	// KindMaintenance: a maintenance window holds (or stopped holding) paging.
+	KindMaintenance Kind = "maintenance"
 
 	// Telling people: reminders, nudges, and a message that did not go out.
 	KindReminder     Kind = "reminder"

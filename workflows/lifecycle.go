@@ -705,6 +705,7 @@ const (
 	dueNoProgress    = "no_progress"
 	dueHandover      = "handover"
 	dueStable        = "stable"
+	dueMaintenance   = "maintenance"
 )
 
 // nextDue is the earliest pending deadline. Every deadline is derived from
@@ -712,7 +713,11 @@ const (
 func (w *incidentWorkflow) nextDue() (due, bool) {
 	var ds []due
 	st := &w.st
-	if st.Status == incident.StatusTriggered && !st.Escalation.Exhausted {
+	held := st.Hold != nil && st.Status == incident.StatusTriggered
+	switch {
+	case held:
+		ds = append(ds, due{st.Hold.CheckAt, dueMaintenance, "maintenance holds paging until " + st.Hold.Until.UTC().Format(time.RFC3339)})
+	case st.Status == incident.StatusTriggered && !st.Escalation.Exhausted:
 		ds = append(ds, due{st.Escalation.NextPageAt, duePage, w.nextPageSummary()})
 	}
 	if st.Version >= lifecycleV1 {
@@ -726,7 +731,7 @@ func (w *incidentWorkflow) nextDue() (due, bool) {
 				ds = append(ds, due{base.Add(sev.ResolveTimeout), dueAckTimeout, "ack timeout: re-page"})
 			}
 		}
-		if at, kind, ok := w.cadence(); ok {
+		if at, kind, ok := w.cadence(); ok && !held {
 			summary := "status update due"
 			if kind == dueUpdateOverdue {
 				summary = "status update overdue"
@@ -793,6 +798,19 @@ func (w *incidentWorkflow) fire(ctx workflow.Context, kind string) {
 	switch kind {
 	case duePage:
 		w.pageNext(ctx)
+	case dueMaintenance:
+		if hold, ok := w.maintenanceHold(ctx); ok {
+			if hold.Until != st.Hold.Until || hold.Reason != st.Hold.Reason {
+				w.record(ctx, KindMaintenance, "", fmt.Sprintf("maintenance now holds paging until %s (%s)", hold.Until.UTC().Format(time.RFC3339), hold.Reason))
+			}
+			st.Hold = &hold
+			break
+		}
+		st.Hold = nil
+		w.record(ctx, KindMaintenance, "", "maintenance is over and this still fires: paging as usual")
+		if st.Escalation.NextPageAt.Before(now) {
+			st.Escalation.NextPageAt = now
+		}
 	case dueAckTimeout:
 		base := *st.LastAckAt
 		if st.LastUpdate != nil && st.LastUpdate.At.After(base) {

@@ -2,7 +2,6 @@ package workflows
 
 import (
 	"fmt"
-	"slices"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -21,9 +20,6 @@ const (
 	// OverrideNotFound is the error type of removing an override that is
 	// not there (or has ended).
 	OverrideNotFound = "OverrideNotFound"
-	// scheduleUpdatesPerRun bounds one run's history: it continues as new
-	// well before Temporal's limits.
-	scheduleUpdatesPerRun = 500
 )
 
 // ScheduleInput starts (or continues) a schedule's workflow.
@@ -50,24 +46,27 @@ type RemoveOverrideRequest struct {
 }
 
 type scheduleWorkflow struct {
-	st      ScheduleInput
-	updates int
-	changed bool
+	st   ScheduleInput
+	list timedList[incident.Override]
 }
 
 // ScheduleWorkflow holds a schedule's overrides until each ends, answers
 // them by query, and takes changes by Update.
 func ScheduleWorkflow(ctx workflow.Context, in ScheduleInput) error {
-	w := &scheduleWorkflow{st: in}
+	w := &scheduleWorkflow{st: in, list: timedList[incident.Override]{items: in.Overrides}}
 	if err := w.setup(ctx); err != nil {
 		return err
 	}
-	return w.run(ctx)
+	if err := w.list.run(ctx, "override"); err != nil {
+		return err
+	}
+	w.st.Overrides = w.list.items
+	return workflow.NewContinueAsNewError(ctx, ScheduleWorkflowName, w.st)
 }
 
 func (w *scheduleWorkflow) setup(ctx workflow.Context) error {
 	if err := workflow.SetQueryHandler(ctx, incident.QueryOverrides, func() ([]incident.Override, error) {
-		return w.current(workflow.Now(ctx)), nil
+		return w.list.current(workflow.Now(ctx)), nil
 	}); err != nil {
 		return err
 	}
@@ -79,38 +78,12 @@ func (w *scheduleWorkflow) setup(ctx workflow.Context) error {
 	}
 	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateRemoveOverride, w.remove,
 		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, req RemoveOverrideRequest) error {
-			if w.find(req.ID) < 0 {
+			if w.list.find(req.ID) < 0 {
 				return temporal.NewNonRetryableApplicationError(
 					fmt.Sprintf("schedule %s has no override %q (it may have ended)", w.st.Schedule, req.ID), OverrideNotFound, nil)
 			}
 			return nil
 		}})
-}
-
-// run drops each override when it ends, so the state holds only what can
-// still matter, and continues as new before the history grows long.
-func (w *scheduleWorkflow) run(ctx workflow.Context) error {
-	for {
-		w.prune(workflow.Now(ctx))
-		w.changed = false
-		if next, ok := w.nextEnd(); ok {
-			wait := next.Sub(workflow.Now(ctx))
-			if _, err := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{
-				Timeout: wait, TimerOptions: workflow.TimerOptions{Summary: "next override ends at " + next.UTC().Format(time.RFC3339)},
-			}, func() bool { return w.changed || w.updates >= scheduleUpdatesPerRun }); err != nil {
-				return err
-			}
-		} else if err := workflow.Await(ctx, func() bool { return w.changed || w.updates >= scheduleUpdatesPerRun }); err != nil {
-			return err
-		}
-		if w.updates >= scheduleUpdatesPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
-			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
-				return err
-			}
-			w.prune(workflow.Now(ctx))
-			return workflow.NewContinueAsNewError(ctx, ScheduleWorkflowName, w.st)
-		}
-	}
 }
 
 func (w *scheduleWorkflow) validateAdd(now time.Time, req OverrideRequest) error {
@@ -129,7 +102,7 @@ func (w *scheduleWorkflow) validateAdd(now time.Time, req OverrideRequest) error
 		return fieldError("end", "has already passed")
 	case req.End.Sub(req.Start) > incident.MaxOverrideSpan:
 		return fieldError("end", "an override lasts at most %s", incident.Duration(incident.MaxOverrideSpan))
-	case len(w.current(now)) >= incident.MaxOverrides:
+	case len(w.list.current(now)) >= incident.MaxOverrides:
 		return fieldError("overrides", "schedule %s already has %d overrides, the most it keeps; remove one first", w.st.Schedule, incident.MaxOverrides)
 	}
 	return nil
@@ -144,49 +117,14 @@ func (w *scheduleWorkflow) add(ctx workflow.Context, req OverrideRequest) (incid
 		By: req.By, CreatedAt: workflow.Now(ctx).UTC(),
 	}
 	// Later overrides win where they overlap, as in the config.
-	w.st.Overrides = append(w.st.Overrides, o)
-	w.updates++
-	w.changed = true
+	w.list.add(o)
 	return o, nil
 }
 
 func (w *scheduleWorkflow) remove(ctx workflow.Context, req RemoveOverrideRequest) (incident.Override, error) {
-	i := w.find(req.ID)
+	i := w.list.find(req.ID)
 	if i < 0 {
 		return incident.Override{}, temporal.NewNonRetryableApplicationError("no override "+req.ID, OverrideNotFound, nil)
 	}
-	o := w.st.Overrides[i]
-	w.st.Overrides = slices.Delete(w.st.Overrides, i, i+1)
-	w.updates++
-	w.changed = true
-	return o, nil
-}
-
-func (w *scheduleWorkflow) find(id string) int {
-	return slices.IndexFunc(w.st.Overrides, func(o incident.Override) bool { return o.ID == id })
-}
-
-// current is what still matters at now: overrides not yet ended.
-func (w *scheduleWorkflow) current(now time.Time) []incident.Override {
-	out := []incident.Override{}
-	for _, o := range w.st.Overrides {
-		if o.End.After(now) {
-			out = append(out, o)
-		}
-	}
-	return out
-}
-
-func (w *scheduleWorkflow) prune(now time.Time) {
-	w.st.Overrides = w.current(now)
-}
-
-func (w *scheduleWorkflow) nextEnd() (time.Time, bool) {
-	var next time.Time
-	for _, o := range w.st.Overrides {
-		if next.IsZero() || o.End.Before(next) {
-			next = o.End
-		}
-	}
-	return next, !next.IsZero()
+	return w.list.remove(i), nil
 }

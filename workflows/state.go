@@ -66,6 +66,9 @@ type incidentState struct {
 	Forgotten forgottenAlerts `json:"alerts_forgotten,omitempty"`
 
 	Escalation escalation `json:"escalation"`
+	// Hold, while set and the incident is triggered, keeps paging back for
+	// a maintenance window (maintenance-hold).
+	Hold *maintenanceHold `json:"maintenance,omitempty"`
 	// Policy is this incident's slice of the config (the "plan" of earlier
 	// versions), read when it opened.
 	Policy incident.Policy `json:"plan"`
@@ -205,4 +208,12 @@ func (st *incidentState) channel() string {
 		return "slack_channel:" + st.SlackChannel.ID
 	}
 	return st.Policy.Channel
+}
+
+// maintenanceHold is a maintenance window holding the incident's paging
+// until Until; the window is asked about again at CheckAt.
+type maintenanceHold struct {
+	Until   time.Time `json:"until"`
+	Reason  string    `json:"reason"`
+	CheckAt time.Time `json:"check_at"`
 }

@@ -57,6 +57,8 @@ type Incident struct {
 	AlertsForgotten int `json:"alerts_forgotten,omitempty"`
 
 	Escalation EscalationView `json:"escalation"`
+	// Maintenance is set while a maintenance window holds the paging.
+	Maintenance *incident.MaintenanceHold `json:"maintenance,omitempty"`
 
 	Timeline []TimelineEntry `json:"timeline"`
 	// TimelineOmitted counts the oldest entries dropped to keep the timeline
@@ -116,6 +118,10 @@ func (st *incidentState) view() Incident {
 		v.MTTR, v.MTTRSeconds = since(st.CreatedAt, *st.MitigatedAt)
 	}
 	v.Escalation = st.escalationView()
+	if st.Hold != nil && st.Status == incident.StatusTriggered {
+		v.Maintenance = &incident.MaintenanceHold{Until: st.Hold.Until, Reason: st.Hold.Reason}
+		v.Escalation.NextPageAt = nil
+	}
 	return v
 }
 
