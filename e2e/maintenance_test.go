@@ -81,7 +81,9 @@ func TestMaintenanceWindowHoldsPagingUntilItEnds(t *testing.T) {
 	code, out = h.doJSON(http.MethodDelete, "/v1/maintenance/"+window, nil, aliceToken)
 	require.Equal(t, http.StatusNotFound, code, out)
 
-	_, _ = h.post("/v1/incidents/"+id+"/resolve", []byte(`{}`), aliceToken)
+	code, out = h.post("/v1/incidents/"+id+"/resolve", []byte(`{}`), aliceToken)
+	require.Equal(t, http.StatusOK, code, out)
+	recordRun(t, id, "", "v7_maintenance_hold")
 
 	// From Slack: plan one, see it, end it early.
 	reply := h.slash("U0ALICE", "maintenance "+svc+" 1h kernel patching")
