@@ -179,8 +179,10 @@ func (a *Activities) ResolvePlan(ctx context.Context, req incident.PlanRequest) 
 
 // Page reaches one target of an escalation step. Schedules are resolved to
 // the person on call now, at page time.
-func (a *Activities) Page(ctx context.Context, req incident.PageRequest) (incident.PageResult, error) {
+func (a *Activities) Page(ctx context.Context, req incident.PageRequest) (res incident.PageResult, err error) {
 	defer keepAlive(ctx)()
+	ctx, try := startPage(ctx, req.Step, plannedChannel(req.Target))
+	defer func() { try.count(res, err) }()
 	t, err := config.ParseTarget(req.Target)
 	if err != nil {
 		return incident.PageResult{}, temporal.NewNonRetryableApplicationError(err.Error(), "BadTarget", err)
@@ -343,6 +345,7 @@ type digestPager interface {
 // notifyUser answers how many incidents the message that reached the
 // person listed: 0 when n cannot reach them, more than 1 for a digest.
 func notifyUser(ctx context.Context, n Notifier, name string, u config.User, m Message) (int, error) {
+	tried(ctx, n.Name())
 	if dp, ok := n.(digestPager); ok {
 		return dp.PageUser(ctx, name, u, m)
 	}
@@ -364,6 +367,7 @@ func (a *Activities) paged(m Message, user, via string, listed int) incident.Pag
 
 func (a *Activities) postChannel(ctx context.Context, channel string, m Message) (incident.PageResult, error) {
 	for _, n := range a.Notifiers {
+		tried(ctx, n.Name())
 		delivered, err := n.NotifyChannel(ctx, channel, m)
 		if err != nil {
 			return incident.PageResult{}, keepRetryPolicy(err, "post to %s via %s", displayChannel(channel), n.Name())

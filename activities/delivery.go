@@ -142,8 +142,10 @@ func (a *Activities) People(ctx context.Context, req incident.PeopleRequest) (in
 }
 
 // NotifyPerson reaches one person by one method of their rules.
-func (a *Activities) NotifyPerson(ctx context.Context, req incident.NotifyRequest) (incident.PageResult, error) {
+func (a *Activities) NotifyPerson(ctx context.Context, req incident.NotifyRequest) (res incident.PageResult, err error) {
 	defer keepAlive(ctx)()
+	ctx, try := startPage(ctx, req.Page.Step, plannedChannel(req.Via))
+	defer func() { try.count(res, err) }()
 	note := ""
 	if len(req.Page.Target) > 0 && req.Page.Target != "user:"+req.User {
 		note = "you are on call for " + strings.TrimPrefix(req.Page.Target, "schedule:")

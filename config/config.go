@@ -45,6 +45,8 @@ type Config struct {
 	// http.public_reads); each names the user who acts.
 	APITokens  []APIToken           `yaml:"api_tokens"`
 	Heartbeats map[string]Heartbeat `yaml:"heartbeats"`
+	// Shadow makes every incident a shadow one (see Integration.Shadow).
+	Shadow bool `yaml:"shadow"`
 	// Maintenance windows planned in the file; more are made at run time.
 	Maintenance []MaintenanceWindow `yaml:"maintenance"`
 }
@@ -137,6 +139,10 @@ type Integration struct {
 	// opsgenie only; a priority left out keeps its default (see
 	// OpsgenieSeverity).
 	Priorities map[string]string `yaml:"priorities"`
+	// Shadow: the incidents this integration opens run as usual but send
+	// nothing ("would have paged carol by sms"), to run beside the system
+	// being replaced before switching.
+	Shadow bool `yaml:"shadow"`
 }
 
 // OpsgenieSeverity is the severity an Opsgenie priority (P1..P5) maps to for

@@ -69,7 +69,11 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	testFrontend = srv.FrontendAddress()
-	temporalClient, err = client.Dial(client.Options{HostPort: srv.FrontendAddress(), Namespace: "default", Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+	// Instrumented as cmd/incidentflow instruments its clients: /metrics
+	// then shows the SDK's metrics and incidents opened.
+	opts := client.Options{HostPort: srv.FrontendAddress(), Namespace: "default", Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))}
+	starter.Instrument(&opts)
+	temporalClient, err = client.Dial(opts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "dial embedded temporal:", err)
 		os.Exit(1)
@@ -167,6 +171,7 @@ func newHarnessPaced(t *testing.T, gap time.Duration, tweak func(*config.Config)
 	}
 
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	starter.KnownNames(cfg)
 	// Wired as cmd/incidentflow wires production: one slack-go client, built once.
 	slackClient := slack.New(botToken, slack.OptionAPIURL(cfg.Slack.APIURL))
 	slackActs := &activities.Slack{Client: slackClient, MinInterval: gap}

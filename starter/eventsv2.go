@@ -143,6 +143,7 @@ func (s *Server) eventsV2(w http.ResponseWriter, r *http.Request) {
 		s.failEventsV2(w, r, err)
 		return
 	}
+	noteIntegration(r, integ.Name)
 	ev, err := eventsV2Event(s.cfg, integ, e)
 	if err != nil {
 		s.failEventsV2(w, r, err)

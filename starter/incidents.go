@@ -106,8 +106,23 @@ func (in *Incidents) sendBatch(ctx context.Context, id string, first AlertEvent,
 	_, err := in.Client.SignalWithStartWorkflow(ctx, id, workflows.SignalAlerts, batch, in.startOptions(id, first),
 		workflows.IncidentWorkflowName, workflows.IncidentInput{
 			Key: first.Key, Title: first.Title, Service: first.Service, Severity: first.Severity, Source: first.Source,
+			Shadow: in.shadow(first.Source),
 		})
 	return err
+}
+
+// shadow says whether an incident opened from source sends nothing: the
+// whole install, or its integration, runs in shadow.
+func (in *Incidents) shadow(source string) bool {
+	if in.Config.Shadow {
+		return true
+	}
+	for _, integ := range in.Config.Integrations {
+		if integ.Name == source {
+			return integ.Shadow
+		}
+	}
+	return false
 }
 
 func (in *Incidents) startOptions(id string, ev AlertEvent) client.StartWorkflowOptions {
@@ -148,8 +163,9 @@ func (in *Incidents) Act(ctx context.Context, id, update string, req any) (*work
 	st, err := in.Get(ctx, id)
 	if err != nil {
 		// The command took effect; say so even if the incident cannot be read now.
-		return &workflows.Incident{ID: res.ID, Status: res.Status, Stage: res.Stage, Severity: res.Severity}, nil
+		st = &workflows.Incident{ID: res.ID, Status: res.Status, Stage: res.Stage, Severity: res.Severity}
 	}
+	countAck(update, st)
 	return st, nil
 }
 
@@ -509,7 +525,7 @@ func (in *Incidents) Declare(ctx context.Context, d Declaration) (string, error)
 	opts := in.startOptions(id, ev)
 	opts.WorkflowExecutionErrorWhenAlreadyStarted = true
 	_, err := in.Client.ExecuteWorkflow(ctx, opts, workflows.IncidentWorkflowName, workflows.IncidentInput{
-		Key: key, Title: d.Title, Service: d.Service, Severity: sev, Source: ev.Source,
+		Key: key, Title: d.Title, Service: d.Service, Severity: sev, Source: ev.Source, Shadow: in.Config.Shadow,
 	})
 	if err != nil {
 		return "", in.explain(ctx, id, err)

@@ -331,7 +331,11 @@ func (q ogRequest) took() float64 {
 }
 
 func (s *Server) opsgenieAuth(r *http.Request) (config.Integration, error) {
-	return s.integrationFor(config.KindOpsgenie, opsgenieKey(r))
+	in, err := s.integrationFor(config.KindOpsgenie, opsgenieKey(r))
+	if err == nil {
+		noteIntegration(r, in.Name)
+	}
+	return in, err
 }
 
 // opsgenieCreate is POST /v2/alerts.

@@ -21,6 +21,7 @@ import (
 
 	"github.com/incidentflow/incidentflow/config"
 	"github.com/incidentflow/incidentflow/incident"
+	"github.com/incidentflow/incidentflow/metrics"
 	"github.com/incidentflow/incidentflow/workflows"
 )
 
@@ -90,14 +91,14 @@ type SlackUserLookup interface {
 // Handler routes every endpoint.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/alerts/alertmanager", s.alertmanager)
-	mux.HandleFunc("POST /v1/alerts/grafana", s.grafana)
-	mux.HandleFunc("POST /v2/enqueue", s.eventsV2)
-	mux.HandleFunc("POST /v1/alerts", s.generic)
-	mux.HandleFunc("POST /v2/alerts", s.opsgenieCreate)
-	mux.HandleFunc("POST /v2/alerts/{identifier}/acknowledge", s.opsgenieAct("acknowledge"))
-	mux.HandleFunc("POST /v2/alerts/{identifier}/close", s.opsgenieAct("close"))
-	mux.HandleFunc("POST /v2/alerts/{identifier}/notes", s.opsgenieAct("notes"))
+	mux.HandleFunc("POST /v1/alerts/alertmanager", s.intake(config.KindAlertmanager, s.alertmanager))
+	mux.HandleFunc("POST /v1/alerts/grafana", s.intake(config.KindGrafana, s.grafana))
+	mux.HandleFunc("POST /v2/enqueue", s.intake(config.KindEventsV2, s.eventsV2))
+	mux.HandleFunc("POST /v1/alerts", s.intake(config.KindGeneric, s.generic))
+	mux.HandleFunc("POST /v2/alerts", s.intake(config.KindOpsgenie, s.opsgenieCreate))
+	mux.HandleFunc("POST /v2/alerts/{identifier}/acknowledge", s.intake(config.KindOpsgenie, s.opsgenieAct("acknowledge")))
+	mux.HandleFunc("POST /v2/alerts/{identifier}/close", s.intake(config.KindOpsgenie, s.opsgenieAct("close")))
+	mux.HandleFunc("POST /v2/alerts/{identifier}/notes", s.intake(config.KindOpsgenie, s.opsgenieAct("notes")))
 	mux.HandleFunc("POST /slack/commands", s.slackCommand)
 	mux.HandleFunc("POST /slack/interactions", s.slackInteraction)
 	mux.HandleFunc("GET /v1/incidents", s.readable(false, s.listIncidents))
@@ -126,6 +127,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("PUT /v2/heartbeats/{name}/ping", s.opsgeniePing)
 	mux.HandleFunc("PATCH /v2/heartbeats/{name}/ping", s.opsgeniePing)
 	mux.HandleFunc("GET /healthz", s.healthz)
+	// A read like the others: http.public_reads opens it, else a scraper
+	// sends an API token (a read_only one will do) as its bearer token.
+	mux.HandleFunc("GET /metrics", s.readable(false, metrics.Handler().ServeHTTP))
 	return s.limitBody(jsonMisses(mux))
 }
 
@@ -503,7 +507,11 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 // authenticate finds the integration of this kind the request's bearer
 // token belongs to.
 func (s *Server) authenticate(r *http.Request, kind string) (config.Integration, error) {
-	return s.integrationFor(kind, credential(r, "Bearer"))
+	in, err := s.integrationFor(kind, credential(r, "Bearer"))
+	if err == nil {
+		noteIntegration(r, in.Name)
+	}
+	return in, err
 }
 
 // integrationFor: a matching token picks the integration; one without

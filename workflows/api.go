@@ -105,6 +105,9 @@ type IncidentInput struct {
 	Severity string `json:"severity"`
 	// Source names the integration or person that opened it.
 	Source string `json:"source"`
+	// Shadow: run as usual but send nothing; every page is recorded as the
+	// one it would have been.
+	Shadow bool `json:"shadow,omitempty"`
 	// Resume carries the state across continue-as-new. Its JSON names are
 	// those earlier versions carried, so their hand-overs still decode.
 	Resume *incidentState `json:"resume,omitempty"`

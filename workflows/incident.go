@@ -114,6 +114,7 @@ func (w *incidentWorkflow) setup(ctx workflow.Context, in IncidentInput) error {
 			Stage:          incident.StageInvestigating,
 			StageChangedAt: now,
 			Source:         incident.Cut(in.Source, incident.MaxName),
+			Shadow:         in.Shadow,
 			Roles:          map[string]string{},
 			CreatedAt:      now,
 			Alerts:         []Alert{},
@@ -398,6 +399,10 @@ func (w *incidentWorkflow) page(ctx workflow.Context, round, step int, target, t
 	if tag != "" {
 		req.IdempotencyKey += "/" + tag
 	}
+	if w.st.Shadow {
+		w.record(ctx, KindPaged, "", fmt.Sprintf("would have paged %s (shadow mode: nothing sent)", target))
+		return
+	}
 	// Pages complete beside the main loop, so a slow or failing channel never
 	// holds up an ack or the next escalation step.
 	var res incident.PageResult
@@ -414,7 +419,7 @@ func (w *incidentWorkflow) page(ctx workflow.Context, round, step int, target, t
 // the first page never waits for it; reminders and updates then go there.
 func (w *incidentWorkflow) openChannel(ctx workflow.Context) {
 	st := &w.st
-	if st.ChannelVersion < 1 || st.SlackChannel != nil || w.openingChannel || !st.Policy.SlackChannels || !st.severityPlan().Channel {
+	if st.Shadow || st.ChannelVersion < 1 || st.SlackChannel != nil || w.openingChannel || !st.Policy.SlackChannels || !st.severityPlan().Channel {
 		return
 	}
 	var invite []string
@@ -449,6 +454,9 @@ func (w *incidentWorkflow) openChannel(ctx workflow.Context) {
 
 // invite brings configured users into the incident channel, if it is open.
 func (w *incidentWorkflow) invite(ctx workflow.Context, users ...string) {
+	if w.st.Shadow {
+		return
+	}
 	st := &w.st
 	if st.InviteVersion < 1 || st.SlackChannel == nil || len(users) == 0 {
 		return
@@ -464,6 +472,9 @@ func (w *incidentWorkflow) invite(ctx workflow.Context, users ...string) {
 // It waits for the incident channel if one is being opened; the alert count
 // alone does not move it, so a storm of duplicates edits nothing.
 func (w *incidentWorkflow) syncCard(ctx workflow.Context) {
+	if w.st.Shadow {
+		return
+	}
 	st := &w.st
 	if st.CardVersion < 1 || !st.Policy.SlackChannels || w.cardInFlight || w.openingChannel {
 		return
@@ -514,6 +525,9 @@ func cardFingerprint(r incident.CardRequest) string {
 // flushCard shows the final state before the run ends (bounded, so a
 // broken Slack never keeps an incident open).
 func (w *incidentWorkflow) flushCard(ctx workflow.Context) {
+	if w.st.Shadow {
+		return
+	}
 	if w.st.CardVersion < 1 {
 		return
 	}
@@ -551,6 +565,9 @@ func (w *incidentWorkflow) announce(ctx workflow.Context, target, text, key, sum
 // announceTo is announce for text that begins by naming addressee, who
 // is mentioned where the channel can notify them.
 func (w *incidentWorkflow) announceTo(ctx workflow.Context, target, addressee, text, key, summary string) {
+	if w.st.Shadow {
+		return // the timeline has it; shadow mode tells nobody
+	}
 	req := incident.AnnounceRequest{IncidentID: w.st.ID, Target: target, Text: text, IdempotencyKey: w.st.ID + "/" + key, Addressee: addressee}
 	w.beside(ctx, summary+" "+displayTarget(target), a.Announce, req, nil, func(gctx workflow.Context, err error) {
 		if err != nil {
@@ -852,12 +869,17 @@ func (w *incidentWorkflow) pagePerson(ctx workflow.Context, round, step int, p i
 		id += "-" + incident.Slug(tag, "._", 40)
 	}
 	summary := fmt.Sprintf("paging %s: %s", p.User, rulesSummary(p.Rules))
+	// An SMS reply names nobody: the intake finds the incident by whom it
+	// last paged. A shadow page reached nobody, so it must not be found.
+	memo := map[string]interface{}{MemoPagedUser: p.User, MemoIncident: w.st.ID}
+	if w.st.Shadow {
+		summary = "shadow: would page " + strings.TrimPrefix(summary, "paging ")
+		memo = map[string]interface{}{MemoIncident: w.st.ID}
+	}
 	cctx, cancel := workflow.WithCancel(ctx)
-	cctx = workflow.WithChildOptions(cctx, workflow.ChildWorkflowOptions{WorkflowID: id, StaticSummary: incident.Cut(summary, 200),
-		// An SMS reply names nobody: the intake finds the incident by whom it last paged.
-		Memo: map[string]interface{}{MemoPagedUser: p.User, MemoIncident: w.st.ID}})
+	cctx = workflow.WithChildOptions(cctx, workflow.ChildWorkflowOptions{WorkflowID: id, StaticSummary: incident.Cut(summary, 200), Memo: memo})
 	w.paging = append(w.paging, cancel)
-	f := workflow.ExecuteChildWorkflow(cctx, NotifyPersonWorkflowName, NotifyPersonInput{Page: req, User: p.User, Rules: p.Rules})
+	f := workflow.ExecuteChildWorkflow(cctx, NotifyPersonWorkflowName, NotifyPersonInput{Page: req, User: p.User, Rules: p.Rules, Shadow: w.st.Shadow})
 	w.inFlight++
 	targets := strings.Join(p.Targets, ", ")
 	workflow.Go(ctx, func(gctx workflow.Context) {
@@ -871,9 +893,12 @@ func (w *incidentWorkflow) pagePerson(ctx workflow.Context, round, step int, p i
 			return
 		}
 		for _, n := range res.Notified {
-			if n.Error != "" {
+			switch {
+			case n.Error != "":
 				w.record(gctx, KindPageFailed, "", fmt.Sprintf("page to %s by %s failed: %s", p.User, viaName(n.Via), n.Error))
-			} else {
+			case n.Channel == shadowChannel:
+				w.record(gctx, KindPaged, "", fmt.Sprintf("would have paged %s by %s (%s; shadow mode: nothing sent)", n.Recipient, viaName(n.Via), targets))
+			default:
 				w.record(gctx, KindPaged, "", pagedText(n.Recipient, n.Channel, n.Digest, targets))
 			}
 		}

@@ -864,6 +864,8 @@ func (w *incidentWorkflow) fire(ctx workflow.Context, kind string) {
 		switch {
 		case !w.severityPlan().Postmortem:
 			w.close(ctx, ActionRequest{Note: st.Severity + " needs no post-mortem"})
+		case st.Shadow:
+			w.close(ctx, ActionRequest{Note: "shadow mode: no post-mortem"})
 		case st.PostmortemVersion >= 1:
 			note := "the post-mortem could not start; see the warning above"
 			if w.startPostmortem(ctx) {

@@ -21,6 +21,9 @@ type NotifyPersonInput struct {
 	Page  incident.PageRequest `json:"page"`
 	User  string               `json:"user"`
 	Rules []incident.Rule      `json:"rules"`
+	// Shadow: fire the rules on time but send nothing, recording what
+	// would have gone out.
+	Shadow bool `json:"shadow,omitempty"`
 }
 
 // Notified is the outcome of one rule.
@@ -57,6 +60,10 @@ func NotifyPersonWorkflow(ctx workflow.Context, in NotifyPersonInput) (*NotifyPe
 				return res, nil
 			}
 		}
+		if in.Shadow {
+			res.Notified = append(res.Notified, Notified{At: workflow.Now(ctx), Via: rule.Via, Recipient: in.User, Channel: shadowChannel})
+			continue
+		}
 		req := incident.NotifyRequest{Page: in.Page, User: in.User, Via: rule.Via}
 		req.Page.IdempotencyKey = fmt.Sprintf("%s/%s/%d-%s", in.Page.IdempotencyKey, in.User, i, viaKey(rule.Via))
 		actx := workflow.WithActivityOptions(ctx, notifyOptions(fmt.Sprintf("page %s by %s", in.User, viaName(rule.Via))))
@@ -75,6 +82,9 @@ func NotifyPersonWorkflow(ctx workflow.Context, in NotifyPersonInput) (*NotifyPe
 	}
 	return res, nil
 }
+
+// shadowChannel marks a page that shadow mode did not send.
+const shadowChannel = "shadow"
 
 // pagedText is the timeline's line for a delivered page.
 func pagedText(recipient, channel string, digest int, targets string) string {

@@ -22,6 +22,8 @@ type incidentState struct {
 	Status   incident.Status `json:"status"`
 	Stage    incident.Stage  `json:"stage"`
 	Source   string          `json:"source,omitempty"`
+	// Shadow: nothing is sent; pages are recorded as they would have been.
+	Shadow bool `json:"shadow,omitempty"`
 	// Roles maps each held role, commander included, to its holder.
 	Roles          map[string]string `json:"roles"`
 	AcknowledgedBy string            `json:"acknowledged_by,omitempty"`

@@ -18,6 +18,8 @@ import (
 
 	"github.com/incidentflow/incidentflow/config"
 	"github.com/incidentflow/incidentflow/devserver"
+	"github.com/incidentflow/incidentflow/metrics"
+	"github.com/incidentflow/incidentflow/starter"
 	"github.com/incidentflow/incidentflow/worker"
 	"github.com/incidentflow/incidentflow/workflows"
 )
@@ -85,7 +87,10 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	}
 	defer srv.Stop()
 
-	c, err := client.DialContext(ctx, client.Options{HostPort: srv.FrontendAddress(), Namespace: srv.Namespace(), Logger: sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))})
+	opts := client.Options{HostPort: srv.FrontendAddress(), Namespace: srv.Namespace(), Logger: sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))}
+	starter.Instrument(&opts)
+	starter.KnownNames(cfg)
+	c, err := client.DialContext(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("connect to embedded temporal: %w", err)
 	}
@@ -139,6 +144,9 @@ func connect(ctx context.Context, c conn, stderr io.Writer) (*config.Config, *sl
 	if err != nil {
 		return nil, nil, nil, t, err
 	}
+	// Both of its callers (worker, serve) export metrics.
+	starter.Instrument(&t.opts)
+	starter.KnownNames(cfg)
 	cl, err := dial(ctx, t)
 	if err != nil {
 		return nil, nil, nil, t, err
@@ -147,18 +155,22 @@ func connect(ctx context.Context, c conn, stderr io.Writer) (*config.Config, *sl
 }
 
 func newWorkerCmd() *cobra.Command {
-	var c conn
+	var (
+		c             conn
+		metricsListen string
+	)
 	cmd := &cobra.Command{
 		Use:     "worker",
 		Short:   "Run a worker against a Temporal cluster",
 		GroupID: groupRun,
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runWorker(cmd.Context(), c, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return runWorker(cmd.Context(), c, metricsListen, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	c.addConfigFlag(cmd, "config file (default: INCIDENTFLOW_CONFIG)")
 	c.addTemporalFlags(cmd)
+	cmd.Flags().StringVar(&metricsListen, "metrics-listen", "", "serve Prometheus GET /metrics on this address, e.g. 127.0.0.1:9464 (default: off)")
 	return cmd
 }
 
@@ -178,12 +190,28 @@ func newServeCmd() *cobra.Command {
 	return cmd
 }
 
-func runWorker(ctx context.Context, cn conn, console, stderr io.Writer) error {
+func runWorker(ctx context.Context, cn conn, metricsListen string, console, stderr io.Writer) error {
 	cfg, logger, c, t, err := connect(ctx, cn, stderr)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
+	if metricsListen != "" {
+		// Pages are sent here, by the activities, so their metrics are
+		// this process's to serve; serve's /metrics cannot see them.
+		l, err := net.Listen("tcp", metricsListen)
+		if err != nil {
+			return fmt.Errorf("--metrics-listen %s: %w", metricsListen, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", metrics.Handler())
+		go func() {
+			if err := serveHTTP(ctx, l, mux, logger); err != nil {
+				logger.Error("metrics listener stopped", "error", err)
+			}
+		}()
+		logger.Info("serving metrics", "http", l.Addr().String()+"/metrics")
+	}
 	gc, err := newGitHubClient(cfg, logger)
 	if err != nil {
 		return err

@@ -234,6 +234,7 @@ func newActivities(cfg *config.Config, sc *slack.Client, gc *github.Client, logg
 func newIntake(c client.Client, cfg *config.Config, sc *slack.Client, logger *slog.Logger, getenv func(string) string) http.Handler {
 	inc := &starter.Incidents{Client: c, Config: cfg, TaskQueue: cfg.Temporal.TaskQueue}
 	inc.StartHeartbeats(context.Background(), logger) // heartbeat monitors run from start-up, pinged or not
+	inc.StartGauges(context.Background(), logger)     // /metrics reads gauges refreshed here, never Temporal per scrape
 	srv := starter.NewServer(inc, logger, getenv)
 	if sc != nil {
 		srv.SlackUsers = sc
