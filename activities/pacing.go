@@ -8,9 +8,9 @@ import (
 	"go.temporal.io/sdk/activity"
 )
 
-// heartbeatTimeout is how long Temporal waits without a heartbeat before
+// HeartbeatTimeout is how long Temporal waits without a heartbeat before
 // it retries a notification elsewhere: what a worker dying mid-page costs.
-const heartbeatTimeout = 5 * time.Second
+const HeartbeatTimeout = 3 * time.Second
 
 // keepAlive heartbeats while a notification activity runs (waiting for its
 // slot, talking to Slack), so its attempt can be long enough for any queue
@@ -21,7 +21,7 @@ func keepAlive(ctx context.Context) (stop func()) {
 	}
 	done := make(chan struct{})
 	go func() {
-		t := time.NewTicker(heartbeatTimeout / 5)
+		t := time.NewTicker(HeartbeatTimeout / 5)
 		defer t.Stop()
 		for {
 			select {

@@ -3,6 +3,8 @@
 package worker
 
 import (
+	"time"
+
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -32,6 +34,10 @@ func New(c client.Client, taskQueue string, acts *activities.Activities) sdkwork
 		// avoids replaying history on every signal.
 		MaxConcurrentWorkflowTaskPollers: 4,
 		MaxConcurrentActivityTaskPollers: 4,
+		// A workflow task waits this long for the worker that ran the last
+		// one before any worker may take it: what a worker killed just
+		// before an escalation step costs that step (5 s by default).
+		StickyScheduleToStartTimeout: 2 * time.Second,
 	})
 	Register(w, acts)
 	return w

@@ -591,7 +591,7 @@ func displayTarget(t string) string {
 func notifyOptions(summary string) workflow.ActivityOptions {
 	return workflow.ActivityOptions{
 		StartToCloseTimeout:    5 * time.Minute,
-		HeartbeatTimeout:       5 * time.Second,
+		HeartbeatTimeout:       activities.HeartbeatTimeout,
 		ScheduleToCloseTimeout: 10 * time.Minute,
 		Summary:                summary,
 		RetryPolicy: &temporal.RetryPolicy{
