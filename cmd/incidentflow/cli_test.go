@@ -145,6 +145,11 @@ func TestCLI(t *testing.T) {
 		{name: "oncall unknown schedule", args: []string{"oncall", "--config", contractConfig, "--schedule", "nope"}, code: 1,
 			stderr: []string{`--schedule: unknown schedule "nope"`, "checkout-oncall"}},
 		{name: "oncall bad --at", args: []string{"oncall", "--config", contractConfig, "--at", "tomorrow"}, code: 2, stderr: []string{"--at"}},
+
+		{name: "import pagerduty export", args: []string{"import", "pagerduty", "--from", "../../importer/testdata/pagerduty"},
+			stdout: []string{"schedules:", "follow-the-sun:", "time_zone: America/New_York"}, stderr: []string{"# Import from PagerDuty", "## Not imported"}},
+		{name: "import needs a source", args: []string{"import", "opsgenie"}, code: 2, stderr: []string{"--from DIR or --api-url URL is required"}},
+		{name: "import api needs key variable", args: []string{"import", "opsgenie", "--api-url", "http://127.0.0.1:1"}, code: 2, stderr: []string{"--api-key-env"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, c.run)

@@ -58,7 +58,7 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(
 		newListCmd(), newShowCmd(), newPostmortemCmd(),
 		newOncallCmd(),
-		newConfigCmd(), newVersionCmd(),
+		newConfigCmd(), newVersionCmd(), newImportCmd(),
 	)
 	return root
 }
