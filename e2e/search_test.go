@@ -28,6 +28,7 @@ func TestDeclareOverHTTPAndFindItAgain(t *testing.T) {
 	code, out = declare(map[string]any{"title": title, "service": "checkout", "severity": "sev2"}, aliceToken)
 	require.Equal(t, http.StatusCreated, code, out)
 	second := out["id"].(string)
+	require.Equal(t, "alice", out["commander"], "whoever declares is commander unless one is named")
 	require.NotEqual(t, first, second, "a second declaration is a second incident")
 
 	for _, bad := range []struct {
@@ -71,6 +72,13 @@ func TestDeclareOverHTTPAndFindItAgain(t *testing.T) {
 		got := ids(out)
 		return len(got) == 1 && got[0] == first
 	})
+
+	// "Page the next on call": who takes over after the current shift.
+	code, out = h.doJSON(http.MethodPost, "/v1/incidents/"+second+"/page", map[string]any{"target": "schedule:primary", "next": true}, aliceToken)
+	require.Equal(t, http.StatusOK, code, out)
+	code, out = h.doJSON(http.MethodPost, "/v1/incidents/"+second+"/page", map[string]any{"target": "user:bob", "next": true}, aliceToken)
+	require.Equal(t, http.StatusBadRequest, code, out)
+	require.Contains(t, out["error"], "next: only with a schedule")
 
 	_, out = search(url.Values{"q": {title}, "limit": {"1"}})
 	require.Len(t, ids(out), 1)

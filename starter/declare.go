@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/incidentflow/incidentflow/incident"
 	"github.com/incidentflow/incidentflow/workflows"
 )
 
@@ -17,8 +16,8 @@ type declareBody struct {
 	By        string `json:"by"`
 }
 
-// declareIncident opens an incident by hand and answers 201 with it; a
-// commander named in the body takes the role at once.
+// declareIncident opens an incident by hand and answers 201 with it; the
+// commander named in the body, else whoever declares, takes the role.
 func (s *Server) declareIncident(w http.ResponseWriter, r *http.Request) {
 	var body declareBody
 	err := decodeCommand(r, &body)
@@ -43,16 +42,14 @@ func (s *Server) declareIncident(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.Timeout)
 	defer cancel()
-	id, err := s.incidents.Declare(ctx, Declaration{Service: body.Service, Severity: body.Severity, Title: body.Title, By: body.By})
-	if err != nil {
+	id, err := s.incidents.Declare(ctx, Declaration{Service: body.Service, Severity: body.Severity, Title: body.Title, By: body.By, Commander: body.Commander})
+	if id == "" {
 		s.fail(w, r, err)
 		return
 	}
 	w.Header().Set("Location", "/v1/incidents/"+id)
 	var st *workflows.Incident
-	if body.Commander != "" {
-		st, err = s.incidents.Act(ctx, id, workflows.UpdateAssignRole, workflows.RoleRequest{By: body.By, Role: incident.RoleCommander, User: body.Commander})
-	} else {
+	if err == nil {
 		st, err = s.incidents.Get(ctx, id)
 	}
 	if err != nil {

@@ -497,6 +497,8 @@ type Declaration struct {
 	Severity string
 	Title    string
 	By       string
+	// Commander takes the role at once; whoever declares, when empty.
+	Commander string
 }
 
 // Declare starts a new incident with its own key and returns its ID.
@@ -529,6 +531,15 @@ func (in *Incidents) Declare(ctx context.Context, d Declaration) (string, error)
 	})
 	if err != nil {
 		return "", in.explain(ctx, id, err)
+	}
+	commander := d.Commander
+	if commander == "" {
+		commander = d.By
+	}
+	if _, ok := in.Config.Users[commander]; ok {
+		if _, err := in.Act(ctx, id, workflows.UpdateAssignRole, workflows.RoleRequest{By: d.By, Role: incident.RoleCommander, User: commander}); err != nil {
+			return id, fmt.Errorf("declared %s, but %s could not be made commander: %w", id, commander, err)
+		}
 	}
 	return id, nil
 }

@@ -356,7 +356,9 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request) {
 		update, req, by = workflows.UpdateActionItem, a, &a.By
 	case "page":
 		a := &workflows.PageSomeoneRequest{}
-		err = decodeCommand(r, a)
+		if err = decodeCommand(r, a); err == nil && a.Next {
+			err = s.pageNextOnCall(r.Context(), a)
+		}
 		update, req, by = workflows.UpdatePage, a, &a.By
 	default:
 		s.fail(w, r, &NotFound{Msg: fmt.Sprintf("no action %q on an incident (one of %s)", incident.Cut(action, incident.MaxName), strings.Join(incidentActions, ", "))})

@@ -214,7 +214,7 @@ func (s *Server) runSlash(ctx context.Context, slackUser, channelID, text string
 		return s.slashPostmortem(ctx, by, id, rest)
 	case "page":
 		if len(rest) < 1 {
-			return ephemeral("Usage: `/incident page <id> <@user|schedule:name>`")
+			return ephemeral("Usage: `/incident page <id> <@user|schedule:name [next]>`")
 		}
 		target := rest[0]
 		if m := mention.FindStringSubmatch(target); m != nil {
@@ -224,7 +224,15 @@ func (s *Server) runSlash(ctx context.Context, slackUser, channelID, text string
 			}
 			target = user
 		}
-		update, req = workflows.UpdatePage, workflows.PageSomeoneRequest{By: by, Target: strings.TrimPrefix(target, "@"), Note: strings.Join(rest[1:], " ")}
+		p := workflows.PageSomeoneRequest{By: by, Target: strings.TrimPrefix(target, "@"), Note: strings.Join(rest[1:], " ")}
+		// `/incident page <id> schedule:primary next`: who takes over next.
+		if len(rest) > 1 && rest[1] == "next" {
+			p.Note = strings.Join(rest[2:], " ")
+			if err := s.pageNextOnCall(ctx, &p); err != nil {
+				return ephemeral(slackError(err))
+			}
+		}
+		update, req = workflows.UpdatePage, p
 	default:
 		return ephemeral(fmt.Sprintf("Unknown command %q.\n%s", sub, slashUsage))
 	}

@@ -208,6 +208,9 @@ type PageSomeoneRequest struct {
 	By     string `json:"by"`
 	Target string `json:"target"`
 	Note   string `json:"note,omitempty"`
+	// Next, with a schedule: target, pages who is on call after the
+	// current shift (the intake resolves it to that user).
+	Next bool `json:"next,omitempty"`
 }
 
 // UpdateResult is what every incident Update answers: small, and the same

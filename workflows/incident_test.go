@@ -2,6 +2,7 @@ package workflows_test
 
 import (
 	"context"
+	sdkpb "go.temporal.io/api/sdk/v1"
 	"log/slog"
 	"os"
 	"strings"
@@ -429,4 +430,30 @@ func TestIncidentIDIsSafeAndCollisionFree(t *testing.T) {
 
 func converterFromPayloads(can *workflow.ContinueAsNewError, out any) error {
 	return converter.GetDefaultDataConverter().FromPayloads(can.Input, out)
+}
+
+// The Temporal UI shows each incident at a glance (its current details):
+// severity, status, commander, and the next page or why there is none.
+func (s *incidentSuite) TestCurrentDetailsShowTheIncidentAtAGlance() {
+	s.recordPages()
+	var before, after string
+	details := func() string {
+		v, err := s.env.QueryWorkflow("__temporal_workflow_metadata")
+		s.Require().NoError(err)
+		var md sdkpb.WorkflowMetadata
+		s.Require().NoError(v.Get(&md))
+		return md.GetCurrentDetails()
+	}
+	s.at(time.Minute, func() { before = details() })
+	s.at(2*time.Minute, func() { s.signal(workflows.SignalAck, workflows.ActionRequest{By: "bob"}) })
+	s.at(3*time.Minute, func() { after = details() })
+	s.resolveAt(4 * time.Minute)
+	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, s.input())
+	s.result()
+	s.Contains(before, "**P2 triggered** on checkout: checkout 5xx")
+	s.Contains(before, "- commander: none yet")
+	s.Contains(before, "- next page: round 1 step 2 at ")
+	s.Contains(after, "**P2 acknowledged**")
+	s.Contains(after, "- commander: bob")
+	s.NotContains(after, "next page")
 }

@@ -40,11 +40,17 @@ type Incident struct {
 	ResolvedAt      *time.Time `json:"resolved_at"`
 	ClosedAt        *time.Time `json:"closed_at,omitempty"`
 	// MTTA is trigger to first ack, MTTR trigger to mitigation; the
-	// _seconds twins are for scripts.
+	// _seconds twins are for scripts. MTTM says the same as MTTR under the
+	// name the incident review uses (time to mitigate), since MTTR there
+	// runs to resolved_at; mttr keeps its meaning for existing readers.
 	MTTA        *incident.Duration `json:"mtta,omitempty"`
 	MTTR        *incident.Duration `json:"mttr,omitempty"`
+	MTTM        *incident.Duration `json:"mttm,omitempty"`
 	MTTASeconds *float64           `json:"mtta_seconds,omitempty"`
 	MTTRSeconds *float64           `json:"mttr_seconds,omitempty"`
+	MTTMSeconds *float64           `json:"mttm_seconds,omitempty"`
+	// TimeToResolveSeconds runs to resolved_at, after the monitoring window.
+	TimeToResolveSeconds *float64 `json:"time_to_resolve_seconds,omitempty"`
 
 	LastUpdate    *StatusUpdate          `json:"last_update,omitempty"`
 	NextUpdateDue *time.Time             `json:"next_update_due,omitempty"`
@@ -117,6 +123,10 @@ func (st *incidentState) view() Incident {
 	}
 	if st.MitigatedAt != nil {
 		v.MTTR, v.MTTRSeconds = since(st.CreatedAt, *st.MitigatedAt)
+		v.MTTM, v.MTTMSeconds = since(st.CreatedAt, *st.MitigatedAt)
+	}
+	if st.ResolvedAt != nil {
+		_, v.TimeToResolveSeconds = since(st.CreatedAt, *st.ResolvedAt)
 	}
 	v.Escalation = st.escalationView()
 	if st.Hold != nil && st.Status == incident.StatusTriggered {
