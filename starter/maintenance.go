@@ -177,7 +177,7 @@ func (s *Server) addMaintenance(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) removeMaintenance(w http.ResponseWriter, r *http.Request) {
-	var by string
+	by := r.URL.Query().Get("by")
 	if err := s.authorize(r, nil, &by); err != nil {
 		s.fail(w, r, err)
 		return

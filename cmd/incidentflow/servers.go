@@ -126,7 +126,7 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "  export %s=%s\n", config.EnvConfigFile, o.configPath)
 	}
 	if source == demoSource {
-		fmt.Fprintf(stdout, "API tokens of the demo users (dev only): demo-alice, demo-bob, demo-carol\n")
+		fmt.Fprintf(stdout, "API tokens of the demo users (dev only): demo-alice, demo-bob, demo-carol; Opsgenie key demo-opsgenie\n")
 	}
 	fmt.Fprintf(stdout, "Pages are printed below. Ctrl-C stops.\n")
 
