@@ -769,19 +769,19 @@ func (w *incidentWorkflow) publish(ctx workflow.Context) {
 // details is the incident at a glance, in Markdown, for the Temporal UI.
 func (st *incidentState) details(now time.Time) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "**%s %s** on %s: %s\n\n", st.Severity, st.Status, st.Service, st.Title)
-	fmt.Fprintf(&b, "- commander: %s\n", orNone(st.commander()))
-	fmt.Fprintf(&b, "- stage: %s\n", st.Stage)
+	b.WriteString(fmt.Sprintf("**%s %s** on %s: %s\n\n", st.Severity, st.Status, st.Service, st.Title))
+	b.WriteString(fmt.Sprintf("- commander: %s\n", orNone(st.commander())))
+	b.WriteString(fmt.Sprintf("- stage: %s\n", st.Stage))
 	e := st.Escalation
 	switch triggered := st.Status == incident.StatusTriggered; {
 	case triggered && st.Hold != nil:
-		fmt.Fprintf(&b, "- paging held by maintenance until %s (%s)\n", st.Hold.Until.UTC().Format(time.RFC3339), st.Hold.Reason)
+		b.WriteString(fmt.Sprintf("- paging held by maintenance until %s (%s)\n", st.Hold.Until.UTC().Format(time.RFC3339), st.Hold.Reason))
 	case triggered && !e.Exhausted && !e.NextPageAt.IsZero():
 		round, step := st.nextRoundStep()
-		fmt.Fprintf(&b, "- next page: round %d step %d at %s (in %s)\n", round+1, step+1, e.NextPageAt.UTC().Format(time.RFC3339), e.NextPageAt.Sub(now).Round(time.Second))
+		b.WriteString(fmt.Sprintf("- next page: round %d step %d at %s (in %s)\n", round+1, step+1, e.NextPageAt.UTC().Format(time.RFC3339), e.NextPageAt.Sub(now).Round(time.Second)))
 	}
 	if st.NextUpdateDue != nil && (st.Status == incident.StatusTriggered || st.Status == incident.StatusAcknowledged) {
-		fmt.Fprintf(&b, "- next status update due: %s\n", st.NextUpdateDue.UTC().Format(time.RFC3339))
+		b.WriteString(fmt.Sprintf("- next status update due: %s\n", st.NextUpdateDue.UTC().Format(time.RFC3339)))
 	}
 	if st.Shadow {
 		b.WriteString("- shadow mode: nothing is sent\n")
