@@ -57,7 +57,7 @@ func newRootCmd() *cobra.Command {
 	}
 	root.AddCommand(
 		newListCmd(), newShowCmd(), newPostmortemCmd(),
-		newOncallCmd(),
+		newOncallCmd(), newMaintenanceCmd(),
 		newConfigCmd(), newVersionCmd(), newImportCmd(),
 	)
 	return root
