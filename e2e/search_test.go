@@ -63,6 +63,14 @@ func TestDeclareOverHTTPAndFindItAgain(t *testing.T) {
 		_, out := search(url.Values{"q": {title}})
 		return len(ids(out)) == 2
 	})
+	// Opening one, a responder sees the others like it.
+	code, out = h.doJSON(http.MethodGet, "/v1/incidents/"+first, nil, "")
+	require.Equal(t, http.StatusOK, code)
+	similar, _ := out["similar"].([]any)
+	require.NotEmpty(t, similar, out["similar"])
+	require.Equal(t, second, similar[0].(map[string]any)["id"])
+	require.Equal(t, "a near-identical title", similar[0].(map[string]any)["why"])
+
 	_, out = search(url.Values{"q": {title}, "service": {"checkout"}, "severity": {"P2"}, "since": {"1h"}})
 	require.ElementsMatch(t, []string{first, second}, ids(out))
 	_, out = search(url.Values{"q": {title}, "until": {"1h"}})

@@ -179,7 +179,13 @@ func (in *Incidents) Signal(ctx context.Context, id, signal string, req workflow
 
 // Get returns the incident's state, running or closed.
 func (in *Incidents) Get(ctx context.Context, id string) (*workflows.Incident, error) {
-	v, err := in.Client.QueryWorkflow(ctx, id, "", workflows.QueryState)
+	return in.getRun(ctx, id, "")
+}
+
+// getRun reads one run of an incident: a key that fired again after its
+// incident closed runs again under the same ID.
+func (in *Incidents) getRun(ctx context.Context, id, runID string) (*workflows.Incident, error) {
+	v, err := in.Client.QueryWorkflow(ctx, id, runID, workflows.QueryState)
 	if err != nil {
 		return nil, in.explain(ctx, id, err)
 	}
@@ -193,6 +199,7 @@ func (in *Incidents) Get(ctx context.Context, id string) (*workflows.Incident, e
 // Summary is an incident as the visibility store knows it, without a query.
 type Summary struct {
 	ID        string     `json:"id"`
+	RunID     string     `json:"run_id,omitempty"`
 	Title     string     `json:"title"`
 	Service   string     `json:"service"`
 	Severity  string     `json:"severity"`
@@ -294,6 +301,7 @@ func (in *Incidents) Search(ctx context.Context, f Filter) (Page, error) {
 func summaryOf(e *workflowpb.WorkflowExecutionInfo) Summary {
 	s := Summary{
 		ID:        e.GetExecution().GetWorkflowId(),
+		RunID:     e.GetExecution().GetRunId(),
 		Running:   e.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING,
 		CreatedAt: e.GetStartTime().AsTime(),
 	}

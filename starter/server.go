@@ -300,7 +300,11 @@ func (s *Server) getIncident(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, st)
+	// The incident, and beside it the past ones like it.
+	writeJSON(w, http.StatusOK, struct {
+		*workflows.Incident
+		Similar []Similar `json:"similar"`
+	}{st, s.incidents.Similar(ctx, st)})
 }
 
 // incidentActions are the {action}s of POST /v1/incidents/{id}/{action}.
