@@ -49,6 +49,7 @@ type Config struct {
 	Shadow bool `yaml:"shadow"`
 	// Maintenance windows planned in the file; more are made at run time.
 	Maintenance []MaintenanceWindow `yaml:"maintenance"`
+	StatusPage  StatusPage          `yaml:"status_page"`
 }
 
 // Triage decides severity when an alert carries none it recognises.
@@ -392,11 +393,11 @@ func Parse(b []byte) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-		return nil, Problems{strings.TrimPrefix(err.Error(), "yaml: ")}
+		return nil, decodeProblems(b, err)
 	}
 	cfg.applyDefaults()
 	if problems := cfg.Validate(); len(problems) > 0 {
-		return nil, problems
+		return nil, inFileOrder(b, problems)
 	}
 	return &cfg, nil
 }

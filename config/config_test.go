@@ -308,24 +308,24 @@ func TestDecodeErrors(t *testing.T) {
 		want []string
 	}{
 		{
-			name: "bad duration names the line",
+			name: "bad duration names the key",
 			src:  "services: {}\ntimings:\n  ack_timeout: 5 minutes\n",
-			want: []string{"line 3", `"5 minutes" is not a duration`},
+			want: []string{`timings.ack_timeout: want a duration like 5m, got "5 minutes"`},
 		},
 		{
 			name: "bad step delay",
 			src:  strings.Replace(validYAML, "delay: 0s", "delay: soon", 1),
-			want: []string{"line ", `"soon" is not a duration`},
+			want: []string{`escalation_policies.P.steps[0].delay: want a duration like 5m, got "soon"`},
 		},
 		{
 			name: "unknown top-level key",
 			src:  validYAML + "pagerduty:\n  key: x\n",
-			want: []string{"pagerduty"},
+			want: []string{"pagerduty: unknown key"},
 		},
 		{
 			name: "misspelt nested key",
 			src:  strings.Replace(validYAML, "escalation_policy: P", "escalation_polcy: P", 1),
-			want: []string{"escalation_polcy"},
+			want: []string{"services.checkout.escalation_polcy: unknown key (did you mean escalation_policy?)"},
 		},
 		{
 			name: "not YAML",

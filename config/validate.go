@@ -99,6 +99,7 @@ func (c *Config) Validate() Problems {
 	c.validateAPITokens(add)
 	c.validateHeartbeats(add)
 	c.validateMaintenance(add)
+	c.ValidateStatusPage(add)
 	if (c.Temporal.TLS.CertFile == "") != (c.Temporal.TLS.KeyFile == "") {
 		add("temporal.tls", "cert_file and key_file go together")
 	}

@@ -130,6 +130,11 @@ func (s *Server) Handler() http.Handler {
 	// A read like the others: http.public_reads opens it, else a scraper
 	// sends an API token (a read_only one will do) as its bearer token.
 	mux.HandleFunc("GET /metrics", s.readable(false, metrics.Handler().ServeHTTP))
+	mux.HandleFunc("GET /v1/report", s.readable(false, s.getReport))
+	// Public, no token: the status page is for customers.
+	status := s.statusPage()
+	mux.Handle("GET /status", status)
+	mux.Handle("GET /status.json", status)
 	return s.limitBody(jsonMisses(mux))
 }
 

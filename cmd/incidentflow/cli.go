@@ -53,10 +53,10 @@ func validateConfig(path string, stdout io.Writer) error {
 	if _, err := config.Load(path); err != nil {
 		var problems config.Problems
 		if errors.As(err, &problems) {
-			for _, p := range problems {
-				fmt.Fprintf(stdout, "%s: %s\n", path, p)
+			if err := problems.Report(stdout, path); err != nil {
+				return err
 			}
-			return fmt.Errorf("%d problem(s) in %s", len(problems), path)
+			return errors.New(problems.Summary(path))
 		}
 		return err
 	}

@@ -89,6 +89,30 @@ func (c cliCase) run(t *testing.T) {
 	}
 }
 
+// TestConfigValidateFiveMistakes: `config validate` prints exactly the
+// golden file the config package keeps (there with its own relative path),
+// the count on stderr, and exits 1.
+func TestConfigValidateFiveMistakes(t *testing.T) {
+	const file = "../../config/testdata/five_mistakes.yaml"
+	golden, err := os.ReadFile("../../config/testdata/five_mistakes.golden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.ReplaceAll(string(golden), "testdata/five_mistakes.yaml", file)
+	lines := strings.SplitAfter(want, "\n")
+	wantCount := lines[len(lines)-2]
+	stdout, stderr, code := runCLI("config", "validate", file)
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	if wantStdout := strings.TrimSuffix(want, wantCount); stdout != wantStdout {
+		t.Errorf("stdout:\n%s\nwant:\n%s", stdout, wantStdout)
+	}
+	if wantStderr := "incidentflow config validate: " + wantCount; stderr != wantStderr || !strings.Contains(wantCount, "5 problems in "+file) {
+		t.Errorf("stderr %q, want %q (5 problems)", stderr, wantStderr)
+	}
+}
+
 func TestCLI(t *testing.T) {
 	dead := closedAddress(t)
 	cases := []cliCase{
@@ -110,7 +134,7 @@ func TestCLI(t *testing.T) {
 				`services.checkout.escalation_policy: unknown policy "nope"`,
 				`schedules.checkout-oncall.layers[0].users: unknown user "zed"`,
 			},
-			stderr: []string{"2 problem(s) in testdata/bad-config.yaml"}},
+			stderr: []string{"2 problems in testdata/bad-config.yaml"}},
 		{name: "config validate missing file", args: []string{"config", "validate", "testdata/no-such.yaml"}, code: 1, stderr: []string{"no-such.yaml"}},
 
 		{name: "--by not configured", args: []string{"ack", "incident-x", "--config", contractConfig, "--by", "zed", "--address", dead}, code: 1,

@@ -60,6 +60,7 @@ func newRootCmd() *cobra.Command {
 		newOncallCmd(), newMaintenanceCmd(),
 		newConfigCmd(), newVersionCmd(), newImportCmd(),
 	)
+	root.AddCommand(newReportCmd())
 	return root
 }
 
