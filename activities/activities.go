@@ -156,6 +156,7 @@ func (a *Activities) ResolvePlan(ctx context.Context, req incident.PlanRequest) 
 	if svc.SlackChannel != "" {
 		plan.Channel = config.TargetSlackChannel + ":" + svc.SlackChannel
 	}
+	plan.Runbook = incident.RunbookURL(svc.RunbookURL)
 	pol := cfg.EscalationPolicies[svc.EscalationPolicy]
 	if pol.Fallback != "" {
 		plan.Fallback = pol.Fallback
@@ -391,6 +392,9 @@ func pageText(req incident.PageRequest, extra string) string {
 		req.Severity, req.IncidentID, req.Title, req.Service, req.Round, req.Step)
 	if extra != "" {
 		s += " " + extra
+	}
+	if req.Runbook != "" {
+		s += " Runbook: " + req.Runbook
 	}
 	return s
 }

@@ -111,6 +111,9 @@ func cardBlocks(req incident.CardRequest) (string, []slack.Block) {
 		}, nil),
 		slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, req.IncidentID, false, false)),
 	}
+	if req.Runbook != "" {
+		blocks = append(blocks, slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, fmt.Sprintf("*Runbook*: <%s>", req.Runbook), false, false), nil, nil))
+	}
 	if req.Status != incident.StatusResolved && req.Status != incident.StatusClosed {
 		blocks = append(blocks, actionButtons(req.IncidentID))
 	}

@@ -233,6 +233,8 @@ type Service struct {
 	EscalationPolicy string `yaml:"escalation_policy"`
 	SlackChannel     string `yaml:"slack_channel"`
 	GitHubRepo       string `yaml:"github_repo"`
+	// RunbookURL is shown on pages and cards when an alert brings none.
+	RunbookURL string `yaml:"runbook_url"`
 }
 
 type EscalationPolicy struct {

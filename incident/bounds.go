@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -88,4 +89,21 @@ func CutID(s string, limit int) string {
 		keep--
 	}
 	return s[:keep] + tail
+}
+
+// MaxRunbook bounds a runbook link.
+const MaxRunbook = 1024
+
+// RunbookURL keeps a runbook link that a responder can open: http(s),
+// bounded, one line. Anything else is dropped, never refused: an alert
+// is worth more than its link.
+func RunbookURL(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) > MaxRunbook || strings.ContainsAny(s, " \t\r\n") {
+		return ""
+	}
+	if !strings.HasPrefix(s, "https://") && !strings.HasPrefix(s, "http://") {
+		return ""
+	}
+	return s
 }

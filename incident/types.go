@@ -68,6 +68,8 @@ const (
 // state handed over by continue-as-new from them decodes.
 type Policy struct {
 	Steps []PlanStep `json:"steps"`
+	// Runbook is the service's runbook_url, for alerts that bring none.
+	Runbook string `json:"runbook_url,omitempty"`
 	// Repeat is the number of extra rounds after the first.
 	Repeat int `json:"repeat"`
 	// RoundGap is the wait after a round's last step before the next round
@@ -134,6 +136,9 @@ type PageRequest struct {
 	Step       int    `json:"step"`
 	// IdempotencyKey is workflow ID + step: a retried activity must never page twice.
 	IdempotencyKey string `json:"idempotency_key"`
+	// Runbook is where the responder starts: the alert's runbook_url, else
+	// the service's.
+	Runbook string `json:"runbook_url,omitempty"`
 }
 
 // PageResult says who was reached and how.
@@ -176,6 +181,7 @@ type CardRequest struct {
 	LastUpdate string            `json:"last_update,omitempty"`
 	NextUpdate *time.Time        `json:"next_update,omitempty"`
 	AlertCount int               `json:"alert_count"`
+	Runbook    string            `json:"runbook_url,omitempty"`
 }
 
 // ChannelRequest opens an incident's Slack channel.

@@ -97,6 +97,7 @@ func alertmanagerEvents(cfg *config.Config, integ config.Integration, w alertman
 				Summary:     incident.Cut(firstNonEmpty(a.Annotations["summary"], a.Labels["alertname"]), incident.MaxTitle),
 				Source:      integ.Name,
 				Labels:      boundLabels(a.Labels),
+				Runbook:     incident.RunbookURL(firstNonEmpty(a.Annotations["runbook_url"], w.CommonAnnotations["runbook_url"])),
 			},
 		})
 	}

@@ -27,6 +27,21 @@ type eventsV2 struct {
 	Payload     *eventsV2Detail `json:"payload"`
 	Client      string          `json:"client"`
 	ClientURL   string          `json:"client_url"`
+	// Links are PagerDuty's {href, text}; the first http(s) one is taken
+	// as the runbook.
+	Links []struct {
+		Href string `json:"href"`
+		Text string `json:"text"`
+	} `json:"links"`
+}
+
+func (e eventsV2) runbook() string {
+	for _, l := range e.Links {
+		if u := incident.RunbookURL(l.Href); u != "" {
+			return u
+		}
+	}
+	return ""
 }
 
 type eventsV2Detail struct {
@@ -106,7 +121,7 @@ func eventsV2Event(cfg *config.Config, integ config.Integration, e eventsV2) (Al
 		Key: key, Title: summary, Service: service, Severity: severity, Source: integ.Name,
 		Alert: workflows.AlertSignal{
 			Fingerprint: incident.CutID(key, incident.MaxFingerprint), Status: incident.AlertFiring,
-			Summary: summary, Source: integ.Name, Labels: labels,
+			Summary: summary, Source: integ.Name, Labels: labels, Runbook: e.runbook(),
 		},
 	}, nil
 }

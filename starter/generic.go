@@ -19,6 +19,7 @@ type genericAlert struct {
 	Severity string         `json:"severity"`
 	Status   string         `json:"status"`
 	Details  map[string]any `json:"details"`
+	Runbook  string         `json:"runbook_url"`
 }
 
 // genericEvent validates an alert and turns it into an alert event. A key
@@ -62,7 +63,7 @@ func genericEvent(cfg *config.Config, integ config.Integration, a genericAlert) 
 		Key: a.Key, Title: title, Service: service, Severity: severity, Source: integ.Name,
 		Alert: workflows.AlertSignal{
 			Fingerprint: incident.CutID(a.Key, incident.MaxFingerprint), Status: status,
-			Summary: title, Source: integ.Name, Labels: boundLabels(values),
+			Summary: title, Source: integ.Name, Labels: boundLabels(values), Runbook: incident.RunbookURL(a.Runbook),
 		},
 	}, nil
 }

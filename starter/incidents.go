@@ -106,7 +106,7 @@ func (in *Incidents) sendBatch(ctx context.Context, id string, first AlertEvent,
 	_, err := in.Client.SignalWithStartWorkflow(ctx, id, workflows.SignalAlerts, batch, in.startOptions(id, first),
 		workflows.IncidentWorkflowName, workflows.IncidentInput{
 			Key: first.Key, Title: first.Title, Service: first.Service, Severity: first.Severity, Source: first.Source,
-			Shadow: in.shadow(first.Source),
+			Shadow: in.shadow(first.Source), Runbook: first.Alert.Runbook,
 		})
 	return err
 }

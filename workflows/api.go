@@ -108,6 +108,8 @@ type IncidentInput struct {
 	// Shadow: run as usual but send nothing; every page is recorded as the
 	// one it would have been.
 	Shadow bool `json:"shadow,omitempty"`
+	// Runbook is the first alert's runbook_url, known before its signal.
+	Runbook string `json:"runbook_url,omitempty"`
 	// Resume carries the state across continue-as-new. Its JSON names are
 	// those earlier versions carried, so their hand-overs still decode.
 	Resume *incidentState `json:"resume,omitempty"`
@@ -123,6 +125,8 @@ type AlertSignal struct {
 	// Count is how many events of this alert, in this status, the entry
 	// stands for (0 means 1): duplicates folded at intake.
 	Count int `json:"count,omitempty"`
+	// Runbook is the alert's runbook_url annotation (or link).
+	Runbook string `json:"runbook_url,omitempty"`
 }
 
 // AlertBatch is the alerts that arrived together for one incident, in the

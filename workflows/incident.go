@@ -115,6 +115,7 @@ func (w *incidentWorkflow) setup(ctx workflow.Context, in IncidentInput) error {
 			StageChangedAt: now,
 			Source:         incident.Cut(in.Source, incident.MaxName),
 			Shadow:         in.Shadow,
+			Runbook:        incident.RunbookURL(in.Runbook),
 			Roles:          map[string]string{},
 			CreatedAt:      now,
 			Alerts:         []Alert{},
@@ -395,6 +396,7 @@ func (w *incidentWorkflow) page(ctx workflow.Context, round, step int, target, t
 		Step:       step + 1,
 		IdempotencyKey: fmt.Sprintf("%s/g%d/r%d/s%d/%s",
 			w.st.ID, w.st.Escalation.Generation, round+1, step+1, target),
+		Runbook: w.st.runbook(),
 	}
 	if tag != "" {
 		req.IdempotencyKey += "/" + tag
@@ -490,7 +492,8 @@ func (w *incidentWorkflow) syncCard(ctx workflow.Context) {
 		return
 	}
 	req := incident.CardRequest{IncidentID: st.ID, Channel: channel, Ref: st.Card, Title: st.Title, Severity: st.Severity,
-		Status: st.Status, Stage: st.Stage, Roles: maps.Clone(st.Roles), NextUpdate: st.NextUpdateDue, AlertCount: st.alertCount()}
+		Status: st.Status, Stage: st.Stage, Roles: maps.Clone(st.Roles), NextUpdate: st.NextUpdateDue, AlertCount: st.alertCount(),
+		Runbook: st.runbook()}
 	if st.LastUpdate != nil {
 		req.LastUpdate = fmt.Sprintf("[%s] %s", st.LastUpdate.Stage, st.LastUpdate.Message)
 	}
@@ -625,6 +628,9 @@ func (w *incidentWorkflow) alert(ctx workflow.Context, s AlertSignal) {
 	}
 	s.Summary = incident.Cut(s.Summary, incident.MaxTitle)
 	s.Source = incident.Cut(s.Source, incident.MaxName)
+	if w.st.Runbook == "" {
+		w.st.Runbook = incident.RunbookURL(s.Runbook)
+	}
 	events := max(s.Count, 1)
 	idx := -1
 	for i := range w.st.Alerts {
@@ -893,7 +899,7 @@ func (w *incidentWorkflow) pageTargets(ctx workflow.Context, round, step int, ta
 func (w *incidentWorkflow) pagePerson(ctx workflow.Context, round, step int, p incident.Person, tag string) {
 	gen := w.st.Escalation.Generation
 	req := incident.PageRequest{IncidentID: w.st.ID, Title: w.st.Title, Severity: w.st.Severity, Service: w.st.Service,
-		Target: p.Targets[0], Round: round + 1, Step: step + 1,
+		Target: p.Targets[0], Round: round + 1, Step: step + 1, Runbook: w.st.runbook(),
 		IdempotencyKey: fmt.Sprintf("%s/g%d/r%d/s%d", w.st.ID, gen, round+1, step+1)}
 	// From the key, as the post-mortem's: a replay under another ID names it the same.
 	id := fmt.Sprintf("notify-%s-g%d-r%d-s%d-%s", strings.TrimPrefix(IncidentID(w.st.Key), idPrefix), gen, round+1, step+1, incident.Slug(p.User, "._", 64))

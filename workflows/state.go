@@ -24,6 +24,8 @@ type incidentState struct {
 	Source   string          `json:"source,omitempty"`
 	// Shadow: nothing is sent; pages are recorded as they would have been.
 	Shadow bool `json:"shadow,omitempty"`
+	// Runbook is the first runbook link an alert brought.
+	Runbook string `json:"runbook_url,omitempty"`
 	// Roles maps each held role, commander included, to its holder.
 	Roles          map[string]string `json:"roles"`
 	AcknowledgedBy string            `json:"acknowledged_by,omitempty"`
@@ -218,4 +220,12 @@ type maintenanceHold struct {
 	Until   time.Time `json:"until"`
 	Reason  string    `json:"reason"`
 	CheckAt time.Time `json:"check_at"`
+}
+
+// runbook is where a responder starts: the alert's link, else the service's.
+func (st *incidentState) runbook() string {
+	if st.Runbook != "" {
+		return st.Runbook
+	}
+	return st.Policy.Runbook
 }

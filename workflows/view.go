@@ -22,6 +22,7 @@ type Incident struct {
 	Stage    incident.Stage  `json:"stage"`
 	Source   string          `json:"source,omitempty"`
 	Shadow   bool            `json:"shadow,omitempty"`
+	Runbook  string          `json:"runbook_url,omitempty"`
 	// Commander leads; Roles maps every held role, commander included.
 	Commander string            `json:"commander"`
 	Roles     map[string]string `json:"roles"`
@@ -102,7 +103,7 @@ type StepView struct {
 func (st *incidentState) view() Incident {
 	v := Incident{
 		ID: st.ID, Key: st.Key, Title: st.Title, Service: st.Service, Severity: st.Severity,
-		Status: st.Status, Stage: st.Stage, Source: st.Source, Shadow: st.Shadow,
+		Status: st.Status, Stage: st.Stage, Source: st.Source, Shadow: st.Shadow, Runbook: st.runbook(),
 		Commander: st.commander(), Roles: maps.Clone(st.Roles), MissingRoles: st.missingRoles(),
 		AcknowledgedBy: st.AcknowledgedBy, ResolvedBy: st.ResolvedBy,
 		CreatedAt: st.CreatedAt, AcknowledgedAt: st.AcknowledgedAt, MitigatedAt: st.MitigatedAt,
