@@ -675,9 +675,11 @@ func TestSlackSlashCommandsAndButtons(t *testing.T) {
 	require.Contains(t, reply["text"], "dave:")
 	reply = h.slash("U0STRANGER", "note "+id+" hi")
 	require.Contains(t, reply["text"], "not one of incidentflow's users")
-	m := click("U0ALICE", activities.ActionCommander)
-	require.Contains(t, m["text"], "Done")
+	// alice declared it, so she leads it; bob takes over with a click.
 	require.Equal(t, "alice", h.incident(id).Commander)
+	m := click("U0BOB", activities.ActionCommander)
+	require.Contains(t, m["text"], "Done")
+	require.Equal(t, "bob", h.incident(id).Commander)
 	m = click("U0ALICE", activities.ActionAck)
 	require.Equal(t, "ephemeral", m["response_type"])
 	require.Contains(t, m["text"], "already acknowledged by bob")

@@ -2,15 +2,14 @@ package oncall
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
 	"github.com/incidentflow/incidentflow/config"
 	"github.com/incidentflow/incidentflow/incident"
+	"github.com/incidentflow/incidentflow/internal/entity"
 )
 
 // WithOverrides returns s with run-time overrides after its own, so that
@@ -36,17 +35,9 @@ type Live struct {
 // Overrides answers a schedule's run-time overrides; none when its
 // workflow was never started (nobody has made one).
 func (l *Live) Overrides(ctx context.Context, schedule string) ([]incident.Override, error) {
-	v, err := l.Client.QueryWorkflow(ctx, incident.ScheduleWorkflowID(schedule), "", incident.QueryOverrides)
-	var nf *serviceerror.NotFound
-	if errors.As(err, &nf) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read the run-time overrides of schedule %s: %w", schedule, err)
-	}
 	var out []incident.Override
-	if err := v.Get(&out); err != nil {
-		return nil, fmt.Errorf("decode the overrides of schedule %s: %w", schedule, err)
+	if _, err := entity.Query(ctx, l.Client, incident.ScheduleWorkflowID(schedule), incident.QueryOverrides, &out); err != nil {
+		return nil, fmt.Errorf("read the run-time overrides of schedule %s: %w", schedule, err)
 	}
 	return out, nil
 }

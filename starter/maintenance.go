@@ -9,12 +9,12 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/incidentflow/incidentflow/config"
 	"github.com/incidentflow/incidentflow/incident"
+	"github.com/incidentflow/incidentflow/internal/entity"
 	"github.com/incidentflow/incidentflow/workflows"
 )
 
@@ -25,17 +25,9 @@ type MaintenanceReader struct {
 }
 
 func (m MaintenanceReader) Windows(ctx context.Context) ([]incident.MaintenanceWindow, error) {
-	v, err := m.Client.QueryWorkflow(ctx, incident.MaintenanceWorkflowID, "", incident.QueryMaintenance)
-	var nf *serviceerror.NotFound
-	if errors.As(err, &nf) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read the maintenance windows: %w", err)
-	}
 	var out []incident.MaintenanceWindow
-	if err := v.Get(&out); err != nil {
-		return nil, fmt.Errorf("decode the maintenance windows: %w", err)
+	if _, err := entity.Query(ctx, m.Client, incident.MaintenanceWorkflowID, incident.QueryMaintenance, &out); err != nil {
+		return nil, fmt.Errorf("read the maintenance windows: %w", err)
 	}
 	return out, nil
 }
