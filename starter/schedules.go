@@ -216,17 +216,22 @@ func (s *Server) listOverrides(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"schedule": name, "overrides": out})
 }
 
-// pageNextOnCall turns "page schedule:NAME, next" into the user on call
-// after the current shift, so the workflow pages a person it can name.
+// pageNextOnCall: see Incidents.NextOnCall.
 func (s *Server) pageNextOnCall(ctx context.Context, a *workflows.PageSomeoneRequest) error {
+	return s.incidents.NextOnCall(ctx, a)
+}
+
+// NextOnCall turns "page schedule:NAME, next" into the user on call after
+// the current shift, so the workflow pages a person it can name.
+func (in *Incidents) NextOnCall(ctx context.Context, a *workflows.PageSomeoneRequest) error {
 	name, ok := strings.CutPrefix(a.Target, "schedule:")
 	if !ok {
 		return &BadRequest{Field: "next", Msg: "only with a schedule:NAME target"}
 	}
-	if _, known := s.cfg.Schedules[name]; !known {
+	if _, known := in.Config.Schedules[name]; !known {
 		return &BadRequest{Field: "target", Msg: fmt.Sprintf("unknown schedule %q", incident.Cut(name, incident.MaxName))}
 	}
-	sched, _ := s.incidents.Schedule(ctx, name)
+	sched, _ := in.Schedule(ctx, name)
 	sh, err := oncall.ShiftAt(sched, time.Now())
 	if err != nil || sh.Next == "" {
 		return &Conflict{Msg: fmt.Sprintf("schedule %s has nobody on call after the current shift", name)}

@@ -50,14 +50,14 @@ func newRootCmd() *cobra.Command {
 	)
 	root.AddCommand(
 		newDevCmd(), newWorkerCmd(), newServeCmd(),
-		newDeclareCmd(),
+		newDeclareCmd(), newPageCmd(),
 	)
 	for _, a := range incidentActions {
 		root.AddCommand(newActionCmd(a))
 	}
 	root.AddCommand(
 		newListCmd(), newShowCmd(), newPostmortemCmd(),
-		newOncallCmd(), newMaintenanceCmd(),
+		newOncallCmd(), newMaintenanceCmd(), newHeartbeatsCmd(),
 		newConfigCmd(), newVersionCmd(), newImportCmd(),
 	)
 	root.AddCommand(newReportCmd())
