@@ -162,9 +162,6 @@ func (c *Config) Validate() Problems {
 				add(f.key, "%q is not an absolute URL", f.v)
 			}
 		}
-		if t.CallbackURL == "" {
-			add("twilio.callback_url", "required: the public URL Twilio posts keypresses and SMS replies to")
-		}
 	}
 	if c.SMTP.Host != "" {
 		if _, err := mail.ParseAddress(c.SMTP.From); err != nil {

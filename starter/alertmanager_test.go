@@ -321,7 +321,7 @@ func TestServerRequestValidation(t *testing.T) {
 		{name: "bad alert status", getenv: withToken, path: alerts, auth: "Bearer s3cret", body: `{"groupKey":"g","alerts":[{"status":"firing"},{"status":"ok"}]}`, wantStatus: http.StatusBadRequest, wantError: "alerts[1].status"},
 		{name: "webhook version 3", getenv: withToken, path: alerts, auth: "Bearer s3cret", body: `{"version":"3","groupKey":"g","alerts":[{"status":"firing"}]}`, wantStatus: http.StatusBadRequest, wantError: "version"},
 		{name: "ack without an API token", getenv: withToken, path: "/v1/incidents/x/ack", body: `{"by":"alice"}`, wantStatus: http.StatusUnauthorized, wantError: "an API token is required"},
-		{name: "ack with an integration's token", getenv: withToken, path: "/v1/incidents/x/ack", auth: "Bearer s3cret", body: `{}`, wantStatus: http.StatusUnauthorized, wantError: "an API token is required"},
+		{name: "ack with an integration's token", getenv: withToken, path: "/v1/incidents/x/ack", auth: "Bearer s3cret", body: `{}`, wantStatus: http.StatusUnauthorized, wantError: "that API token is not one of api_tokens"},
 		{name: "ack as someone else", getenv: withToken, path: "/v1/incidents/x/ack", auth: "Bearer alice-api", body: `{"by":"bob"}`, wantStatus: http.StatusForbidden, wantError: `by: token alice-laptop acts as alice, not "bob"`},
 		{name: "ack with a read-only token", getenv: withToken, path: "/v1/incidents/x/ack", auth: "bearer dash-api", body: `{}`, wantStatus: http.StatusForbidden, wantError: "token dashboard is read-only"},
 		{name: "a bot acting for an unknown user", getenv: withToken, path: "/v1/incidents/x/ack", auth: "Bearer chatops-api", body: `{"by":"zed"}`, wantStatus: http.StatusBadRequest, wantError: `by: unknown user "zed"`},

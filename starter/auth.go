@@ -14,8 +14,12 @@ type Forbidden struct{ Msg string }
 
 func (e *Forbidden) Error() string { return e.Msg }
 
-// errNoAPIToken is the 401 of the API (integrations have their own).
-var errNoAPIToken = errors.New("authorization: an API token is required (Authorization: Bearer <token>; api_tokens in the config)")
+// errNoAPIToken and errBadAPIToken are the API's 401s (integrations have
+// their own); neither says which tokens exist.
+var (
+	errNoAPIToken  = errors.New("authorization: an API token is required (Authorization: Bearer <token>; api_tokens in the config)")
+	errBadAPIToken = errors.New("authorization: that API token is not one of api_tokens (or its variable is empty)")
+)
 
 // apiKey is a configured API token with its secret from the environment.
 type apiKey struct {
@@ -52,7 +56,7 @@ func (s *Server) authorize(r *http.Request, decodeErr error, by *string) error {
 	t, ok := s.tokenOf(r, false)
 	switch {
 	case !ok:
-		return errNoAPIToken
+		return s.missingToken(r, false)
 	case t.ReadOnly:
 		return &Forbidden{Msg: fmt.Sprintf("token %s is read-only", t.Name)}
 	case decodeErr != nil:
@@ -71,10 +75,18 @@ func (s *Server) readable(inQuery bool, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if !s.cfg.HTTP.PublicReads {
 			if _, ok := s.tokenOf(r, inQuery); !ok {
-				s.fail(w, r, errNoAPIToken)
+				s.fail(w, r, s.missingToken(r, inQuery))
 				return
 			}
 		}
 		h(w, r)
 	}
+}
+
+// missingToken tells a request with no token from one with a wrong one.
+func (s *Server) missingToken(r *http.Request, inQuery bool) error {
+	if credential(r, "Bearer") != "" || (inQuery && r.URL.Query().Get("token") != "") {
+		return errBadAPIToken
+	}
+	return errNoAPIToken
 }

@@ -60,7 +60,7 @@ users: {alice: {}, bob: {}}
 			want           string
 		}{
 			{"no token", "", "", http.StatusUnauthorized, "an API token is required"},
-			{"a wrong token", "Bearer nope", "", http.StatusUnauthorized, "an API token is required"},
+			{"a wrong token", "Bearer nope", "", http.StatusUnauthorized, "that API token is not one of api_tokens"},
 			{"a read-only token", "Bearer wall-secret", "", http.StatusForbidden, "token wallboard is read-only"},
 			{"a spoofed by", "Bearer alice-secret", "bob", http.StatusForbidden, `acts as alice, not "bob"`},
 		} {

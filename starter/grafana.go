@@ -8,10 +8,10 @@ import (
 	"github.com/incidentflow/incidentflow/config"
 )
 
-// grafanaWebhook is Grafana's unified-alerting webhook (version "1"): an
-// Alertmanager webhook with Grafana's own fields beside it.
-type grafanaWebhook struct {
-	alertmanagerWebhook
+// grafanaExtras are Grafana's own fields beside the Alertmanager webhook
+// its unified alerting sends (version "1"). They are read apart, not
+// embedded, so a type error names the field as the sender wrote it.
+type grafanaExtras struct {
 	OrgID   int    `json:"orgId"`
 	Title   string `json:"title"`
 	State   string `json:"state"`
@@ -26,16 +26,23 @@ func (s *Server) grafana(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	var payload grafanaWebhook
-	if err := decodeJSON(r, &payload); err != nil {
+	var am alertmanagerWebhook
+	var payload grafanaExtras
+	body, err := readBody(r)
+	if err == nil {
+		err = unmarshalBody(body, &am)
+	}
+	if err == nil {
+		err = unmarshalBody(body, &payload)
+	}
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if v := payload.Version; v != "" && v != "1" {
+	if v := am.Version; v != "" && v != "1" {
 		s.fail(w, r, &BadRequest{Field: "version", Msg: fmt.Sprintf("unsupported Grafana webhook version %s (want \"1\")", quote(v))})
 		return
 	}
-	am := payload.alertmanagerWebhook
 	am.Version = ""
 	if am.CommonAnnotations["summary"] == "" && payload.Title != "" {
 		// Grafana's title ("[FIRING:1] HighCPU ...") beats the alert name

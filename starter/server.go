@@ -622,7 +622,7 @@ func answerFor(w http.ResponseWriter, err error) (int, string) {
 		status = http.StatusBadRequest
 	case errors.Is(err, errUnauthorized):
 		status = http.StatusUnauthorized
-	case errors.Is(err, errNoAPIToken):
+	case errors.Is(err, errNoAPIToken), errors.Is(err, errBadAPIToken):
 		status = http.StatusUnauthorized
 		w.Header().Set("WWW-Authenticate", `Bearer realm="incidentflow"`)
 	case errors.As(err, &forbidden):

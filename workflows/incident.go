@@ -42,6 +42,9 @@ const (
 	// maintenanceChange holds the first page while a maintenance window
 	// covers the incident's service.
 	maintenanceChange = "maintenance-hold"
+	// integrationAckChange: an integration's ack no longer makes it
+	// commander.
+	integrationAckChange = "integration-ack"
 )
 
 // maintenanceRecheck is how often a held incident asks again whether its

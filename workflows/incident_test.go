@@ -457,3 +457,18 @@ func (s *incidentSuite) TestCurrentDetailsShowTheIncidentAtAGlance() {
 	s.Contains(after, "- commander: bob")
 	s.NotContains(after, "next page")
 }
+
+// An integration's acknowledge (Opsgenie, Events v2) stops the paging but
+// leads nothing: the first person to act becomes commander.
+func (s *incidentSuite) TestIntegrationAckMakesNobodyCommander() {
+	s.recordPages()
+	var afterAck workflows.Incident
+	s.at(time.Minute, func() { s.signal(workflows.SignalAck, workflows.ActionRequest{By: "integration:opsgenie"}) })
+	s.at(2*time.Minute, func() { afterAck = s.state() })
+	s.resolveAt(3 * time.Minute)
+	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, s.input())
+	s.result()
+	s.Equal(incident.StatusAcknowledged, afterAck.Status)
+	s.Equal("integration:opsgenie", afterAck.AcknowledgedBy)
+	s.Empty(afterAck.Commander)
+}

@@ -237,7 +237,7 @@ func (w *incidentWorkflow) ack(ctx workflow.Context, r ActionRequest) {
 		w.st.AcknowledgedAt = &now
 	}
 	msg := "acknowledged; escalation stopped"
-	if w.st.commander() == "" {
+	if w.st.commander() == "" && w.personActs(ctx, r.By) {
 		// Whoever acknowledges first leads until someone takes over.
 		w.setCommander(now, r.By)
 		msg += "; " + r.By + " is commander"
@@ -300,7 +300,7 @@ func (w *incidentWorkflow) validateReopen(r ActionRequest) error {
 		return err
 	}
 	if w.st.Status != incident.StatusMonitoring && w.st.Status != incident.StatusResolved {
-		return fmt.Errorf("incident %s is %s; only a resolved incident can be reopened", w.st.ID, w.st.Status)
+		return fmt.Errorf("incident %s is %s; only a resolved (or monitored) incident can be reopened", w.st.ID, w.st.Status)
 	}
 	return nil
 }
@@ -919,4 +919,14 @@ func (w *incidentWorkflow) postmortemAttributes() []temporal.SearchAttributeUpda
 		sa = append(sa, SearchCommander.ValueSet(c))
 	}
 	return sa
+}
+
+// personActs says whether by is a person who can lead: an integration
+// (an Opsgenie or Events v2 acknowledge) acknowledges but leads nothing.
+// Histories from before integration-ack made it commander, and replay so.
+func (w *incidentWorkflow) personActs(ctx workflow.Context, by string) bool {
+	if !strings.HasPrefix(by, "integration:") {
+		return true
+	}
+	return workflow.GetVersion(ctx, integrationAckChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion
 }

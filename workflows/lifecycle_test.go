@@ -238,7 +238,7 @@ func (s *incidentSuite) TestUpdateValidatorsRejectInvalidTransitions() {
 		wantErr string
 	}
 	calls := []call{
-		{2 * time.Minute, workflows.UpdateReopen, workflows.ActionRequest{By: "bob"}, "only a resolved incident can be reopened"},
+		{2 * time.Minute, workflows.UpdateReopen, workflows.ActionRequest{By: "bob"}, "only a resolved (or monitored) incident can be reopened"},
 		{2 * time.Minute, workflows.UpdateAssignRole, workflows.RoleRequest{By: "bob", Role: "chef", User: "bob"}, `role: unknown role "chef"`},
 		// Whether a user is configured is for the intake to say: the incident
 		// keeps no user list. It bounds what it keeps.

@@ -65,10 +65,22 @@ func (s *Sender) SMS(_ context.Context, to string, p notify.Page) error {
 // Call rings the person and speaks the page; pressing 1 acknowledges, 2
 // escalates (Twilio posts the key to the intake, signed).
 func (s *Sender) Call(_ context.Context, to, user string, p notify.Page) error {
-	action := fmt.Sprintf("%s/v1/twilio/voice?incident=%s&user=%s", strings.TrimRight(s.CallbackURL, "/"), url.QueryEscape(p.IncidentID), url.QueryEscape(user))
-	twiml := CallTwiML(action, fmt.Sprintf("This is incident flow. %s incident on %s: %s.", p.Severity, p.Service, p.Title))
+	speech := fmt.Sprintf("This is incident flow. %s incident on %s: %s.", p.Severity, p.Service, p.Title)
+	twiml := SpeakTwiML(speech)
+	if s.CallbackURL != "" {
+		action := fmt.Sprintf("%s/v1/twilio/voice?incident=%s&user=%s", strings.TrimRight(s.CallbackURL, "/"), url.QueryEscape(p.IncidentID), url.QueryEscape(user))
+		twiml = CallTwiML(action, speech)
+	}
 	_, err := s.API.CreateCall(&api.CreateCallParams{To: &to, From: &s.From, Twiml: &twiml})
 	return classify("call to "+to, err)
+}
+
+// SpeakTwiML says the page twice: without twilio.callback_url no key
+// press can reach the intake, so the call wakes the person and says where
+// to acknowledge.
+func SpeakTwiML(speech string) string {
+	say := `<Say>` + xmlText(speech) + ` Acknowledge in Slack or with incident flow.</Say>`
+	return `<?xml version="1.0" encoding="UTF-8"?><Response>` + say + `<Pause length="1"/>` + say + `</Response>`
 }
 
 // CallTwiML says the page and asks for one key, twice, then hangs up.

@@ -54,3 +54,12 @@ func TestValidChecksTwiliosSignature(t *testing.T) {
 	require.False(t, Valid(token, u+"?x=1", form, faketwilio.Signature(token, u, form)), "the URL is signed too")
 	require.False(t, Valid(token, u, form, ""))
 }
+
+// Without a callback URL no key press could reach the intake: the call
+// says the page and where to acknowledge, and asks for no key.
+func TestCallWithoutCallbackURLSpeaksOnly(t *testing.T) {
+	twiml := SpeakTwiML("P1 incident on checkout")
+	if strings.Contains(twiml, "<Gather") || !strings.Contains(twiml, "Acknowledge in Slack") {
+		t.Fatalf("unexpected TwiML: %s", twiml)
+	}
+}
