@@ -9,10 +9,9 @@ import (
 )
 
 // Similar is a past incident like this one: responders opening an
-// incident see what happened the last times, and where it was written up.
+// incident see what happened the last times (GET it for its post-mortem).
 type Similar struct {
 	Summary
-	Postmortem string `json:"postmortem,omitempty"`
 	// Why says what makes it similar: the same alert key, or the title.
 	Why string `json:"why"`
 }
@@ -21,8 +20,10 @@ type Similar struct {
 const similarScan = 200
 
 // Similar finds up to three past incidents of the same service with the
-// same key or a near-identical title, newest first. It never fails the
-// incident's read: without visibility it finds none.
+// same key or a near-identical title, newest first, from visibility alone:
+// reading each one's state would wake a worker per closed incident on
+// every read. It never fails the incident's read: without visibility it
+// finds none.
 func (in *Incidents) Similar(ctx context.Context, st *workflows.Incident) []Similar {
 	page, err := in.Search(ctx, Filter{Service: st.Service, Limit: similarScan})
 	if err != nil {
@@ -43,11 +44,7 @@ func (in *Incidents) Similar(ctx context.Context, st *workflows.Incident) []Simi
 		default:
 			continue
 		}
-		sim := Similar{Summary: s, Why: why}
-		if past, err := in.getRun(ctx, s.ID, s.RunID); err == nil {
-			sim.Postmortem = past.Postmortem
-		}
-		out = append(out, sim)
+		out = append(out, Similar{Summary: s, Why: why})
 		if len(out) == 3 {
 			break
 		}
