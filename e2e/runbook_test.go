@@ -12,7 +12,7 @@ import (
 	"github.com/incidentflow/incidentflow/config"
 )
 
-// A runbook link travels with the alert to the page the responder reads
+// A runbook link travels with the alert (and its startsAt gives MTTD) to the page the responder reads
 // and to the incident: Alertmanager's runbook_url annotation, else the
 // service's runbook_url; a link that is not http(s) is dropped, the
 // alert never refused for it.
@@ -25,6 +25,8 @@ func TestRunbookLinkReachesThePage(t *testing.T) {
 	var payload map[string]any
 	require.NoError(t, json.Unmarshal(alertmanagerPayload("runbook-"+t.Name(), "firing"), &payload))
 	payload["commonAnnotations"].(map[string]any)["runbook_url"] = "https://runbooks.example.com/high-error-rate"
+	// The problem began two minutes before the alert reached us: MTTD.
+	payload["alerts"].([]any)[0].(map[string]any)["startsAt"] = time.Now().Add(-2 * time.Minute).UTC().Format(time.RFC3339)
 	body, err := json.Marshal(payload)
 	require.NoError(t, err)
 	code, out := h.post("/v1/alerts/alertmanager", body, promToken)
@@ -33,6 +35,9 @@ func TestRunbookLinkReachesThePage(t *testing.T) {
 	waitFor(t, "the page", 10*time.Second, func() bool { return len(h.slack.Messages(aliceDM)) == 1 })
 	require.Contains(t, h.slack.Messages(aliceDM)[0].Form.Get("text"), "Runbook: https://runbooks.example.com/high-error-rate")
 	require.Equal(t, "https://runbooks.example.com/high-error-rate", h.incident(id).Runbook)
+	waitFor(t, "the problem's start noted", 5*time.Second, func() bool { return h.incident(id).MTTDSeconds != nil })
+	mttd := *h.incident(id).MTTDSeconds
+	require.InDelta(t, 120, mttd, 10, "MTTD runs from the alert's startsAt to the incident's opening")
 	_, _ = h.post("/v1/incidents/"+id+"/resolve", []byte(`{}`), aliceToken)
 
 	// No link on the alert (and one that is not a link): the service's.

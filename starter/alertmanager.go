@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/incidentflow/incidentflow/config"
 	"github.com/incidentflow/incidentflow/incident"
@@ -98,6 +99,7 @@ func alertmanagerEvents(cfg *config.Config, integ config.Integration, w alertman
 				Source:      integ.Name,
 				Labels:      boundLabels(a.Labels),
 				Runbook:     incident.RunbookURL(firstNonEmpty(a.Annotations["runbook_url"], w.CommonAnnotations["runbook_url"])),
+				StartsAt:    startedAt(a.StartsAt),
 			},
 		})
 	}
@@ -203,4 +205,14 @@ func firstNonEmpty(vals ...string) string {
 		}
 	}
 	return ""
+}
+
+// startedAt reads a sender's RFC 3339 start time; anything else (Go's zero
+// time, which Alertmanager sends for "unknown", or garbage) is no start.
+func startedAt(s string) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil || t.Year() < 2000 {
+		return time.Time{}
+	}
+	return t
 }

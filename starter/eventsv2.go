@@ -121,7 +121,7 @@ func eventsV2Event(cfg *config.Config, integ config.Integration, e eventsV2) (Al
 		Key: key, Title: summary, Service: service, Severity: severity, Source: integ.Name,
 		Alert: workflows.AlertSignal{
 			Fingerprint: incident.CutID(key, incident.MaxFingerprint), Status: incident.AlertFiring,
-			Summary: summary, Source: integ.Name, Labels: labels, Runbook: e.runbook(),
+			Summary: summary, Source: integ.Name, Labels: labels, Runbook: e.runbook(), StartsAt: startedAt(p.Timestamp),
 		},
 	}, nil
 }

@@ -127,6 +127,9 @@ type AlertSignal struct {
 	Count int `json:"count,omitempty"`
 	// Runbook is the alert's runbook_url annotation (or link).
 	Runbook string `json:"runbook_url,omitempty"`
+	// StartsAt is when the monitoring saw the problem begin (Alertmanager's
+	// startsAt, an Events v2 timestamp): the start of MTTD.
+	StartsAt time.Time `json:"starts_at,omitzero"`
 }
 
 // AlertBatch is the alerts that arrived together for one incident, in the

@@ -634,6 +634,7 @@ func (w *incidentWorkflow) alert(ctx workflow.Context, s AlertSignal) {
 	if w.st.Runbook == "" {
 		w.st.Runbook = incident.RunbookURL(s.Runbook)
 	}
+	w.noteProblemStart(s.StartsAt)
 	events := max(s.Count, 1)
 	idx := -1
 	for i := range w.st.Alerts {
@@ -956,4 +957,22 @@ func (w *incidentWorkflow) stopPaging() {
 		cancel()
 	}
 	w.paging = nil
+}
+
+// maxDetectionLag bounds how far back an alert's start may put the
+// problem: an older start is a sender's clock or a long-firing alert
+// reopening, not detection time.
+const maxDetectionLag = 7 * 24 * time.Hour
+
+// noteProblemStart keeps the earliest problem start an alert reports
+// before the incident opened.
+func (w *incidentWorkflow) noteProblemStart(at time.Time) {
+	st := &w.st
+	if at.IsZero() || !at.Before(st.CreatedAt) || st.CreatedAt.Sub(at) > maxDetectionLag {
+		return
+	}
+	if st.ProblemStartedAt == nil || at.Before(*st.ProblemStartedAt) {
+		at = at.UTC()
+		st.ProblemStartedAt = &at
+	}
 }

@@ -26,6 +26,9 @@ type incidentState struct {
 	Shadow bool `json:"shadow,omitempty"`
 	// Runbook is the first runbook link an alert brought.
 	Runbook string `json:"runbook_url,omitempty"`
+	// ProblemStartedAt is the earliest start an alert reported, before the
+	// incident opened: MTTD runs from it to CreatedAt.
+	ProblemStartedAt *time.Time `json:"problem_started_at,omitempty"`
 	// Roles maps each held role, commander included, to its holder.
 	Roles          map[string]string `json:"roles"`
 	AcknowledgedBy string            `json:"acknowledged_by,omitempty"`

@@ -44,12 +44,17 @@ type Incident struct {
 	// _seconds twins are for scripts. MTTM says the same as MTTR under the
 	// name the incident review uses (time to mitigate), since MTTR there
 	// runs to resolved_at; mttr keeps its meaning for existing readers.
-	MTTA        *incident.Duration `json:"mtta,omitempty"`
-	MTTR        *incident.Duration `json:"mttr,omitempty"`
-	MTTM        *incident.Duration `json:"mttm,omitempty"`
-	MTTASeconds *float64           `json:"mtta_seconds,omitempty"`
-	MTTRSeconds *float64           `json:"mttr_seconds,omitempty"`
-	MTTMSeconds *float64           `json:"mttm_seconds,omitempty"`
+	// MTTD runs from the problem's start, as the first alert reported it
+	// (problem_started_at), to the incident's opening.
+	ProblemStartedAt *time.Time         `json:"problem_started_at,omitempty"`
+	MTTD             *incident.Duration `json:"mttd,omitempty"`
+	MTTDSeconds      *float64           `json:"mttd_seconds,omitempty"`
+	MTTA             *incident.Duration `json:"mtta,omitempty"`
+	MTTR             *incident.Duration `json:"mttr,omitempty"`
+	MTTM             *incident.Duration `json:"mttm,omitempty"`
+	MTTASeconds      *float64           `json:"mtta_seconds,omitempty"`
+	MTTRSeconds      *float64           `json:"mttr_seconds,omitempty"`
+	MTTMSeconds      *float64           `json:"mttm_seconds,omitempty"`
 	// TimeToResolveSeconds runs to resolved_at, after the monitoring window.
 	TimeToResolveSeconds *float64 `json:"time_to_resolve_seconds,omitempty"`
 
@@ -118,6 +123,10 @@ func (st *incidentState) view() Incident {
 	}
 	if st.Status == incident.StatusTriggered || st.Status == incident.StatusAcknowledged {
 		v.NextUpdateDue = st.NextUpdateDue
+	}
+	if st.ProblemStartedAt != nil {
+		v.ProblemStartedAt = st.ProblemStartedAt
+		v.MTTD, v.MTTDSeconds = since(*st.ProblemStartedAt, st.CreatedAt)
 	}
 	if st.AcknowledgedAt != nil {
 		v.MTTA, v.MTTASeconds = since(st.CreatedAt, *st.AcknowledgedAt)
