@@ -143,7 +143,11 @@ func TestStatusPageShowsTheServiceDegradedWithItsPublicUpdate(t *testing.T) {
 	require.Equal(t, "bob", out["commander"])
 	message := "Payments are slow; we are rolling back <the> release."
 	code, out = h.doJSON(http.MethodPost, "/v1/incidents/"+id+"/status-updates", map[string]any{"stage": "identified", "message": message,
-		"impact": "Card payments take 30s", "known": "secret: deploy 4411 broke the pool"}, aliceToken)
+		"impact": "Card payments take 30s", "known": "secret: deploy 4411 broke the pool", "public": true}, aliceToken)
+	require.Equal(t, http.StatusOK, code, out)
+	// A later update not marked public stays inside.
+	code, out = h.doJSON(http.MethodPost, "/v1/incidents/"+id+"/status-updates", map[string]any{"stage": "identified",
+		"message": "internal only: pool exhausted on db-7"}, aliceToken)
 	require.Equal(t, http.StatusOK, code, out)
 	waitListed(t, h, svc, "open", 1)
 
@@ -153,7 +157,7 @@ func TestStatusPageShowsTheServiceDegradedWithItsPublicUpdate(t *testing.T) {
 	require.Contains(t, page, "Degraded performance")
 	require.Contains(t, page, "Payments are slow; we are rolling back &lt;the&gt; release.")
 	require.Contains(t, page, "Card payments take 30s")
-	for _, internal := range []string{"bob", "alice", "10.1.2.3", "fried", "secret", id} {
+	for _, internal := range []string{"bob", "alice", "10.1.2.3", "fried", "secret", "internal only", id} {
 		require.NotContains(t, page, internal)
 	}
 	require.NotContains(t, page, "<script")

@@ -353,10 +353,10 @@ func (in *Incidents) visibilityQuery(f Filter) (string, error) {
 		q += fmt.Sprintf(" AND %s = '%s'", workflows.SearchCommander.GetName(), quoteless(f.Commander))
 	}
 	if !f.Since.IsZero() {
-		q += fmt.Sprintf(" AND StartTime >= '%s'", f.Since.UTC().Format(time.RFC3339))
+		q += fmt.Sprintf(" AND StartTime >= '%s'", f.Since.UTC().Format(time.RFC3339Nano))
 	}
 	if !f.Until.IsZero() {
-		q += fmt.Sprintf(" AND StartTime <= '%s'", f.Until.UTC().Format(time.RFC3339))
+		q += fmt.Sprintf(" AND StartTime <= '%s'", f.Until.UTC().Format(time.RFC3339Nano))
 	}
 	return q, nil
 }

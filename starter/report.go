@@ -32,7 +32,8 @@ func (s reportSource) List(ctx context.Context, p report.Period, service string,
 	if err != nil {
 		return nil, false, err
 	}
-	q += fmt.Sprintf(" AND StartTime < '%s' AND ExecutionStatus != 'ContinuedAsNew'", p.To.UTC().Format(time.RFC3339))
+	// To the nanosecond: an incident opened in the request's last second counts.
+	q += fmt.Sprintf(" AND StartTime < '%s' AND ExecutionStatus != 'ContinuedAsNew'", p.To.UTC().Format(time.RFC3339Nano))
 	var out []report.Ref
 	var token []byte
 	for {

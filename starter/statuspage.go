@@ -329,7 +329,8 @@ func publicIncident(s Summary, v *workflows.Incident, impact string) StatusIncid
 		pi.Stage = string(v.Stage)
 	}
 	pi.ResolvedAt = v.ResolvedAt
-	if u := v.LastUpdate; u != nil {
+	// Only what the comms lead marked public reaches customers.
+	if u := v.LastPublicUpdate; u != nil {
 		pi.Update = &StatusUpdate{Stage: string(u.Stage), Message: u.Message, Impact: u.Impact, Workaround: u.Workaround, ETA: u.ETA, At: u.At}
 	}
 	return pi

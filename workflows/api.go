@@ -177,7 +177,10 @@ type StatusUpdate struct {
 	Doing      string         `json:"doing,omitempty"`
 	ETA        string         `json:"eta,omitempty"`
 	Workaround string         `json:"workaround,omitempty"`
-	At         time.Time      `json:"at,omitempty"`
+	// Public: the comms lead means it for customers too; only public
+	// updates reach the status page.
+	Public bool      `json:"public,omitempty"`
+	At     time.Time `json:"at,omitempty"`
 }
 
 // NoteRequest adds a line to the timeline.

@@ -518,6 +518,10 @@ func (w *incidentWorkflow) statusUpdate(ctx workflow.Context, u StatusUpdate) {
 	now := workflow.Now(ctx)
 	u.At = now
 	w.st.LastUpdate = &u
+	if u.Public {
+		public := u
+		w.st.LastPublicUpdate = &public
+	}
 	if u.Stage != w.st.Stage && u.Stage != incident.StageResolved {
 		w.setStage(now, u.Stage)
 	}

@@ -47,6 +47,8 @@ type incidentState struct {
 	StageChangedAt  time.Time     `json:"stage_changed_at"`
 	CommanderSince  *time.Time    `json:"commander_since,omitempty"`
 	LastUpdate      *StatusUpdate `json:"last_update,omitempty"`
+	// LastPublicUpdate is the last update meant for customers.
+	LastPublicUpdate *StatusUpdate `json:"last_public_update,omitempty"`
 	// NextUpdateDue is the time people were told the next update comes by.
 	NextUpdateDue *time.Time `json:"next_update_due,omitempty"`
 	Reminders     reminders  `json:"reminders"`

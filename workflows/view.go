@@ -58,10 +58,12 @@ type Incident struct {
 	// TimeToResolveSeconds runs to resolved_at, after the monitoring window.
 	TimeToResolveSeconds *float64 `json:"time_to_resolve_seconds,omitempty"`
 
-	LastUpdate    *StatusUpdate          `json:"last_update,omitempty"`
-	NextUpdateDue *time.Time             `json:"next_update_due,omitempty"`
-	SlackChannel  *incident.SlackChannel `json:"slack_channel,omitempty"`
-	Postmortem    string                 `json:"postmortem,omitempty"`
+	LastUpdate *StatusUpdate `json:"last_update,omitempty"`
+	// LastPublicUpdate is what the status page shows.
+	LastPublicUpdate *StatusUpdate          `json:"last_public_update,omitempty"`
+	NextUpdateDue    *time.Time             `json:"next_update_due,omitempty"`
+	SlackChannel     *incident.SlackChannel `json:"slack_channel,omitempty"`
+	Postmortem       string                 `json:"postmortem,omitempty"`
 
 	AlertCount int     `json:"alert_count"`
 	Alerts     []Alert `json:"alerts"`
@@ -113,7 +115,7 @@ func (st *incidentState) view() Incident {
 		AcknowledgedBy: st.AcknowledgedBy, ResolvedBy: st.ResolvedBy,
 		CreatedAt: st.CreatedAt, AcknowledgedAt: st.AcknowledgedAt, MitigatedAt: st.MitigatedAt,
 		MonitoringUntil: st.MonitoringUntil, ResolvedAt: st.ResolvedAt, ClosedAt: st.ClosedAt,
-		LastUpdate: st.LastUpdate, SlackChannel: st.SlackChannel, Postmortem: st.Postmortem,
+		LastUpdate: st.LastUpdate, LastPublicUpdate: st.LastPublicUpdate, SlackChannel: st.SlackChannel, Postmortem: st.Postmortem,
 		AlertCount: st.alertCount(), Alerts: append([]Alert{}, st.Alerts...), AlertsForgotten: st.Forgotten.Alerts,
 		Timeline: append([]TimelineEntry{}, st.Timeline...), TimelineOmitted: st.TimelineOmitted,
 		ActionItems: append([]ActionItem{}, st.ActionItems...),
