@@ -42,7 +42,7 @@ type Activities struct {
 	Chats  map[string]*chat.Channel
 	Logger *slog.Logger
 	// Overrides, when set, answers each schedule's run-time overrides
-	// (oncall.Live: the schedule's workflow); nil means the config's alone.
+	// (starter.OverrideReader: the schedule's workflow); nil means the config's alone.
 	Overrides OverrideSource
 	// Maintenance, when set, answers the maintenance windows made at run
 	// time (the maintenance workflow); nil means the config's alone.

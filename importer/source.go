@@ -111,10 +111,10 @@ func safeID(id string) error {
 	return nil
 }
 
-// opsgenieList reads every item of an Opsgenie list endpoint. The API pages
-// with offset and limit and says there is more with paging.next; a saved
+// list reads every item of a list endpoint that pages with offset and
+// limit; page reads one answer's items and whether more follow. A saved
 // file holds the whole list as one answer.
-func (f *fetcher) opsgenieList(ctx context.Context, apiPath string, query url.Values, file string) ([]json.RawMessage, error) {
+func (f *fetcher) list(ctx context.Context, apiPath string, query url.Values, file string, page func(b []byte) (items []json.RawMessage, more bool, err error)) ([]json.RawMessage, error) {
 	var all []json.RawMessage
 	for offset := 0; ; {
 		q := url.Values{}
@@ -129,6 +129,22 @@ func (f *fetcher) opsgenieList(ctx context.Context, apiPath string, query url.Va
 		if err != nil {
 			return nil, err
 		}
+		items, more, err := page(b)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", file, err)
+		}
+		all = append(all, items...)
+		if f.opts.Dir != "" || !more || len(items) == 0 {
+			return all, nil
+		}
+		offset += len(items)
+	}
+}
+
+// opsgenieList reads an Opsgenie list endpoint: there is more while the
+// answer has paging.next.
+func (f *fetcher) opsgenieList(ctx context.Context, apiPath string, query url.Values, file string) ([]json.RawMessage, error) {
+	return f.list(ctx, apiPath, query, file, func(b []byte) ([]json.RawMessage, bool, error) {
 		var page struct {
 			Data   json.RawMessage `json:"data"`
 			Paging struct {
@@ -136,68 +152,47 @@ func (f *fetcher) opsgenieList(ctx context.Context, apiPath string, query url.Va
 			} `json:"paging"`
 		}
 		if err := json.Unmarshal(b, &page); err != nil {
-			return nil, fmt.Errorf("%s: %w", file, err)
+			return nil, false, err
 		}
 		var items []json.RawMessage
 		if len(page.Data) > 0 && page.Data[0] == '{' {
 			// Heartbeats answer {"data": {"heartbeats": [...]}}.
 			var inner map[string][]json.RawMessage
 			if err := json.Unmarshal(page.Data, &inner); err != nil {
-				return nil, fmt.Errorf("%s: data: %w", file, err)
+				return nil, false, fmt.Errorf("data: %w", err)
 			}
 			for _, v := range inner {
 				items = append(items, v...)
 			}
 		} else if len(page.Data) > 0 {
 			if err := json.Unmarshal(page.Data, &items); err != nil {
-				return nil, fmt.Errorf("%s: data: %w", file, err)
+				return nil, false, fmt.Errorf("data: %w", err)
 			}
 		}
-		all = append(all, items...)
-		if f.opts.Dir != "" || page.Paging.Next == "" || len(items) == 0 {
-			return all, nil
-		}
-		offset += len(items)
-	}
+		return items, page.Paging.Next != "", nil
+	})
 }
 
-// pagerdutyList reads every item of a PagerDuty list endpoint: classic
-// pagination with offset and limit, while the answer says more: true.
+// pagerdutyList reads a PagerDuty list endpoint (classic pagination): the
+// items are under key, and there is more while the answer says more: true.
 func (f *fetcher) pagerdutyList(ctx context.Context, apiPath, key string, query url.Values, file string) ([]json.RawMessage, error) {
-	var all []json.RawMessage
-	for offset := 0; ; {
-		q := url.Values{}
-		for k, v := range query {
-			q[k] = v
-		}
-		if f.opts.Dir == "" {
-			q.Set("offset", strconv.Itoa(offset))
-			q.Set("limit", strconv.Itoa(f.pageSize()))
-		}
-		b, err := f.get(ctx, apiPath, q, file)
-		if err != nil {
-			return nil, err
-		}
+	return f.list(ctx, apiPath, query, file, func(b []byte) ([]json.RawMessage, bool, error) {
 		var page map[string]json.RawMessage
 		if err := json.Unmarshal(b, &page); err != nil {
-			return nil, fmt.Errorf("%s: %w", file, err)
+			return nil, false, err
 		}
 		var items []json.RawMessage
 		if raw, ok := page[key]; ok {
 			if err := json.Unmarshal(raw, &items); err != nil {
-				return nil, fmt.Errorf("%s: %s: %w", file, key, err)
+				return nil, false, fmt.Errorf("%s: %w", key, err)
 			}
 		}
-		all = append(all, items...)
 		var more bool
 		if raw, ok := page["more"]; ok {
 			_ = json.Unmarshal(raw, &more)
 		}
-		if f.opts.Dir != "" || !more || len(items) == 0 {
-			return all, nil
-		}
-		offset += len(items)
-	}
+		return items, more, nil
+	})
 }
 
 func truncate(s string, n int) string {

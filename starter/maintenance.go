@@ -8,29 +8,12 @@ import (
 	"strings"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/incidentflow/incidentflow/config"
 	"github.com/incidentflow/incidentflow/incident"
-	"github.com/incidentflow/incidentflow/internal/entity"
 	"github.com/incidentflow/incidentflow/workflows"
 )
-
-// MaintenanceReader reads the run-time maintenance windows from their
-// workflow; none when it was never started.
-type MaintenanceReader struct {
-	Client client.Client
-}
-
-func (m MaintenanceReader) Windows(ctx context.Context) ([]incident.MaintenanceWindow, error) {
-	var out []incident.MaintenanceWindow
-	if _, err := entity.Query(ctx, m.Client, incident.MaintenanceWorkflowID, incident.QueryMaintenance, &out); err != nil {
-		return nil, fmt.Errorf("read the maintenance windows: %w", err)
-	}
-	return out, nil
-}
 
 // AddMaintenance plans a window through the maintenance workflow (started
 // by the first window).
@@ -38,24 +21,9 @@ func (in *Incidents) AddMaintenance(ctx context.Context, req workflows.Maintenan
 	if _, ok := in.Config.Services[req.Service]; req.Service != "" && !ok {
 		return incident.MaintenanceWindow{}, &BadRequest{Field: "service", Msg: fmt.Sprintf("unknown service %q (leave it out for every service)", incident.Cut(req.Service, incident.MaxName))}
 	}
-	start := in.Client.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
-		ID:                       incident.MaintenanceWorkflowID,
-		TaskQueue:                in.TaskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		StaticSummary:            "maintenance windows made at run time",
-	}, workflows.MaintenanceWorkflowName, workflows.MaintenanceInput{})
-	h, err := in.Client.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
-		StartWorkflowOperation: start,
-		UpdateOptions: client.UpdateWorkflowOptions{
-			WorkflowID: incident.MaintenanceWorkflowID, UpdateName: workflows.UpdateAddMaintenance, Args: []any{req},
-			WaitForStage: client.WorkflowUpdateStageCompleted,
-		},
-	})
+	start := in.entityStart(incident.MaintenanceWorkflowID, "maintenance windows made at run time", workflows.MaintenanceWorkflowName, workflows.MaintenanceInput{})
 	var m incident.MaintenanceWindow
-	if err == nil {
-		err = h.Get(ctx, &m)
-	}
-	if err != nil {
+	if err := in.updateEntity(ctx, start, incident.MaintenanceWorkflowID, workflows.UpdateAddMaintenance, req, &m); err != nil {
 		return incident.MaintenanceWindow{}, in.explainMaintenance(ctx, err)
 	}
 	return m, nil
@@ -64,15 +32,8 @@ func (in *Incidents) AddMaintenance(ctx context.Context, req workflows.Maintenan
 // RemoveMaintenance ends a run-time window now; incidents it held page
 // at their next check, within five minutes.
 func (in *Incidents) RemoveMaintenance(ctx context.Context, id, by string) (incident.MaintenanceWindow, error) {
-	h, err := in.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: incident.MaintenanceWorkflowID, UpdateName: workflows.UpdateRemoveMaintenance,
-		Args: []any{workflows.RemoveMaintenanceRequest{ID: id, By: by}}, WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
 	var m incident.MaintenanceWindow
-	if err == nil {
-		err = h.Get(ctx, &m)
-	}
-	if err != nil {
+	if err := in.updateEntity(ctx, nil, incident.MaintenanceWorkflowID, workflows.UpdateRemoveMaintenance, workflows.RemoveMaintenanceRequest{ID: id, By: by}, &m); err != nil {
 		err = in.explainMaintenance(ctx, err)
 		var nf *NotFound
 		if errors.As(err, &nf) {

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/incidentflow/incidentflow/config"
@@ -25,24 +23,9 @@ func (in *Incidents) AddOverride(ctx context.Context, schedule string, req workf
 		return incident.Override{}, err
 	}
 	id := incident.ScheduleWorkflowID(schedule)
-	start := in.Client.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
-		ID:                       id,
-		TaskQueue:                in.TaskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		StaticSummary:            "run-time overrides of schedule " + schedule,
-	}, workflows.ScheduleWorkflowName, workflows.ScheduleInput{Schedule: schedule})
-	h, err := in.Client.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
-		StartWorkflowOperation: start,
-		UpdateOptions: client.UpdateWorkflowOptions{
-			WorkflowID: id, UpdateName: workflows.UpdateAddOverride, Args: []any{req},
-			WaitForStage: client.WorkflowUpdateStageCompleted,
-		},
-	})
+	start := in.entityStart(id, "run-time overrides of schedule "+schedule, workflows.ScheduleWorkflowName, workflows.ScheduleInput{Schedule: schedule})
 	var o incident.Override
-	if err == nil {
-		err = h.Get(ctx, &o)
-	}
-	if err != nil {
+	if err := in.updateEntity(ctx, start, id, workflows.UpdateAddOverride, req, &o); err != nil {
 		return incident.Override{}, in.explainSchedule(ctx, schedule, err)
 	}
 	return o, nil
@@ -68,16 +51,8 @@ func (in *Incidents) RemoveOverride(ctx context.Context, schedule, overrideID, b
 	if _, ok := in.Config.Schedules[schedule]; !ok {
 		return incident.Override{}, unknownSchedule(in.Config, schedule)
 	}
-	h, err := in.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: incident.ScheduleWorkflowID(schedule), UpdateName: workflows.UpdateRemoveOverride,
-		Args:         []any{workflows.RemoveOverrideRequest{ID: overrideID, By: by}},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
 	var o incident.Override
-	if err == nil {
-		err = h.Get(ctx, &o)
-	}
-	if err != nil {
+	if err := in.updateEntity(ctx, nil, incident.ScheduleWorkflowID(schedule), workflows.UpdateRemoveOverride, workflows.RemoveOverrideRequest{ID: overrideID, By: by}, &o); err != nil {
 		err = in.explainSchedule(ctx, schedule, err)
 		var nf *NotFound
 		if errors.As(err, &nf) {
@@ -93,7 +68,7 @@ func (in *Incidents) Overrides(ctx context.Context, schedule string) ([]incident
 	if _, ok := in.Config.Schedules[schedule]; !ok {
 		return nil, unknownSchedule(in.Config, schedule)
 	}
-	out, err := (&oncall.Live{Client: in.Client}).Overrides(ctx, schedule)
+	out, err := OverrideReader{Client: in.Client}.Overrides(ctx, schedule)
 	if err != nil {
 		return nil, in.explainSchedule(ctx, schedule, err)
 	}
@@ -113,7 +88,7 @@ func (in *Incidents) Schedule(ctx context.Context, name string) (sched config.Sc
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	extra, err := (&oncall.Live{Client: in.Client}).Overrides(ctx, name)
+	extra, err := OverrideReader{Client: in.Client}.Overrides(ctx, name)
 	if err != nil {
 		return sched, "run-time overrides could not be read, so this is the config's schedule alone: " + err.Error()
 	}

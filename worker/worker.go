@@ -10,7 +10,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/incidentflow/incidentflow/activities"
-	"github.com/incidentflow/incidentflow/oncall"
 	"github.com/incidentflow/incidentflow/starter"
 	"github.com/incidentflow/incidentflow/workflows"
 )
@@ -21,7 +20,7 @@ import (
 // told otherwise.
 func New(c client.Client, taskQueue string, acts *activities.Activities) sdkworker.Worker {
 	if acts.Overrides == nil {
-		acts.Overrides = &oncall.Live{Client: c}
+		acts.Overrides = starter.OverrideReader{Client: c}
 	}
 	if acts.Maintenance == nil {
 		acts.Maintenance = starter.MaintenanceReader{Client: c}

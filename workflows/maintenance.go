@@ -95,18 +95,10 @@ func (w *maintenanceWorkflow) validateAdd(now time.Time, req MaintenanceRequest)
 		return checkLen("service", req.Service, incident.MaxName)
 	case len(req.By) > incident.MaxName:
 		return checkLen("by", req.By, incident.MaxName)
-	case req.Start.IsZero() || req.End.IsZero():
-		return fieldError("start", "start and end are both required")
-	case !req.End.After(req.Start):
-		return fieldError("end", "must be after start")
-	case !req.End.After(now):
-		return fieldError("end", "has already passed")
-	case req.End.Sub(req.Start) > incident.MaxMaintenanceSpan:
-		return fieldError("end", "a maintenance window lasts at most %s", incident.Duration(incident.MaxMaintenanceSpan))
 	case len(w.list.current(now)) >= incident.MaxMaintenanceWindows:
 		return fieldError("windows", "%d windows are planned, the most kept; remove one first", incident.MaxMaintenanceWindows)
 	}
-	return nil
+	return checkSpan(now, req.Start, req.End, incident.MaxMaintenanceSpan, "a maintenance window")
 }
 
 func (w *maintenanceWorkflow) add(ctx workflow.Context, req MaintenanceRequest) (incident.MaintenanceWindow, error) {

@@ -94,18 +94,11 @@ func (w *scheduleWorkflow) validateAdd(now time.Time, req OverrideRequest) error
 		return checkLen("user", req.User, incident.MaxName)
 	case len(req.By) > incident.MaxName:
 		return checkLen("by", req.By, incident.MaxName)
-	case req.Start.IsZero() || req.End.IsZero():
-		return fieldError("start", "start and end are both required")
-	case !req.End.Truncate(time.Minute).After(req.Start.Truncate(time.Minute)):
-		return fieldError("end", "must be after start")
-	case !req.End.After(now):
-		return fieldError("end", "has already passed")
-	case req.End.Sub(req.Start) > incident.MaxOverrideSpan:
-		return fieldError("end", "an override lasts at most %s", incident.Duration(incident.MaxOverrideSpan))
 	case len(w.list.current(now)) >= incident.MaxOverrides:
 		return fieldError("overrides", "schedule %s already has %d overrides, the most it keeps; remove one first", w.st.Schedule, incident.MaxOverrides)
 	}
-	return nil
+	// Shifts hand over on whole minutes, and so do overrides.
+	return checkSpan(now, req.Start.Truncate(time.Minute), req.End.Truncate(time.Minute), incident.MaxOverrideSpan, "an override")
 }
 
 func (w *scheduleWorkflow) add(ctx workflow.Context, req OverrideRequest) (incident.Override, error) {

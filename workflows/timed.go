@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/incidentflow/incidentflow/incident"
 )
 
 // timed is what a timed list holds: entries found by ID that stop
@@ -91,4 +93,20 @@ func (l *timedList[T]) run(ctx workflow.Context, what string) error {
 			return nil
 		}
 	}
+}
+
+// checkSpan refuses an entry's times that cannot hold: missing, ending
+// before they start, already over, or longer than longest (named what).
+func checkSpan(now, start, end time.Time, longest time.Duration, what string) error {
+	switch {
+	case start.IsZero() || end.IsZero():
+		return fieldError("start", "start and end are both required")
+	case !end.After(start):
+		return fieldError("end", "must be after start")
+	case !end.After(now):
+		return fieldError("end", "has already passed")
+	case end.Sub(start) > longest:
+		return fieldError("end", "%s lasts at most %s", what, incident.Duration(longest))
+	}
+	return nil
 }
