@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Heartbeat is a dead-man's switch: a cron job or pipeline pings it at
@@ -51,39 +52,70 @@ var heartbeatName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 // severities themselves are known.
 func (c *Config) validateHeartbeats(add func(key, format string, args ...any)) {
 	for _, name := range sortedKeys(c.Heartbeats) {
-		h := c.Heartbeats[name]
-		key := "heartbeats." + name
-		if !heartbeatName.MatchString(name) {
-			add(key, "%q is not a heartbeat name: 1 to 64 letters, digits, '.', '-' or '_', starting with a letter or digit (it is part of the ping URL)", name)
-		}
-		switch iv := h.Interval.D(); {
-		case iv == 0:
-			add(key+".interval", "required: how often the job pings (a Go duration such as 1h or 24h)")
-		case iv < MinHeartbeatInterval || iv > MaxHeartbeatInterval:
-			// The bounds above, as people write them.
-			add(key+".interval", "%s must be from 1s to 8784h (366 days)", iv)
-		}
-		switch g := h.Grace.D(); {
-		case g < 0 || g > MaxHeartbeatGrace:
-			add(key+".grace", "%s must be from 0s to 8784h (366 days)", g)
-		case g == 0 && h.Interval > 0:
-			h.Grace = Duration(DefaultGrace(h.Interval.D()))
-		}
-		if h.Service == "" {
-			add(key+".service", "required: the service whose incident a missed ping opens")
-		} else if _, ok := c.Services[h.Service]; !ok {
-			add(key+".service", "unknown service %q (one of %s)", h.Service, strings.Join(sortedKeys(c.Services), ", "))
-		}
-		if h.Severity == "" {
-			h.Severity = c.LowestPagingSeverity()
-		} else if sev, ok := c.NormalizeSeverity(h.Severity); ok {
-			h.Severity = sev
-		} else {
-			add(key+".severity", "unknown severity %q (one of %s)", h.Severity, strings.Join(c.SeverityNames(), ", "))
-		}
-		c.Heartbeats[name] = h
+		c.Heartbeats[name] = c.CheckHeartbeat(name, c.Heartbeats[name], "heartbeats."+name, add)
 	}
+}
+
+// CheckHeartbeat checks one monitor, from the config file or made over the
+// API, and returns it with its defaults settled. Problems are reported
+// under key (the monitor's path in the file), or, with key "", under the
+// bare field names an API body uses.
+func (c *Config) CheckHeartbeat(name string, h Heartbeat, key string, add func(key, format string, args ...any)) Heartbeat {
+	field := func(f string) string {
+		if key == "" {
+			return f
+		}
+		return key + "." + f
+	}
+	nameKey := key
+	if key == "" {
+		nameKey = "name"
+	}
+	if !heartbeatName.MatchString(name) {
+		add(nameKey, "%q is not a heartbeat name: 1 to 64 letters, digits, '.', '-' or '_', starting with a letter or digit (it is part of the ping URL)", cut(name, 100))
+	}
+	switch iv := h.Interval.D(); {
+	case iv == 0:
+		add(field("interval"), "required: how often the job pings (a Go duration such as 1h or 24h)")
+	case iv < MinHeartbeatInterval || iv > MaxHeartbeatInterval:
+		// The bounds above, as people write them.
+		add(field("interval"), "%s must be from 1s to 8784h (366 days)", iv)
+	}
+	switch g := h.Grace.D(); {
+	case g < 0 || g > MaxHeartbeatGrace:
+		add(field("grace"), "%s must be from 0s to 8784h (366 days)", g)
+	case g == 0 && h.Interval > 0:
+		h.Grace = Duration(DefaultGrace(h.Interval.D()))
+	}
+	if h.Service == "" {
+		add(field("service"), "required: the service whose incident a missed ping opens")
+	} else if _, ok := c.Services[h.Service]; !ok {
+		add(field("service"), "unknown service %q (one of %s)", cut(h.Service, 100), strings.Join(sortedKeys(c.Services), ", "))
+	}
+	if h.Severity == "" {
+		h.Severity = c.LowestPagingSeverity()
+	} else if sev, ok := c.NormalizeSeverity(h.Severity); ok {
+		h.Severity = sev
+	} else {
+		add(field("severity"), "unknown severity %q (one of %s)", cut(h.Severity, 100), strings.Join(c.SeverityNames(), ", "))
+	}
+	return h
 }
 
 // HeartbeatNames lists the configured monitors, sorted.
 func (c *Config) HeartbeatNames() []string { return sortedKeys(c.Heartbeats) }
+
+// cut keeps a value quoted back in a problem short: a name or service sent
+// over the API may be any length, and the answer should not echo a megabyte.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+// ValidHeartbeatName says whether name can be a monitor's.
+func ValidHeartbeatName(name string) bool { return heartbeatName.MatchString(name) }

@@ -102,3 +102,119 @@ func TestHeartbeatMissPagesAndPingResolves(t *testing.T) {
 	require.NoError(t, temporalClient.TerminateWorkflow(ctx, wf, "", "test over"))
 	recordRun(t, wf, "", "v6_heartbeat")
 }
+
+// A monitor made over HTTP, as a team moving off Opsgenie scripts it: it
+// lives only in Temporal, is listed beside the file's, can be switched off
+// and on and re-timed, misses and recovers like any other, and goes away
+// when deleted, while the file's monitors refuse changes over the API.
+func TestHeartbeatMadeOverHTTP(t *testing.T) {
+	suffix := time.Now().UnixNano() % 1_000_000_000
+	name, fromFile := fmt.Sprintf("export%d", suffix), fmt.Sprintf("filed%d", suffix)
+	h := newHarnessWith(t, func(c *config.Config) {
+		c.Heartbeats = map[string]config.Heartbeat{
+			fromFile: {Interval: config.Duration(time.Hour), Service: "checkout"},
+		}
+	})
+	ctx := context.Background()
+	t.Cleanup(func() {
+		for _, n := range []string{name, fromFile} {
+			_ = temporalClient.TerminateWorkflow(ctx, incident.HeartbeatWorkflowID(n), "", "test over")
+		}
+	})
+	body := func(fields string) []byte { return []byte(fields) }
+
+	refusals := []struct {
+		why, token, body string
+		code             int
+		field            string
+	}{
+		{"no token", "", `{"name":"x1","interval":"1h","service":"checkout"}`, http.StatusUnauthorized, ""},
+		{"bad name", aliceToken, `{"name":"no/slash","interval":"1h","service":"checkout"}`, http.StatusBadRequest, "name:"},
+		{"no interval", aliceToken, `{"name":"x1","service":"checkout"}`, http.StatusBadRequest, "interval: required"},
+		{"interval not a duration", aliceToken, `{"name":"x1","interval":"daily","service":"checkout"}`, http.StatusBadRequest, "interval:"},
+		{"interval too short", aliceToken, `{"name":"x1","interval":"10ms","service":"checkout"}`, http.StatusBadRequest, "interval: 10ms must be from 1s"},
+		{"unknown service", aliceToken, `{"name":"x1","interval":"1h","service":"nosuch"}`, http.StatusBadRequest, "service: unknown service"},
+		{"unknown severity", aliceToken, `{"name":"x1","interval":"1h","service":"checkout","severity":"P9"}`, http.StatusBadRequest, "severity: unknown severity"},
+		{"unknown field", aliceToken, `{"name":"x1","interval":"1h","service":"checkout","owner":"x"}`, http.StatusBadRequest, "owner"},
+		{"the file's name", aliceToken, `{"name":"` + fromFile + `","interval":"1h","service":"checkout"}`, http.StatusConflict, "config file"},
+	}
+	for _, r := range refusals {
+		code, out := h.do(http.MethodPost, "/v1/heartbeats", body(r.body), r.token)
+		require.Equal(t, r.code, code, "%s: %v", r.why, out)
+		require.Contains(t, out["error"], r.field, r.why)
+	}
+
+	code, out := h.do(http.MethodPost, "/v1/heartbeats", body(`{"name":"`+name+`","interval":"3s","grace":"1s","service":"checkout","severity":"P3"}`), aliceToken)
+	require.Equal(t, http.StatusCreated, code, out)
+	require.Equal(t, "waiting", out["state"])
+	require.Equal(t, "api", out["managed_by"])
+	require.NotEmpty(t, out["next_due"])
+	code, out = h.do(http.MethodPost, "/v1/heartbeats", body(`{"name":"`+name+`","interval":"1h","service":"checkout"}`), aliceToken)
+	require.Equal(t, http.StatusConflict, code, out)
+	require.Contains(t, out["error"], "exists")
+
+	code, out = h.do(http.MethodPatch, "/v1/heartbeats/"+fromFile, body(`{"enabled":false}`), aliceToken)
+	require.Equal(t, http.StatusConflict, code, out)
+	require.Contains(t, out["error"], "heartbeats."+fromFile)
+	code, out = h.do(http.MethodDelete, "/v1/heartbeats/"+fromFile, nil, aliceToken)
+	require.Equal(t, http.StatusConflict, code, out)
+
+	// Switched off before it is due: 5 s pass with no ping and no page.
+	code, out = h.do(http.MethodPatch, "/v1/heartbeats/"+name, body(`{"enabled":false}`), aliceToken)
+	require.Equal(t, http.StatusOK, code, out)
+	require.Equal(t, "disabled", out["state"])
+	require.Equal(t, false, out["enabled"])
+	require.EqualValues(t, "3s", out["interval"], "a change keeps what it does not name")
+	code, out = h.do(http.MethodPost, "/v1/heartbeats/"+name+"/ping", nil, aliceToken)
+	require.Equal(t, http.StatusAccepted, code, out)
+	require.Equal(t, "disabled", out["state"])
+	waitFor(t, "both monitors listed", 10*time.Second, func() bool {
+		code, out := h.do(http.MethodGet, "/v1/heartbeats", nil, "")
+		require.Equal(t, http.StatusOK, code, out)
+		seen := map[string]string{}
+		for _, v := range out["heartbeats"].([]any) {
+			hb := v.(map[string]any)
+			seen[hb["name"].(string)], _ = hb["managed_by"].(string)
+		}
+		return seen[name] == "api" && seen[fromFile] == "config"
+	})
+	time.Sleep(5 * time.Second)
+	for _, m := range h.slack.Messages(aliceDM) {
+		require.NotContains(t, m.Form.Get("text"), "heartbeat "+name, "a disabled monitor never alerts")
+	}
+
+	// On again, re-timed: due 2+1 s from now, then missed, then paged.
+	code, out = h.do(http.MethodPatch, "/v1/heartbeats/"+name, body(`{"enabled":true,"interval":"2s","grace":"1s"}`), aliceToken)
+	require.Equal(t, http.StatusOK, code, out)
+	require.Contains(t, []any{"up", "waiting"}, out["state"])
+	require.EqualValues(t, "2s", out["interval"])
+	id := workflows.IncidentID(incident.HeartbeatKey(name))
+	waitFor(t, "alice paged for the miss", 20*time.Second, func() bool {
+		for _, m := range h.slack.Messages(aliceDM) {
+			if strings.Contains(m.Form.Get("text"), "heartbeat "+name+" missed") {
+				return true
+			}
+		}
+		return false
+	})
+	code, out = h.do(http.MethodGet, "/v1/heartbeats/"+name, nil, "")
+	require.Equal(t, http.StatusOK, code, out)
+	require.Equal(t, "down", out["state"])
+	code, out = h.do(http.MethodPost, "/v1/heartbeats/"+name+"/ping", nil, aliceToken)
+	require.Equal(t, http.StatusAccepted, code, out)
+	waitFor(t, "the incident resolved by the ping", 20*time.Second, func() bool {
+		return h.incident(id).ResolvedBy == "alert:heartbeat:"+name
+	})
+
+	code, out = h.do(http.MethodDelete, "/v1/heartbeats/"+name, nil, aliceToken)
+	require.Equal(t, http.StatusOK, code, out)
+	require.Equal(t, true, out["deleted"])
+	waitFor(t, "the monitor gone", 10*time.Second, func() bool {
+		code, _ := h.do(http.MethodGet, "/v1/heartbeats/"+name, nil, "")
+		return code == http.StatusNotFound
+	})
+	code, out = h.do(http.MethodPost, "/v1/heartbeats/"+name+"/ping", nil, aliceToken)
+	require.Equal(t, http.StatusNotFound, code, out)
+	code, out = h.do(http.MethodPatch, "/v1/heartbeats/"+name, body(`{"enabled":true}`), aliceToken)
+	require.Equal(t, http.StatusNotFound, code, out)
+}

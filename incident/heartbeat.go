@@ -1,6 +1,9 @@
 package incident
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Heartbeat monitors: one long-running workflow per configured monitor
 // holds its last ping and raises an alert when a ping is missed.
@@ -48,6 +51,24 @@ type HeartbeatConfig struct {
 	Enabled  bool     `json:"enabled"`
 }
 
+// Check is the monitor workflow's own guard on a change: the intake has
+// already checked it against the config (service and severity names), so
+// this only keeps nonsense out of the workflow's state.
+func (c HeartbeatConfig) Check() error {
+	const year = 366 * 24 * time.Hour
+	switch {
+	case time.Duration(c.Interval) < time.Second || time.Duration(c.Interval) > year:
+		return fmt.Errorf("interval: %s must be from 1s to 8784h", time.Duration(c.Interval))
+	case c.Grace < 0 || time.Duration(c.Grace) > year:
+		return fmt.Errorf("grace: %s must be from 0s to 8784h", time.Duration(c.Grace))
+	case c.Service == "" || len(c.Service) > MaxName:
+		return fmt.Errorf("service: required, at most %d bytes", MaxName)
+	case c.Severity == "" || len(c.Severity) > MaxName:
+		return fmt.Errorf("severity: required, at most %d bytes", MaxName)
+	}
+	return nil
+}
+
 // HeartbeatPing is one ping as the intake received it.
 type HeartbeatPing struct {
 	// At is when the intake received it; the workflow keeps it when it is
@@ -82,6 +103,9 @@ type HeartbeatView struct {
 	Misses   int64      `json:"misses"`
 	// Incident is the incident a miss opens (open or not).
 	Incident string `json:"incident_key"`
+	// ManagedBy says where the monitor is changed: "config" (the file;
+	// the API refuses to change it) or "api".
+	ManagedBy string `json:"managed_by,omitempty"`
 }
 
 // At is the view as of now: up or waiting past the expected ping, within

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -64,7 +65,7 @@ func (in *Incidents) heartbeat(name string) (config.Heartbeat, error) {
 		if names := in.Config.HeartbeatNames(); len(names) > 0 {
 			known = "one of " + strings.Join(names, ", ")
 		}
-		return h, &NotFound{Msg: fmt.Sprintf("no heartbeat %q (%s)", incident.Cut(name, incident.MaxName), known)}
+		return h, &NotFound{Msg: fmt.Sprintf("no heartbeat %q (%s; or one made with POST /v1/heartbeats)", incident.Cut(name, incident.MaxName), known)}
 	}
 	return h, nil
 }
@@ -96,7 +97,7 @@ type HeartbeatPong struct {
 func (in *Incidents) Ping(ctx context.Context, name, source string) (HeartbeatPong, error) {
 	h, err := in.heartbeat(name)
 	if err != nil {
-		return HeartbeatPong{}, err
+		return in.pingMade(ctx, name, source, err)
 	}
 	now := time.Now().UTC()
 	opts, input := in.heartbeatStart(name, heartbeatConfig(in.Config, h))
@@ -107,6 +108,31 @@ func (in *Incidents) Ping(ctx context.Context, name, source string) (HeartbeatPo
 	}
 	state := incident.HeartbeatUp
 	if !h.On() {
+		state = incident.HeartbeatDisabled
+	}
+	return HeartbeatPong{Heartbeat: name, State: state, LastPing: now}, nil
+}
+
+// pingMade pings a monitor made over the API: it is signalled, never
+// started, since only its workflow knows its settings. unknown is the
+// answer for a name nobody made.
+func (in *Incidents) pingMade(ctx context.Context, name, source string, unknown error) (HeartbeatPong, error) {
+	if !config.ValidHeartbeatName(name) {
+		return HeartbeatPong{}, unknown
+	}
+	now := time.Now().UTC()
+	id := incident.HeartbeatWorkflowID(name)
+	if err := in.Client.SignalWorkflow(ctx, id, "", workflows.SignalHeartbeatPing, incident.HeartbeatPing{At: now, Source: source}); err != nil {
+		if isNotFound(err) {
+			// Never made, or deleted (a closed monitor takes no signal).
+			return HeartbeatPong{}, unknown
+		}
+		return HeartbeatPong{}, in.explain(ctx, id, err)
+	}
+	state := incident.HeartbeatUp
+	// Only to say "disabled" to a job pinging a monitor switched off; the
+	// ping itself is already safe with Temporal.
+	if v, err := in.Heartbeat(ctx, name); err == nil && !v.Enabled {
 		state = incident.HeartbeatDisabled
 	}
 	return HeartbeatPong{Heartbeat: name, State: state, LastPing: now}, nil
@@ -132,18 +158,14 @@ func (in *Incidents) EnsureHeartbeats(ctx context.Context) error {
 	}
 	var token []byte
 	for {
-		resp, err := in.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-			Query: fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus = 'Running' AND TaskQueue = '%s'",
-				workflows.HeartbeatWorkflowName, quoteless(in.TaskQueue)),
-			NextPageToken: token,
-		})
+		resp, err := in.Client.ListWorkflow(ctx, in.runningHeartbeats(token))
 		if err != nil {
 			errs = append(errs, fmt.Errorf("list running heartbeats: %w", err))
 			break
 		}
 		for _, e := range resp.GetExecutions() {
 			id := e.GetExecution().GetWorkflowId()
-			if configured[id] {
+			if configured[id] || payloadString(e.GetMemo().GetFields()[memoManagedBy]) == managedByAPI {
 				continue
 			}
 			if err := in.Client.CancelWorkflow(ctx, id, ""); err != nil && !isNotFound(err) {
@@ -155,6 +177,14 @@ func (in *Incidents) EnsureHeartbeats(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+func (in *Incidents) runningHeartbeats(token []byte) *workflowservice.ListWorkflowExecutionsRequest {
+	return &workflowservice.ListWorkflowExecutionsRequest{
+		Query: fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus = 'Running' AND TaskQueue = '%s'",
+			workflows.HeartbeatWorkflowName, quoteless(in.TaskQueue)),
+		NextPageToken: token,
+	}
 }
 
 // StartHeartbeats runs EnsureHeartbeats in the background until it has
@@ -197,30 +227,40 @@ type HeartbeatItem struct {
 
 // Heartbeat reads one monitor's state, as of now.
 func (in *Incidents) Heartbeat(ctx context.Context, name string) (incident.HeartbeatView, error) {
-	if _, err := in.heartbeat(name); err != nil {
-		return incident.HeartbeatView{}, err
+	managedBy := managedByConfig
+	_, unknown := in.heartbeat(name)
+	if unknown != nil {
+		if !config.ValidHeartbeatName(name) {
+			return incident.HeartbeatView{}, unknown
+		}
+		managedBy = managedByAPI
 	}
 	id := incident.HeartbeatWorkflowID(name)
-	v, err := in.Client.QueryWorkflow(ctx, id, "", incident.QueryHeartbeat)
-	if err != nil {
-		err = in.explain(ctx, id, err)
-		var nf *NotFound
-		if errors.As(err, &nf) {
-			return incident.HeartbeatView{}, &NotFound{Msg: fmt.Sprintf("heartbeat %s is configured but not running: it starts with the intake, or at its first ping", name)}
-		}
-		return incident.HeartbeatView{}, err
-	}
 	var view incident.HeartbeatView
-	if err := v.Get(&view); err != nil {
-		return view, fmt.Errorf("decode heartbeat %s: %w", name, err)
+	// A closed monitor (deleted, or stopped when it left the config) is
+	// not running whatever its last state said.
+	found, err := queryEntity(ctx, in.Client, id, incident.QueryHeartbeat, &view)
+	switch {
+	case err != nil:
+		return incident.HeartbeatView{}, in.explain(ctx, id, err)
+	case !found && unknown != nil:
+		return incident.HeartbeatView{}, unknown
+	case !found:
+		return incident.HeartbeatView{}, &NotFound{Msg: fmt.Sprintf("heartbeat %s is configured but not running: it starts with the intake, or at its first ping", name)}
 	}
+	view.ManagedBy = managedBy
 	return view.At(time.Now()), nil
 }
 
-// Heartbeats lists every configured monitor with its state, sorted by
-// name; one that cannot be read is listed from the config with the reason.
-func (in *Incidents) Heartbeats(ctx context.Context) []HeartbeatItem {
+// Heartbeats lists every monitor with its state: the configured ones,
+// then those made over the API, each sorted by name. A configured one that
+// cannot be read is listed from the config with the reason; if the API's
+// cannot be listed, the error says so.
+func (in *Incidents) Heartbeats(ctx context.Context) ([]HeartbeatItem, error) {
 	names := in.Config.HeartbeatNames()
+	made, listErr := in.apiHeartbeats(ctx)
+	slices.Sort(made)
+	names = append(names, made...)
 	out := make([]HeartbeatItem, len(names))
 	// A few queries at once: a long list answers in a few round trips
 	// without flooding Temporal.
@@ -234,16 +274,22 @@ func (in *Incidents) Heartbeats(ctx context.Context) []HeartbeatItem {
 			defer func() { <-sem }()
 			v, err := in.Heartbeat(ctx, name)
 			if err != nil {
+				if _, configured := in.Config.Heartbeats[name]; !configured {
+					// Deleted since it was listed, or unreadable: its
+					// settings are known only to its workflow.
+					out[i] = HeartbeatItem{HeartbeatView: incident.HeartbeatView{Name: name, State: "unknown", ManagedBy: managedByAPI}, Error: err.Error()}
+					return
+				}
 				hc := heartbeatConfig(in.Config, in.Config.Heartbeats[name])
 				v = incident.HeartbeatView{Name: name, State: "unknown", Interval: hc.Interval, Grace: hc.Grace,
-					Service: hc.Service, Severity: hc.Severity, Enabled: hc.Enabled, Incident: incident.HeartbeatKey(name)}
+					Service: hc.Service, Severity: hc.Severity, Enabled: hc.Enabled, Incident: incident.HeartbeatKey(name), ManagedBy: managedByConfig}
 				out[i].Error = err.Error()
 			}
 			out[i].HeartbeatView = v
 		}()
 	}
 	wg.Wait()
-	return out
+	return out, listErr
 }
 
 // pingHeartbeat is GET|POST /v1/heartbeats/{name}/ping: an API token that
@@ -293,7 +339,13 @@ func (s *Server) opsgeniePing(w http.ResponseWriter, r *http.Request) {
 func (s *Server) listHeartbeats(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), s.Timeout)
 	defer cancel()
-	writeJSON(w, http.StatusOK, map[string]any{"heartbeats": s.incidents.Heartbeats(ctx)})
+	list, err := s.incidents.Heartbeats(ctx)
+	answer := map[string]any{"heartbeats": list}
+	if err != nil {
+		// The configured monitors are still worth showing.
+		answer["error"] = err.Error()
+	}
+	writeJSON(w, http.StatusOK, answer)
 }
 
 // getHeartbeat is GET /v1/heartbeats/{name}.

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -63,9 +64,14 @@ func (f *hbFake) SignalWithStartWorkflow(_ context.Context, id, signal string, a
 	return nil, nil
 }
 
+// SignalWorkflow reaches running monitors only, as Temporal's does
+// (incidents are always taken to exist).
 func (f *hbFake) SignalWorkflow(_ context.Context, id, _, signal string, arg any) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if strings.HasPrefix(id, incident.HeartbeatWorkflowID("")) && !slices.Contains(f.running, id) {
+		return serviceerror.NewNotFound("workflow not found")
+	}
 	f.signals = append(f.signals, hbCall{id: id, signal: signal, arg: arg})
 	return nil
 }
@@ -94,6 +100,14 @@ func (f *hbFake) QueryWorkflow(_ context.Context, id, _, query string, _ ...any)
 		return nil, serviceerror.NewNotFound("workflow not found")
 	}
 	return ogValue{v}, nil
+}
+
+func (f *hbFake) QueryWorkflowWithOptions(ctx context.Context, req *client.QueryWorkflowWithOptionsRequest) (*client.QueryWorkflowWithOptionsResponse, error) {
+	v, err := f.QueryWorkflow(ctx, req.WorkflowID, req.RunID, req.QueryType)
+	if err != nil {
+		return nil, err
+	}
+	return &client.QueryWorkflowWithOptionsResponse{QueryResult: v}, nil
 }
 
 func (f *hbFake) DescribeWorkflowExecution(context.Context, string, string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
@@ -135,7 +149,7 @@ func TestHeartbeatPingHTTP(t *testing.T) {
 		{"a wrong token", "POST", "/v1/heartbeats/nightly-backup/ping", "Bearer nope", 401, "API token"},
 		{"a read-only token", "POST", "/v1/heartbeats/nightly-backup/ping", "Bearer dash-secret", 403, "read-only"},
 		{"no token, unknown name", "POST", "/v1/heartbeats/nosuch/ping", "", 401, "API token"},
-		{"unknown name", "POST", "/v1/heartbeats/nosuch/ping", "Bearer cron-secret", 404, `no heartbeat \"nosuch\" (one of nightly-backup, paused)`},
+		{"unknown name", "POST", "/v1/heartbeats/nosuch/ping", "Bearer cron-secret", 404, `no heartbeat \"nosuch\" (one of nightly-backup, paused; or one made with POST /v1/heartbeats)`},
 		{"the integration key on v1", "POST", "/v1/heartbeats/nightly-backup/ping", "GenieKey " + ogKey, 401, "API token"},
 		{"POST", "POST", "/v1/heartbeats/nightly-backup/ping", "Bearer cron-secret", 202, `"state": "up"`},
 		{"GET", "GET", "/v1/heartbeats/nightly-backup/ping", "Bearer cron-secret", 202, `"heartbeat": "nightly-backup"`},

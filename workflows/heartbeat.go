@@ -22,6 +22,10 @@ const (
 	// SignalHeartbeatConfigure carries the incident.HeartbeatConfig the
 	// monitor should run with (sent at every intake start-up).
 	SignalHeartbeatConfigure = "heartbeat-configure"
+	// UpdateHeartbeatConfigure changes a monitor made over the API and
+	// answers the incident.HeartbeatView it leads to: unlike the intake's
+	// start-up signal, a person changing a monitor wants to see the result.
+	UpdateHeartbeatConfigure = "heartbeat-change"
 	// heartbeatPingsPerRun bounds one run's history (about four events a
 	// ping): it continues as new well before Temporal suggests it.
 	heartbeatPingsPerRun = 500
@@ -64,6 +68,9 @@ type heartbeatWorkflow struct {
 	st    HeartbeatResume
 	pings int // this run's, for continue-as-new
 	timer *dueTimer
+	// reconfigured wakes the loop after an Update changed the config, so
+	// the deadline is re-armed at once.
+	reconfigured workflow.Channel
 }
 
 // dueTimer is the pending deadline timer. It is kept across pings: a ping
@@ -81,7 +88,7 @@ type dueTimer struct {
 // comes by the deadline raises a firing alert on the monitor's service
 // through the intake's alert path; the next ping resolves it.
 func HeartbeatWorkflow(ctx workflow.Context, in HeartbeatInput) error {
-	w := &heartbeatWorkflow{name: in.Name, cfg: in.Config}
+	w := &heartbeatWorkflow{name: in.Name, cfg: in.Config, reconfigured: workflow.NewBufferedChannel(ctx, 1)}
 	if in.Resume != nil {
 		w.st = *in.Resume
 	} else {
@@ -93,6 +100,16 @@ func HeartbeatWorkflow(ctx workflow.Context, in HeartbeatInput) error {
 	if err := workflow.SetQueryHandler(ctx, incident.QueryHeartbeat, func() (incident.HeartbeatView, error) {
 		return w.view(), nil
 	}); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateHeartbeatConfigure,
+		func(ctx workflow.Context, cfg incident.HeartbeatConfig) (incident.HeartbeatView, error) {
+			w.configure(workflow.Now(ctx), cfg)
+			w.reconfigured.SendAsync(struct{}{})
+			return w.view(), nil
+		},
+		workflow.UpdateHandlerOptions{Validator: func(cfg incident.HeartbeatConfig) error { return cfg.Check() }},
+	); err != nil {
 		return err
 	}
 	return w.run(ctx)
@@ -135,6 +152,7 @@ func (w *heartbeatWorkflow) run(ctx workflow.Context) error {
 			c.Receive(ctx, &cfg)
 			w.configure(workflow.Now(ctx), cfg)
 		})
+		sel.AddReceive(w.reconfigured, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil) })
 		// Cancellation must end a wait with no timer (disabled, or down).
 		sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {})
 		if t := w.timer; t != nil {

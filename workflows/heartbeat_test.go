@@ -250,3 +250,49 @@ func TestHeartbeatContinueAsNewCarriesState(t *testing.T) {
 	require.EqualValues(t, 500, v.Pings)
 	require.Equal(t, incident.HeartbeatUp, v.State)
 }
+
+// The API's change is an Update: it answers the view it leads to, refuses
+// nonsense by name, and a shorter interval wakes the waiting monitor, so
+// the miss comes at the new deadline and not at the old timer's.
+func TestHeartbeatUpdateAnswersAndRearms(t *testing.T) {
+	h := newHeartbeatEnv(t)
+	h.expectAlerts()
+	update := func(id string, cfg incident.HeartbeatConfig, check func(incident.HeartbeatView, error)) func() {
+		return func() {
+			h.UpdateWorkflow(workflows.UpdateHeartbeatConfigure, id, &testsuite.TestUpdateCallback{
+				OnReject: func(err error) { check(incident.HeartbeatView{}, err) },
+				OnAccept: func() {},
+				OnComplete: func(v any, err error) {
+					var view incident.HeartbeatView
+					if err == nil {
+						view = v.(incident.HeartbeatView)
+					}
+					check(view, err)
+				},
+			}, cfg)
+		}
+	}
+	var rejected error
+	var answered incident.HeartbeatView
+	bad := hourly(true)
+	bad.Interval = incident.Duration(time.Millisecond)
+	short := hourly(true)
+	short.Interval, short.Grace = incident.Duration(10*time.Minute), incident.Duration(time.Minute)
+	h.RegisterDelayedCallback(h.ping, time.Minute)
+	h.RegisterDelayedCallback(update("bad", bad, func(_ incident.HeartbeatView, err error) { rejected = err }), 2*time.Minute)
+	h.RegisterDelayedCallback(update("short", short, func(v incident.HeartbeatView, err error) {
+		require.NoError(t, err)
+		answered = v
+	}), 3*time.Minute)
+	h.RegisterDelayedCallback(h.CancelWorkflow, 2*time.Hour)
+	start := h.Now()
+	h.ExecuteWorkflow(workflows.HeartbeatWorkflowName, workflows.HeartbeatInput{Name: "etl", Config: hourly(true)})
+
+	require.ErrorContains(t, rejected, "interval: 1ms must be from 1s")
+	require.Equal(t, incident.Duration(10*time.Minute), answered.Interval)
+	require.NotNil(t, answered.NextDue)
+	require.Equal(t, start.Add(12*time.Minute).UTC(), answered.NextDue.UTC(), "due 10m after the ping at 1m, plus 1m grace")
+	got := h.alerts()
+	require.Len(t, got, 1, "one miss")
+	require.Equal(t, start.Add(12*time.Minute).UTC(), got[0].at.UTC(), "missed at the new deadline, not the hourly one")
+}
