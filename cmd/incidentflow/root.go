@@ -57,7 +57,7 @@ func newRootCmd() *cobra.Command {
 	}
 	root.AddCommand(
 		newListCmd(), newShowCmd(), newPostmortemCmd(),
-		newOncallCmd(), newMaintenanceCmd(), newHeartbeatsCmd(),
+		newOncallCmd(), newMaintenanceCmd(), newHeartbeatsCmd(), newShadowCmd(),
 		newConfigCmd(), newVersionCmd(), newImportCmd(),
 	)
 	root.AddCommand(newReportCmd())
