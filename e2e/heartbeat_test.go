@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -217,4 +218,92 @@ func TestHeartbeatMadeOverHTTP(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, code, out)
 	code, out = h.do(http.MethodPatch, "/v1/heartbeats/"+name, body(`{"enabled":true}`), aliceToken)
 	require.Equal(t, http.StatusNotFound, code, out)
+}
+
+// Opsgenie's Heartbeat API, as a pipeline that registers its own monitor
+// calls it: only the host changes.
+func TestOpsgenieHeartbeatAPI(t *testing.T) {
+	name := fmt.Sprintf("pipeline%d", time.Now().UnixNano()%1_000_000_000)
+	h := newHarnessWith(t, func(c *config.Config) {
+		c.Integrations = append(c.Integrations, config.Integration{
+			Name: "opsgenie", Kind: config.KindOpsgenie, TokenEnv: "OPSGENIE_KEY", Service: "checkout", DefaultSeverity: "P3"})
+	})
+	t.Cleanup(func() {
+		_ = temporalClient.TerminateWorkflow(context.Background(), incident.HeartbeatWorkflowID(name), "", "test over")
+	})
+	genie := "GenieKey " + opsgenieKey
+	og := func(method, path, body string) (int, map[string]any, http.Header) {
+		t.Helper()
+		req, err := http.NewRequest(method, h.api.URL+path, strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Authorization", genie)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var out map[string]any
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+		return resp.StatusCode, out, resp.Header
+	}
+
+	code, out := h.doAuthorized(http.MethodPost, "/v2/heartbeats", []byte(`{"name":"x","interval":1}`), "GenieKey wrong")
+	require.Equal(t, http.StatusUnauthorized, code, out)
+	code, out, _ = og(http.MethodPost, "/v2/heartbeats", `{"name":"`+name+`","interval":1,"intervalUnit":"weeks"}`)
+	require.Equal(t, http.StatusUnprocessableEntity, code, out)
+	require.Contains(t, out["errors"], "intervalUnit")
+	code, out, _ = og(http.MethodPost, "/v2/heartbeats", `{"name":"`+name+`","intervalUnit":"hours"}`)
+	require.Equal(t, http.StatusUnprocessableEntity, code, out)
+	require.Contains(t, out["errors"], "interval")
+
+	code, out, hdr := og(http.MethodPost, "/v2/heartbeats", `{"name":"`+name+`","description":"nightly ETL","interval":30,"intervalUnit":"minutes",
+		"enabled":true,"ownerTeam":{"name":"data"},"alertMessage":"ETL missed","alertTags":["etl"],"alertPriority":"P2"}`)
+	require.Equal(t, http.StatusCreated, code, out)
+	require.Equal(t, map[string]any{"name": name, "enabled": true, "expired": false}, out["data"])
+	require.NotEmpty(t, out["requestId"])
+	require.Equal(t, "description, alertMessage, alertTags, ownerTeam", hdr.Get("X-Incidentflow-Ignored"))
+	code, out, _ = og(http.MethodPost, "/v2/heartbeats", `{"name":"`+name+`","interval":5}`)
+	require.Equal(t, http.StatusConflict, code, out)
+
+	code, out, _ = og(http.MethodGet, "/v2/heartbeats/"+name, "")
+	require.Equal(t, http.StatusOK, code, out)
+	got := out["data"].(map[string]any)
+	require.EqualValues(t, 30, got["interval"])
+	require.Equal(t, "minutes", got["intervalUnit"])
+	require.Equal(t, "P2", got["alertPriority"], "P2 maps to P2 by default")
+	require.Equal(t, false, got["expired"])
+
+	code, out, _ = og(http.MethodPost, "/v2/heartbeats/"+name+"/disable", "")
+	require.Equal(t, http.StatusOK, code, out)
+	require.Equal(t, false, out["data"].(map[string]any)["enabled"])
+	code, out, _ = og(http.MethodPatch, "/v2/heartbeats/"+name, `{"interval":2,"intervalUnit":"hours"}`)
+	require.Equal(t, http.StatusOK, code, out)
+	got = out["data"].(map[string]any)
+	require.EqualValues(t, 2, got["interval"])
+	require.Equal(t, "hours", got["intervalUnit"])
+	require.Equal(t, false, got["enabled"], "a change keeps what it does not name")
+	code, out, _ = og(http.MethodPost, "/v2/heartbeats/"+name+"/enable", "")
+	require.Equal(t, http.StatusOK, code, out)
+	require.Equal(t, true, out["data"].(map[string]any)["enabled"])
+
+	code, out, _ = og(http.MethodGet, "/v2/heartbeats/"+name+"/ping", "")
+	require.Equal(t, http.StatusAccepted, code, out)
+	waitFor(t, "listed as Opsgenie lists", 10*time.Second, func() bool {
+		code, out, _ := og(http.MethodGet, "/v2/heartbeats", "")
+		require.Equal(t, http.StatusOK, code, out)
+		for _, v := range out["data"].(map[string]any)["heartbeats"].([]any) {
+			if v.(map[string]any)["name"] == name {
+				return true
+			}
+		}
+		return false
+	})
+	require.Equal(t, "up", h.heartbeatOf(name)["state"])
+
+	code, out, _ = og(http.MethodDelete, "/v2/heartbeats/"+name, "")
+	require.Equal(t, http.StatusOK, code, out)
+	require.Equal(t, "Deleted", out["result"])
+	waitFor(t, "gone", 10*time.Second, func() bool {
+		code, _, _ := og(http.MethodGet, "/v2/heartbeats/"+name, "")
+		return code == http.StatusNotFound
+	})
 }

@@ -129,6 +129,13 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v2/heartbeats/{name}/ping", s.opsgeniePing)
 	mux.HandleFunc("PUT /v2/heartbeats/{name}/ping", s.opsgeniePing)
 	mux.HandleFunc("PATCH /v2/heartbeats/{name}/ping", s.opsgeniePing)
+	mux.HandleFunc("POST /v2/heartbeats", s.ogHeartbeatCall(s.ogCreateHeartbeat))
+	mux.HandleFunc("GET /v2/heartbeats", s.ogHeartbeatCall(s.ogListHeartbeats))
+	mux.HandleFunc("GET /v2/heartbeats/{name}", s.ogHeartbeatCall(s.ogGetHeartbeat))
+	mux.HandleFunc("PATCH /v2/heartbeats/{name}", s.ogHeartbeatCall(s.ogUpdateHeartbeat))
+	mux.HandleFunc("DELETE /v2/heartbeats/{name}", s.ogHeartbeatCall(s.ogDeleteHeartbeat))
+	mux.HandleFunc("POST /v2/heartbeats/{name}/enable", s.ogHeartbeatCall(s.ogSwitchHeartbeat(true)))
+	mux.HandleFunc("POST /v2/heartbeats/{name}/disable", s.ogHeartbeatCall(s.ogSwitchHeartbeat(false)))
 	mux.HandleFunc("GET /healthz", s.healthz)
 	// A read like the others: http.public_reads opens it, else a scraper
 	// sends an API token (a read_only one will do) as its bearer token.
