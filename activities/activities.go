@@ -182,14 +182,14 @@ func (a *Activities) ResolvePlan(ctx context.Context, req incident.PlanRequest) 
 // the person on call now, at page time.
 func (a *Activities) Page(ctx context.Context, req incident.PageRequest) (res incident.PageResult, err error) {
 	defer keepAlive(ctx)()
-	ctx, try := startPage(ctx, req.Step, plannedChannel(req.Target))
+	ctx, try := startPage(ctx, req.Step, plannedChannel(req.Target), req.Exercise)
 	defer func() { try.count(res, err) }()
 	t, err := config.ParseTarget(req.Target)
 	if err != nil {
 		return incident.PageResult{}, temporal.NewNonRetryableApplicationError(err.Error(), "BadTarget", err)
 	}
 	m := Message{
-		IncidentID: req.IncidentID, Title: req.Title, Severity: req.Severity, Service: req.Service,
+		IncidentID: req.IncidentID, Title: incident.ExerciseText(req.Exercise, req.Title), Severity: req.Severity, Service: req.Service,
 		IdempotencyKey: req.IdempotencyKey, Buttons: true, Urgent: true,
 	}
 	switch t.Kind {
@@ -285,7 +285,7 @@ func (a *Activities) InviteToChannel(ctx context.Context, req incident.InviteReq
 // when the target is empty.
 func (a *Activities) Announce(ctx context.Context, req incident.AnnounceRequest) error {
 	defer keepAlive(ctx)()
-	m := Message{IncidentID: req.IncidentID, Text: req.Text, IdempotencyKey: req.IdempotencyKey}
+	m := Message{IncidentID: req.IncidentID, Text: incident.ExerciseText(req.Exercise, req.Text), IdempotencyKey: req.IdempotencyKey}
 	if req.Target == "" {
 		_, err := a.postChannel(ctx, "", m)
 		return err
@@ -300,7 +300,8 @@ func (a *Activities) Announce(ctx context.Context, req incident.AnnounceRequest)
 	case config.TargetTeams, config.TargetMattermost:
 		_, err = a.sendChat(ctx, t, m)
 	default:
-		m.Text = a.mentioning(req.Addressee, m.Text)
+		// The mark goes before the mention, which needs the bare text.
+		m.Text = incident.ExerciseText(req.Exercise, a.mentioning(req.Addressee, req.Text))
 		_, err = a.postChannel(ctx, t.Name, m)
 	}
 	return err
@@ -396,7 +397,7 @@ func pageText(req incident.PageRequest, extra string) string {
 	if req.Runbook != "" {
 		s += " Runbook: " + req.Runbook
 	}
-	return s
+	return incident.ExerciseText(req.Exercise, s)
 }
 
 // keepRetryPolicy adds context to err without hiding an ApplicationError:

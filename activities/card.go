@@ -81,7 +81,7 @@ func (s *Slack) findCard(ctx context.Context, channel, incidentID string) (*inci
 // cardBlocks renders the card: what an on-call engineer needs at a glance,
 // and the buttons to act.
 func cardBlocks(req incident.CardRequest) (string, []slack.Block) {
-	text := fmt.Sprintf("[%s] %s: %s (%s)", req.Severity, req.IncidentID, req.Title, req.Status)
+	text := incident.ExerciseText(req.Exercise, fmt.Sprintf("[%s] %s: %s (%s)", req.Severity, req.IncidentID, req.Title, req.Status))
 	roles := []string{}
 	for _, r := range incident.Roles {
 		if u := req.Roles[r]; u != "" {
@@ -103,7 +103,7 @@ func cardBlocks(req incident.CardRequest) (string, []slack.Block) {
 		return slack.NewTextBlockObject(slack.MarkdownType, fmt.Sprintf("*%s*\n%s", k, v), false, false)
 	}
 	blocks := []slack.Block{
-		slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, truncate(fmt.Sprintf("%s · %s", req.Severity, req.Title), 150), false, false)),
+		slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, truncate(incident.ExerciseText(req.Exercise, fmt.Sprintf("%s · %s", req.Severity, req.Title)), 150), false, false)),
 		slack.NewSectionBlock(nil, []*slack.TextBlockObject{
 			field("Status", string(req.Status)), field("Stage", string(req.Stage)),
 			field("Roles", strings.Join(roles, "\n")), field("Alerts", fmt.Sprint(req.AlertCount)),

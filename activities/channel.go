@@ -22,9 +22,19 @@ const maxChannelName = 80
 // keeps two incidents with the same title apart, and makes the name the
 // same on every retry.
 func ChannelName(incidentID, title string, openedAt time.Time) string {
+	return channelName("inc-", incidentID, title, openedAt)
+}
+
+// ExerciseChannelName is ChannelName for a game day, `exercise-YYYYMMDD-...`:
+// whoever scans the channel list sees at once it is no real incident.
+func ExerciseChannelName(incidentID, title string, openedAt time.Time) string {
+	return channelName("exercise-", incidentID, title, openedAt)
+}
+
+func channelName(kind, incidentID, title string, openedAt time.Time) string {
 	sum := sha256.Sum256([]byte(incidentID))
 	suffix := "-" + hex.EncodeToString(sum[:2])
-	prefix := "inc-" + openedAt.UTC().Format("20060102") + "-"
+	prefix := kind + openedAt.UTC().Format("20060102") + "-"
 	slug := incident.Slug(title, "_", maxChannelName-len(prefix)-len(suffix)-3)
 	if slug == "" {
 		slug = "incident"
@@ -40,6 +50,11 @@ func purposeMarker(incidentID string) string { return "incidentflow:" + incident
 // numeric suffix.
 func (s *Slack) OpenChannel(ctx context.Context, req incident.ChannelRequest, inviteIDs []string, announce string) (incident.SlackChannel, error) {
 	base := ChannelName(req.IncidentID, req.Title, req.OpenedAt)
+	if req.Exercise {
+		base = ExerciseChannelName(req.IncidentID, req.Title, req.OpenedAt)
+		// Named from the bare title; the topic, purpose and link carry the mark.
+		req.Title = incident.ExerciseText(true, req.Title)
+	}
 	var ch *slack.Channel
 	for attempt := 1; ch == nil; attempt++ {
 		name := base

@@ -144,14 +144,14 @@ func (a *Activities) People(ctx context.Context, req incident.PeopleRequest) (in
 // NotifyPerson reaches one person by one method of their rules.
 func (a *Activities) NotifyPerson(ctx context.Context, req incident.NotifyRequest) (res incident.PageResult, err error) {
 	defer keepAlive(ctx)()
-	ctx, try := startPage(ctx, req.Page.Step, plannedChannel(req.Via))
+	ctx, try := startPage(ctx, req.Page.Step, plannedChannel(req.Via), req.Page.Exercise)
 	defer func() { try.count(res, err) }()
 	note := ""
 	if len(req.Page.Target) > 0 && req.Page.Target != "user:"+req.User {
 		note = "you are on call for " + strings.TrimPrefix(req.Page.Target, "schedule:")
 	}
 	m := Message{
-		IncidentID: req.Page.IncidentID, Title: req.Page.Title, Severity: req.Page.Severity, Service: req.Page.Service,
+		IncidentID: req.Page.IncidentID, Title: incident.ExerciseText(req.Page.Exercise, req.Page.Title), Severity: req.Page.Severity, Service: req.Page.Service,
 		IdempotencyKey: req.Page.IdempotencyKey, Buttons: true, Urgent: true, Text: pageText(req.Page, note),
 	}
 	u, ok := a.Config.Users[req.User]

@@ -20,17 +20,21 @@ import (
 type pageTry struct {
 	planned string
 	tried   string
+	// exercise: a game day's page, which the figures must not include.
+	exercise bool
 }
 
 type pageTryKey struct{}
 
 // startPage begins counting a page for escalation step: the step is
 // counted once per page, on its first attempt, not on Temporal's retries.
-func startPage(ctx context.Context, step int, planned string) (context.Context, *pageTry) {
-	if !activity.IsActivity(ctx) || activity.GetInfo(ctx).Attempt <= 1 {
+// An exercise's page is not counted at all: a game day would otherwise
+// show up as paging load and delivery failures in the real figures.
+func startPage(ctx context.Context, step int, planned string, exercise bool) (context.Context, *pageTry) {
+	if !exercise && (!activity.IsActivity(ctx) || activity.GetInfo(ctx).Attempt <= 1) {
 		metrics.Escalation(step)
 	}
-	p := &pageTry{planned: planned}
+	p := &pageTry{planned: planned, exercise: exercise}
 	return context.WithValue(ctx, pageTryKey{}, p), p
 }
 
@@ -44,6 +48,9 @@ func tried(ctx context.Context, notifier string) {
 // count counts the attempt's outcome. An attempt cancelled by the ack is
 // neither delivered nor failed, and is not counted.
 func (p *pageTry) count(res incident.PageResult, err error) {
+	if p.exercise {
+		return
+	}
 	if err == nil {
 		metrics.Page(res.Channel, metrics.Delivered)
 		return

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/incidentflow/incidentflow/incident"
 )
 
 // Config is the whole file. Field names follow CONTRACT.md; do not rename.
@@ -235,6 +237,9 @@ type Service struct {
 	GitHubRepo       string `yaml:"github_repo"`
 	// RunbookURL is shown on pages and cards when an alert brings none.
 	RunbookURL string `yaml:"runbook_url"`
+	// Subscribers get every public status update of the service's
+	// incidents, as an incident's own subscribers do.
+	Subscribers []incident.Subscriber `yaml:"subscribers"`
 }
 
 type EscalationPolicy struct {

@@ -90,7 +90,7 @@ func TestDecodeProblemsByKey(t *testing.T) {
 		{
 			name: "no close key lists the valid ones",
 			src:  "services:\n  s: {escalation_policy: p, owner: x}\nescalation_policies:\n  p: {steps: [{targets: [user:a]}]}\nusers: {a: {}}\n",
-			want: []string{"services.s.owner: unknown key (valid keys: escalation_policy, github_repo, runbook_url, slack_channel)"},
+			want: []string{"services.s.owner: unknown key (valid keys: escalation_policy, github_repo, runbook_url, slack_channel, subscribers)"},
 		},
 		{
 			name: "a long key a few edits off",

@@ -254,6 +254,7 @@ func (c *Config) Validate() Problems {
 		if r := svc.GitHubRepo; r != "" && !validRepo(r) {
 			add(key+".github_repo", "%q is not owner/name", r)
 		}
+		validateSubscribers(key+".subscribers", svc.Subscribers, add)
 	}
 
 	for _, name := range sortedKeys(c.EscalationPolicies) {

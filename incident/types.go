@@ -139,6 +139,8 @@ type PageRequest struct {
 	// Runbook is where the responder starts: the alert's runbook_url, else
 	// the service's.
 	Runbook string `json:"runbook_url,omitempty"`
+	// Exercise: a game day's page, marked as one and kept out of metrics.
+	Exercise bool `json:"exercise,omitempty"`
 }
 
 // PageResult says who was reached and how.
@@ -182,6 +184,8 @@ type CardRequest struct {
 	NextUpdate *time.Time        `json:"next_update,omitempty"`
 	AlertCount int               `json:"alert_count"`
 	Runbook    string            `json:"runbook_url,omitempty"`
+	// Exercise marks the card as a game day's.
+	Exercise bool `json:"exercise,omitempty"`
 }
 
 // ChannelRequest opens an incident's Slack channel.
@@ -195,6 +199,8 @@ type ChannelRequest struct {
 	Invite []string `json:"invite"`
 	// Announce is where the channel is linked ("slack_channel:#incidents").
 	Announce string `json:"announce"`
+	// Exercise names the channel exercise-... and marks its topic.
+	Exercise bool `json:"exercise,omitempty"`
 }
 
 // AnnounceRequest posts a message to a target (the fallback, say).
@@ -207,6 +213,8 @@ type AnnounceRequest struct {
 	// ("carol: a status update is due"); Slack mentions them so that they
 	// are notified, which a plain name does not do.
 	Addressee string `json:"addressee,omitempty"`
+	// Exercise marks the text as a game day's.
+	Exercise bool `json:"exercise,omitempty"`
 }
 
 // Rule is one notification rule: page by Via, After the page began. An

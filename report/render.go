@@ -185,6 +185,16 @@ func Markdown(w io.Writer, r *Report) error {
 			p("| %d | %s | %s | %s | %s | %s | %s |\n", rc.Count, same, cell(rc.Service), cell(rc.Title), minute(rc.First), minute(rc.Last), cell(strings.Join(rc.Incidents, ", ")))
 		}
 	}
+	p("\n## Exercises\n\n")
+	if len(r.Exercises) == 0 {
+		p("None: no game day in the period.\n")
+	} else {
+		p("Not counted in any figure above.\n\n| Exercise | Severity | Service | Opened | Participants | Time to ack | Time to first update | Status |\n|---|---|---|---|---|---:|---:|---|\n")
+		for _, e := range r.Exercises {
+			p("| %s: %s | %s | %s | %s | %s | %s | %s | %s |\n", cell(e.ID), cell(e.Title), cell(e.Severity), cell(e.Service), minute(e.CreatedAt),
+				cell(strings.Join(e.Participants, ", ")), statText(e.TimeToAckSeconds), statText(e.TimeToFirstUpdateSeconds), cell(e.Status))
+		}
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -370,6 +380,11 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 {{if .Recurring}}<table><tr><th class="n">Times</th><th>Same</th><th>Service</th><th>Title</th><th>First</th><th>Last</th><th>Incidents</th></tr>
 {{range .Recurring}}<tr><td class="n">{{.Count}}</td><td>{{if eq .By "key"}}key <code>{{.Key}}</code>{{else}}title{{end}}</td><td>{{.Service}}</td><td>{{.Title}}</td><td>{{minute .First}}</td><td>{{minute .Last}}</td><td>{{join .Incidents ", "}}</td></tr>
 {{end}}</table>{{else}}<p>None: no alert key or title came back in the period.</p>{{end}}
+
+<h2>Exercises</h2>
+{{if .Exercises}}<p>Not counted in any figure above.</p><table><tr><th>Exercise</th><th>Severity</th><th>Service</th><th>Opened</th><th>Participants</th><th class="n">Time to ack</th><th class="n">Time to first update</th><th>Status</th></tr>
+{{range .Exercises}}<tr><td><code>{{.ID}}</code><br>{{.Title}}</td><td>{{.Severity}}</td><td>{{.Service}}</td><td>{{minute .CreatedAt}}</td><td>{{join .Participants ", "}}</td><td class="n">{{stat .TimeToAckSeconds}}</td><td class="n">{{stat .TimeToFirstUpdateSeconds}}</td><td>{{.Status}}</td></tr>
+{{end}}</table>{{else}}<p>None: no game day in the period.</p>{{end}}
 <p class="muted">Generated {{minute .GeneratedAt}} UTC by incidentflow.</p>
 {{end}}
 </body></html>

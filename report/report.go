@@ -89,7 +89,9 @@ type Report struct {
 	Postmortems Postmortems      `json:"postmortems"`
 	Recurring   []Recurring      `json:"recurring"`
 	Weeks       []Week           `json:"weeks"`
-	Notes       []string         `json:"notes"`
+	// Exercises are the period's game days, apart from every figure.
+	Exercises []Exercise `json:"exercises"`
+	Notes     []string   `json:"notes"`
 }
 
 // Stat is a mean and a median over the N incidents that have the time.
@@ -229,12 +231,12 @@ const NoteTimes = "MTTA: opened to first acknowledgement. MTTM: opened to mitiga
 // and in the previous one (prev). Records outside their period are left out.
 func Build(opts Options, cur, prev []Record) *Report {
 	prevPeriod := opts.Period.Previous()
-	cur = within(cur, opts.Period)
-	prev = within(prev, prevPeriod)
+	cur, exercises := withoutExercises(within(cur, opts.Period))
+	prev, _ = withoutExercises(within(prev, prevPeriod))
 	r := &Report{
 		Title: "Incident review", Period: opts.Period, Previous: prevPeriod, Service: opts.Service,
-		GeneratedAt: opts.Now, Incidents: len(cur),
-		Notes: []string{NoteTimes, NoteMTTD},
+		GeneratedAt: opts.Now, Incidents: len(cur), Exercises: exerciseRows(exercises),
+		Notes: []string{NoteTimes, NoteMTTD, NoteExercises},
 	}
 	for _, rec := range cur {
 		if rec.Unread {

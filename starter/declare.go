@@ -2,8 +2,14 @@ package starter
 
 import (
 	"context"
+	"crypto/rand"
+	"fmt"
 	"net/http"
+	"slices"
+	"strings"
+	"time"
 
+	"github.com/incidentflow/incidentflow/incident"
 	"github.com/incidentflow/incidentflow/workflows"
 )
 
@@ -14,10 +20,14 @@ type declareBody struct {
 	Severity  string `json:"severity"`
 	Commander string `json:"commander"`
 	By        string `json:"by"`
+	// Exercise declares a game day: it pages only Participants.
+	Exercise     bool     `json:"exercise"`
+	Participants []string `json:"participants"`
 }
 
 // declareIncident opens an incident by hand and answers 201 with it; the
-// commander named in the body, else whoever declares, takes the role.
+// commander named in the body, else whoever declares, takes the role (an
+// exercise's commander only when named: the drill is who takes it).
 func (s *Server) declareIncident(w http.ResponseWriter, r *http.Request) {
 	var body declareBody
 	err := decodeCommand(r, &body)
@@ -40,9 +50,19 @@ func (s *Server) declareIncident(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if !body.Exercise && len(body.Participants) > 0 {
+		s.fail(w, r, &BadRequest{Field: "participants", Msg: `only for an exercise ("exercise": true)`})
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.Timeout)
 	defer cancel()
-	id, err := s.incidents.Declare(ctx, Declaration{Service: body.Service, Severity: body.Severity, Title: body.Title, By: body.By, Commander: body.Commander})
+	d := Declaration{Service: body.Service, Severity: body.Severity, Title: body.Title, By: body.By, Commander: body.Commander}
+	var id string
+	if body.Exercise {
+		id, err = s.incidents.DeclareExercise(ctx, d, body.Participants)
+	} else {
+		id, err = s.incidents.Declare(ctx, d)
+	}
 	if id == "" {
 		s.fail(w, r, err)
 		return
@@ -58,4 +78,74 @@ func (s *Server) declareIncident(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, st)
+}
+
+// CheckParticipants checks an exercise's participants against the
+// configured users: at least one (an exercise never falls back on the
+// real on-call), at most incident.MaxParticipants, each named once.
+func (in *Incidents) CheckParticipants(participants []string) ([]string, error) {
+	if len(participants) == 0 {
+		return nil, &BadRequest{Field: "participants", Msg: "required for an exercise: the configured users it pages (it never pages the real on-call)"}
+	}
+	if len(participants) > incident.MaxParticipants {
+		return nil, &BadRequest{Field: "participants", Msg: fmt.Sprintf("%d named, at most %d", len(participants), incident.MaxParticipants)}
+	}
+	var out []string
+	for _, p := range participants {
+		p = strings.TrimPrefix(strings.TrimSpace(p), "@")
+		if _, ok := in.Config.Users[p]; !ok {
+			return nil, &BadRequest{Field: "participants", Msg: fmt.Sprintf("unknown user %q (one of %s)", incident.Cut(p, incident.MaxName), strings.Join(sortedUserNames(in.Config.Users), ", "))}
+		}
+		if !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// DeclareExercise starts a game day: an incident that runs as a real one
+// but pages only its participants and says [EXERCISE] on everything it
+// sends. Its memo marks it, so lists can leave it out unread. Nobody is
+// made commander unless d names one: who takes command is part of the drill.
+func (in *Incidents) DeclareExercise(ctx context.Context, d Declaration, participants []string) (string, error) {
+	participants, err := in.CheckParticipants(participants)
+	if err != nil {
+		return "", err
+	}
+	if _, ok := in.Config.Services[d.Service]; !ok {
+		return "", &BadRequest{Field: "service", Msg: fmt.Sprintf("unknown service %q", d.Service)}
+	}
+	sev, ok := in.Config.NormalizeSeverity(d.Severity)
+	if !ok {
+		return "", &BadRequest{Field: "severity", Msg: fmt.Sprintf("unknown severity %q (one of %s)", d.Severity, strings.Join(in.Config.SeverityNames(), ", "))}
+	}
+	if strings.TrimSpace(d.Title) == "" {
+		return "", &BadRequest{Field: "title", Msg: "required"}
+	}
+	if err := incident.CheckLen("title", d.Title, incident.MaxTitle); err != nil {
+		return "", &BadRequest{Field: "title", Msg: strings.TrimPrefix(err.Error(), "title: ")}
+	}
+	var nonce [3]byte
+	_, _ = rand.Read(nonce[:])
+	// The ID says exercise too, as does everything that shows it.
+	key := fmt.Sprintf("exercise-%s-%s-%x", time.Now().UTC().Format("20060102-150405"), incident.Slug(d.Title, "", 40), nonce)
+	id := workflows.IncidentID(key)
+	ev := AlertEvent{Key: key, Title: d.Title, Service: d.Service, Severity: sev, Source: "declared:" + d.By}
+	opts := in.startOptions(id, ev)
+	opts.WorkflowExecutionErrorWhenAlreadyStarted = true
+	opts.Memo[workflows.MemoExercise] = true
+	opts.StaticSummary = incident.ExerciseText(true, opts.StaticSummary)
+	_, err = in.Client.ExecuteWorkflow(ctx, opts, workflows.IncidentWorkflowName, workflows.IncidentInput{
+		Key: key, Title: d.Title, Service: d.Service, Severity: sev, Source: ev.Source, Shadow: in.Config.Shadow,
+		Exercise: true, Participants: participants,
+	})
+	if err != nil {
+		return "", in.explain(ctx, id, err)
+	}
+	if d.Commander != "" {
+		if _, err := in.Act(ctx, id, workflows.UpdateAssignRole, workflows.RoleRequest{By: d.By, Role: incident.RoleCommander, User: d.Commander}); err != nil {
+			return id, fmt.Errorf("declared exercise %s, but %s could not be made commander: %w", id, d.Commander, err)
+		}
+	}
+	return id, nil
 }

@@ -52,18 +52,20 @@ func countOpened(ctx context.Context, method string, req, reply any, cc *grpc.Cl
 	switch r := req.(type) {
 	case *workflowservice.SignalWithStartWorkflowExecutionRequest:
 		if resp, ok := reply.(*workflowservice.SignalWithStartWorkflowExecutionResponse); ok && resp.GetStarted() {
-			openedIncident(r.GetWorkflowType().GetName(), r.GetSearchAttributes())
+			openedIncident(r.GetWorkflowType().GetName(), r.GetSearchAttributes(), r.GetMemo())
 		}
 	case *workflowservice.StartWorkflowExecutionRequest:
 		if resp, ok := reply.(*workflowservice.StartWorkflowExecutionResponse); ok && resp.GetStarted() {
-			openedIncident(r.GetWorkflowType().GetName(), r.GetSearchAttributes())
+			openedIncident(r.GetWorkflowType().GetName(), r.GetSearchAttributes(), r.GetMemo())
 		}
 	}
 	return nil
 }
 
-func openedIncident(workflowType string, sa *commonpb.SearchAttributes) {
-	if workflowType != workflows.IncidentWorkflowName {
+// openedIncident counts a real incident: a game day's (memo exercise) is
+// practice, and would skew what the counters say about production.
+func openedIncident(workflowType string, sa *commonpb.SearchAttributes, memo *commonpb.Memo) {
+	if workflowType != workflows.IncidentWorkflowName || memo.GetFields()[workflows.MemoExercise] != nil {
 		return
 	}
 	fields := sa.GetIndexedFields()
@@ -74,7 +76,7 @@ func openedIncident(workflowType string, sa *commonpb.SearchAttributes) {
 // ack (the only ack entry on the timeline) also gives the time to ack;
 // a later one (after an ack timeout re-paged) keeps the first's time.
 func countAck(update string, st *workflows.Incident) {
-	if update != workflows.UpdateAck || st == nil {
+	if update != workflows.UpdateAck || st == nil || st.Exercise {
 		return
 	}
 	n := 0

@@ -123,6 +123,11 @@ func TestOpenedCountsOnlyNewRuns(t *testing.T) {
 	call(true, context.DeadlineExceeded)
 	require.Equal(t, before+1, metrics.Value("incidentflow_incidents_opened_total", labels))
 
+	req.Memo = &commonpb.Memo{Fields: map[string]*commonpb.Payload{workflows.MemoExercise: payload("true")}}
+	call(true, nil)
+	require.Equal(t, before+1, metrics.Value("incidentflow_incidents_opened_total", labels), "a game day is not an incident")
+	req.Memo = nil
+
 	req.WorkflowType.Name = workflows.HeartbeatWorkflowName
 	call(true, nil)
 	require.Equal(t, before+1, metrics.Value("incidentflow_incidents_opened_total", labels), "only incidents count")
@@ -140,6 +145,9 @@ func TestAckCountsTimeToFirstAck(t *testing.T) {
 	countAck(workflows.UpdateNote, st)
 	st.Timeline = append(st.Timeline, workflows.TimelineEntry{Kind: workflows.KindAckTimeout}, workflows.TimelineEntry{Kind: workflows.KindAck})
 	countAck(workflows.UpdateAck, st) // acked again after the ack timeout
+	drill := *st
+	drill.Exercise = true
+	countAck(workflows.UpdateAck, &drill)
 	require.Equal(t, acks+2, metrics.Value("incidentflow_acks_total", map[string]string{"severity": "P1"}))
 	require.Equal(t, observed+1, metrics.Value("incidentflow_time_to_ack_seconds", map[string]string{"severity": "P1"}))
 }

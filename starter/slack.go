@@ -25,11 +25,11 @@ import (
 // Slack allows 3 seconds for an answer; leave room for the network.
 const slackBudget = 2500 * time.Millisecond
 
-const slashUsage = "Usage: `/incident declare <severity> [service] <title>` · `ack <id>` · `resolve <id> [summary]` · " +
+const slashUsage = "Usage: `/incident declare [--exercise @user...] <severity> [service] <title>` · `ack <id>` · `resolve <id> [summary]` · " +
 	"`reopen <id>` · `close <id>` · `escalate <id> [step N]` · `status <id> <investigating|identified|monitoring|resolved> <message>` · " +
 	"`severity <id> <level>` · `role <id> <commander|comms|ops|scribe> <@user>` · `note <id> <text>` · " +
 	"`action <id> <title> [owner @user] [due YYYY-MM-DD] [type prevent|detect|respond]` · `page <id> <@user|schedule:name>` · " +
-	"`postmortem <id> [done [note]]` · `oncall [schedule]` · `oncall override <schedule> <12h | FROM TO> [@user]` · `help`. " +
+	"`postmortem <id> [done [note]]` · `subscribe <id>` · `unsubscribe <id>` · `oncall [schedule]` · `oncall override <schedule> <12h | FROM TO> [@user]` · `help`. " +
 	"In an incident's channel, leave out the id."
 
 // verifySlack checks Slack's v0 signature over the raw body and the
@@ -135,6 +135,9 @@ func (s *Server) runSlash(ctx context.Context, slackUser, channelID, text string
 	args := strings.Fields(text)
 	if len(args) == 0 || args[0] == "help" {
 		return ephemeral(slashUsage)
+	}
+	if args[0] == "subscribe" || args[0] == "unsubscribe" {
+		return s.slashSubscribe(ctx, slackUser, channelID, args[0], args[1:])
 	}
 	by, ok := s.userBySlackID(ctx, slackUser)
 	if !ok {
@@ -269,7 +272,15 @@ func (s *Server) slashPostmortem(ctx context.Context, by, id string, rest []stri
 }
 
 func (s *Server) slashDeclare(ctx context.Context, by string, args []string) slackReply {
-	usage := "Usage: `/incident declare <severity> [service] <title>`"
+	usage := "Usage: `/incident declare [--exercise @user...] <severity> [service] <title>`"
+	exercise := len(args) > 0 && args[0] == "--exercise"
+	var participants []string
+	if exercise {
+		var msg string
+		if participants, args, msg = s.exerciseParticipants(ctx, args[1:]); msg != "" {
+			return ephemeral(msg)
+		}
+	}
 	if len(args) < 2 {
 		return ephemeral(usage)
 	}
@@ -288,11 +299,44 @@ func (s *Server) slashDeclare(ctx context.Context, by string, args []string) sla
 	} else {
 		return ephemeral(fmt.Sprintf("Which service? %s; services: %s.", usage, strings.Join(sortedUserNames(s.cfg.Services), ", ")))
 	}
-	id, err := s.incidents.Declare(ctx, Declaration{Service: service, Severity: sev, Title: strings.Join(args, " "), By: by})
+	d := Declaration{Service: service, Severity: sev, Title: strings.Join(args, " "), By: by}
+	if exercise {
+		id, err := s.incidents.DeclareExercise(ctx, d, participants)
+		if err != nil {
+			return ephemeral(slackError(err))
+		}
+		return slackReply{ResponseType: "in_channel", Text: fmt.Sprintf("%s %s declared %s exercise %s on %s: %s (pages only %s)",
+			incident.ExerciseMark, by, sev, id, service, d.Title, strings.Join(participants, ", "))}
+	}
+	id, err := s.incidents.Declare(ctx, d)
 	if err != nil {
 		return ephemeral(slackError(err))
 	}
 	return slackReply{ResponseType: "in_channel", Text: fmt.Sprintf("%s declared %s incident %s on %s: %s", by, sev, id, service, strings.Join(args, " "))}
+}
+
+// exerciseParticipants takes an exercise's participants out of the
+// declare's arguments: mentions (`<@U123>`, `@name`) wherever they are,
+// and configured user names before the severity. It returns the rest, or
+// what to tell the user about a participant it does not know.
+func (s *Server) exerciseParticipants(ctx context.Context, args []string) (participants, rest []string, msg string) {
+	leading := true
+	for _, arg := range args {
+		_, isUser := s.cfg.Users[strings.TrimSuffix(arg, ",")]
+		if !mention.MatchString(arg) && !strings.HasPrefix(arg, "@") && !(leading && isUser) {
+			leading = false
+			rest = append(rest, arg)
+			continue
+		}
+		user, ok := s.mentionedUser(ctx, strings.TrimSuffix(arg, ","))
+		if !ok {
+			return nil, nil, fmt.Sprintf("Participant %s is not one of incidentflow's users (%s).", arg, strings.Join(sortedUserNames(s.cfg.Users), ", "))
+		}
+		if !slices.Contains(participants, user) {
+			participants = append(participants, user)
+		}
+	}
+	return participants, rest, ""
 }
 
 func (s *Server) incidentOfChannel(ctx context.Context, channelID string) (string, bool, error) {

@@ -199,8 +199,8 @@ func (in *Incidents) statusPage(ctx context.Context, now time.Time) (*StatusPage
 		if i < len(views) {
 			v = views[i]
 		}
-		if v != nil && (v.Shadow || !v.Status.Open()) {
-			continue // a shadow incident is a rehearsal; a resolved one moved on since the list
+		if v != nil && (v.Shadow || v.Exercise || !v.Status.Open()) {
+			continue // a shadow incident or an exercise is a rehearsal; a resolved one moved on since the list
 		}
 		impact := in.impact(e.Severity, e.Status)
 		state[e.Service] = worse(state[e.Service], impact)
@@ -212,7 +212,7 @@ func (in *Incidents) statusPage(ctx context.Context, now time.Time) (*StatusPage
 	done := append(resolving, closed...)
 	done = done[:min(len(done), statusMaxShown)]
 	for i, v := range in.statusViews(ctx, done) {
-		if v != nil && v.Shadow {
+		if v != nil && (v.Shadow || v.Exercise) {
 			continue
 		}
 		pi := publicIncident(done[i], v, in.impact(done[i].Severity, ""))
@@ -276,6 +276,10 @@ func (in *Incidents) listStatus(ctx context.Context, q string, limit int) ([]Sum
 			return nil, in.explain(ctx, "", err)
 		}
 		for _, e := range resp.GetExecutions() {
+			if _, exercise := e.GetMemo().GetFields()[workflows.MemoExercise]; exercise {
+				// A game day never reaches customers, even unread.
+				continue
+			}
 			if len(out) < limit {
 				s := summaryOf(e)
 				// Runs of one key are told apart by their start.

@@ -54,6 +54,9 @@ const (
 	// it pages and for which incident.
 	MemoPagedUser = "user"
 	MemoIncident  = "incident"
+	// MemoExercise is set (true) on an exercise from its start, so lists
+	// (the status page, metrics) can leave it out without querying it.
+	MemoExercise = "exercise"
 )
 
 // Search attributes ops filter incidents by in the Temporal UI.
@@ -110,6 +113,10 @@ type IncidentInput struct {
 	Shadow bool `json:"shadow,omitempty"`
 	// Runbook is the first alert's runbook_url, known before its signal.
 	Runbook string `json:"runbook_url,omitempty"`
+	// Exercise: a game day. It pages only Participants (configured user
+	// names), never the service's policy, and marks everything it sends.
+	Exercise     bool     `json:"exercise,omitempty"`
+	Participants []string `json:"participants,omitempty"`
 	// Resume carries the state across continue-as-new. Its JSON names are
 	// those earlier versions carried, so their hand-overs still decode.
 	Resume *incidentState `json:"resume,omitempty"`

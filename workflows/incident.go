@@ -118,6 +118,7 @@ func (w *incidentWorkflow) setup(ctx workflow.Context, in IncidentInput) error {
 			StageChangedAt: now,
 			Source:         incident.Cut(in.Source, incident.MaxName),
 			Shadow:         in.Shadow,
+			Exercise:       newExercise(in),
 			Runbook:        incident.RunbookURL(in.Runbook),
 			Roles:          map[string]string{},
 			CreatedAt:      now,
@@ -161,7 +162,8 @@ func (w *incidentWorkflow) run(ctx workflow.Context, resumed bool) (*Incident, e
 		w.st.Version = int(workflow.GetVersion(ctx, lifecycleChange, workflow.DefaultVersion, lifecycleV1))
 		w.record(ctx, KindTriggered, w.st.Source, fmt.Sprintf("%s incident opened on %s: %s", w.st.Severity, w.st.Service, w.st.Title))
 		w.publish(ctx)
-		w.st.Policy = w.resolvePolicy(ctx)
+		w.st.Policy = w.st.exercisePolicy(w.resolvePolicy(ctx))
+		w.startExercise(ctx)
 		w.startEscalation(ctx)
 		if workflow.GetVersion(ctx, maintenanceChange, workflow.DefaultVersion, 1) >= 1 {
 			w.holdForMaintenance(ctx)
@@ -207,6 +209,7 @@ func (w *incidentWorkflow) run(ctx workflow.Context, resumed bool) (*Incident, e
 		w.timer.stop()
 		w.publish(ctx)
 		w.flushCard(ctx)
+		w.settleExercise(ctx)
 
 		// Completing with signals still queued would lose them: an alert that
 		// fired again at the last moment must reopen the incident, not vanish.
@@ -399,7 +402,8 @@ func (w *incidentWorkflow) page(ctx workflow.Context, round, step int, target, t
 		Step:       step + 1,
 		IdempotencyKey: fmt.Sprintf("%s/g%d/r%d/s%d/%s",
 			w.st.ID, w.st.Escalation.Generation, round+1, step+1, target),
-		Runbook: w.st.runbook(),
+		Runbook:  w.st.runbook(),
+		Exercise: w.st.exercising(),
 	}
 	if tag != "" {
 		req.IdempotencyKey += "/" + tag
@@ -432,7 +436,7 @@ func (w *incidentWorkflow) openChannel(ctx workflow.Context) {
 		invite = st.Policy.Steps[0].Targets
 	}
 	req := incident.ChannelRequest{IncidentID: st.ID, Title: st.Title, Severity: st.Severity, Commander: st.commander(),
-		OpenedAt: st.CreatedAt, Invite: invite, Announce: st.Policy.Announce}
+		OpenedAt: st.CreatedAt, Invite: invite, Announce: st.Policy.Announce, Exercise: st.exercising()}
 	var ch incident.SlackChannel
 	w.openingChannel = true
 	w.beside(ctx, "open incident channel", a.OpenChannel, req, &ch, func(gctx workflow.Context, err error) {
@@ -496,7 +500,7 @@ func (w *incidentWorkflow) syncCard(ctx workflow.Context) {
 	}
 	req := incident.CardRequest{IncidentID: st.ID, Channel: channel, Ref: st.Card, Title: st.Title, Severity: st.Severity,
 		Status: st.Status, Stage: st.Stage, Roles: maps.Clone(st.Roles), NextUpdate: st.NextUpdateDue, AlertCount: st.alertCount(),
-		Runbook: st.runbook()}
+		Runbook: st.runbook(), Exercise: st.exercising()}
 	if st.LastUpdate != nil {
 		req.LastUpdate = fmt.Sprintf("[%s] %s", st.LastUpdate.Stage, st.LastUpdate.Message)
 	}
@@ -574,7 +578,8 @@ func (w *incidentWorkflow) announceTo(ctx workflow.Context, target, addressee, t
 	if w.st.Shadow {
 		return // the timeline has it; shadow mode tells nobody
 	}
-	req := incident.AnnounceRequest{IncidentID: w.st.ID, Target: target, Text: text, IdempotencyKey: w.st.ID + "/" + key, Addressee: addressee}
+	req := incident.AnnounceRequest{IncidentID: w.st.ID, Target: target, Text: text, IdempotencyKey: w.st.ID + "/" + key, Addressee: addressee,
+		Exercise: w.st.exercising()}
 	w.beside(ctx, summary+" "+displayTarget(target), a.Announce, req, nil, func(gctx workflow.Context, err error) {
 		if err != nil {
 			w.record(gctx, KindNotifyFailed, "", fmt.Sprintf("telling %s failed: %s", displayTarget(target), errorMessage(err)))
@@ -796,6 +801,9 @@ func (st *incidentState) details(now time.Time) string {
 	if st.Shadow {
 		b.WriteString("- shadow mode: nothing is sent\n")
 	}
+	if st.Exercise != nil {
+		b.WriteString("- exercise: pages only " + strings.Join(st.Exercise.Participants, ", ") + "\n")
+	}
 	return b.String()
 }
 
@@ -903,7 +911,7 @@ func (w *incidentWorkflow) pageTargets(ctx workflow.Context, round, step int, ta
 func (w *incidentWorkflow) pagePerson(ctx workflow.Context, round, step int, p incident.Person, tag string) {
 	gen := w.st.Escalation.Generation
 	req := incident.PageRequest{IncidentID: w.st.ID, Title: w.st.Title, Severity: w.st.Severity, Service: w.st.Service,
-		Target: p.Targets[0], Round: round + 1, Step: step + 1, Runbook: w.st.runbook(),
+		Target: p.Targets[0], Round: round + 1, Step: step + 1, Runbook: w.st.runbook(), Exercise: w.st.exercising(),
 		IdempotencyKey: fmt.Sprintf("%s/g%d/r%d/s%d", w.st.ID, gen, round+1, step+1)}
 	// From the key, as the post-mortem's: a replay under another ID names it the same.
 	id := fmt.Sprintf("notify-%s-g%d-r%d-s%d-%s", strings.TrimPrefix(IncidentID(w.st.Key), idPrefix), gen, round+1, step+1, incident.Slug(p.User, "._", 64))

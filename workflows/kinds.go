@@ -28,6 +28,8 @@ const (
 	KindPageFailed Kind = "page_failed"
 	// KindMaintenance: a maintenance window holds (or stopped holding) paging.
 	KindMaintenance Kind = "maintenance"
+	// KindExercise: the incident is a game day, and its evaluation.
+	KindExercise Kind = "exercise"
 
 	// Telling people: reminders, nudges, and a message that did not go out.
 	KindReminder     Kind = "reminder"
@@ -60,8 +62,8 @@ const (
 var Kinds = []Kind{
 	KindTriggered, KindContinued, KindAlert, KindAck, KindAckTimeout, KindResolve, KindReopen, KindClose,
 	KindSeverity, KindRole, KindStatusUpdate, KindNote, KindActionItem, KindPostmortem,
-	KindEscalation, KindEscalate, KindPaged, KindPageFailed,
-	KindReminder, KindNudge, KindOverdue, KindNotifyFailed,
+	KindEscalation, KindEscalate, KindPaged, KindPageFailed, KindExercise,
+	KindReminder, KindNudge, KindOverdue, KindNotifyFailed, KindSubscriber, KindSubscribersNotified,
 	KindChannel, KindChannelFailed, KindCardFailed, KindIssue, KindGitHub, KindGitHubFailed,
 	KindStarted, KindCompleted, KindFinished, KindItemClosed, KindItemDropped, KindItemOverdue,
 	KindIgnored, KindWarning,

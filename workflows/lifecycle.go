@@ -137,7 +137,7 @@ func (w *incidentWorkflow) defineCommands(ctx workflow.Context) error {
 		},
 	}
 	var err error
-	w.commands, err = defineAll(defs)
+	w.commands, err = defineAll(append(defs, w.subscriberCommands(ctx)...))
 	return err
 }
 
@@ -289,6 +289,7 @@ func (w *incidentWorkflow) finalize(ctx workflow.Context, now time.Time, msg, by
 	w.st.MonitoringUntil = nil
 	w.st.NextUpdateDue = nil
 	w.record(ctx, KindResolve, by, msg)
+	w.evaluateExercise(ctx, now)
 	w.wakeUp()
 }
 
@@ -431,7 +432,7 @@ func (w *incidentWorkflow) refreshPolicy(ctx workflow.Context) {
 	if policy.Warning != "" {
 		w.record(ctx, KindWarning, "", policy.Warning)
 	}
-	w.st.Policy = policy
+	w.st.Policy = w.st.exercisePolicy(policy)
 }
 
 func (w *incidentWorkflow) validateRole(r RoleRequest) error {
@@ -463,6 +464,7 @@ func (w *incidentWorkflow) assignRole(ctx workflow.Context, r RoleRequest) {
 		w.setCommander(now, r.User)
 	} else {
 		w.st.Roles[r.Role] = r.User
+		w.noteExerciseRole(now, r.Role, r.User)
 	}
 	msg := fmt.Sprintf("%s is %s", r.User, r.Role)
 	if prev != "" {
@@ -476,6 +478,7 @@ func (w *incidentWorkflow) assignRole(ctx workflow.Context, r RoleRequest) {
 func (w *incidentWorkflow) setCommander(now time.Time, user string) {
 	w.st.Roles[incident.RoleCommander] = user
 	w.st.CommanderSince = &now
+	w.noteExerciseRole(now, incident.RoleCommander, user)
 }
 
 func (w *incidentWorkflow) validateStatusUpdate(u StatusUpdate) error {
@@ -517,11 +520,13 @@ func stageNames() string {
 func (w *incidentWorkflow) statusUpdate(ctx workflow.Context, u StatusUpdate) {
 	now := workflow.Now(ctx)
 	u.At = now
+	w.noteExerciseUpdate(now)
 	w.st.LastUpdate = &u
 	if u.Public {
 		public := u
 		w.st.LastPublicUpdate = &public
 	}
+	w.notifySubscribers(ctx, u)
 	if u.Stage != w.st.Stage && u.Stage != incident.StageResolved {
 		w.setStage(now, u.Stage)
 	}
@@ -637,6 +642,9 @@ func (w *incidentWorkflow) validatePageSomeone(r PageSomeoneRequest) error {
 		return fieldError("target", "required (a user, or schedule:NAME)")
 	case kind != "user" && kind != "schedule":
 		return fieldError("target", "%q must be a user or schedule:NAME", r.Target)
+	}
+	if err := w.validateExercisePage(r.Target); err != nil {
+		return err
 	}
 	return checkNote(r.Note)
 }
@@ -870,6 +878,8 @@ func (w *incidentWorkflow) fire(ctx workflow.Context, kind string) {
 			w.close(ctx, ActionRequest{Note: st.Severity + " needs no post-mortem"})
 		case st.Shadow:
 			w.close(ctx, ActionRequest{Note: "shadow mode: no post-mortem"})
+		case st.exercising():
+			w.close(ctx, ActionRequest{Note: "exercise: no post-mortem; its evaluation is above"})
 		case st.PostmortemVersion >= 1:
 			note := "the post-mortem could not start; see the warning above"
 			if w.startPostmortem(ctx) {

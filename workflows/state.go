@@ -24,6 +24,8 @@ type incidentState struct {
 	Source   string          `json:"source,omitempty"`
 	// Shadow: nothing is sent; pages are recorded as they would have been.
 	Shadow bool `json:"shadow,omitempty"`
+	// Exercise is set only on a game day (exercise.go).
+	Exercise *exercise `json:"exercise,omitempty"`
 	// Runbook is the first runbook link an alert brought.
 	Runbook string `json:"runbook_url,omitempty"`
 	// ProblemStartedAt is the earliest start an alert reported, before the
@@ -86,6 +88,8 @@ type incidentState struct {
 	// TimelineOmitted counts entries dropped to keep the timeline bounded.
 	TimelineOmitted int          `json:"timeline_omitted,omitempty"`
 	ActionItems     []ActionItem `json:"action_items"`
+	// Subscribers get every public status update (subscribers.go).
+	Subscribers []Subscription `json:"subscribers,omitempty"`
 }
 
 // escalation is where the incident is in its policy. Position counts pages

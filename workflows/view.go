@@ -22,7 +22,12 @@ type Incident struct {
 	Stage    incident.Stage  `json:"stage"`
 	Source   string          `json:"source,omitempty"`
 	Shadow   bool            `json:"shadow,omitempty"`
-	Runbook  string          `json:"runbook_url,omitempty"`
+	// Exercise: a game day, which pages only its Participants; it ends
+	// with its ExerciseEvaluation.
+	Exercise           bool                `json:"exercise,omitempty"`
+	Participants       []string            `json:"participants,omitempty"`
+	ExerciseEvaluation *ExerciseEvaluation `json:"exercise_evaluation,omitempty"`
+	Runbook            string              `json:"runbook_url,omitempty"`
 	// Commander leads; Roles maps every held role, commander included.
 	Commander string            `json:"commander"`
 	Roles     map[string]string `json:"roles"`
@@ -80,6 +85,9 @@ type Incident struct {
 	// bounded (the first, the trigger, is always kept).
 	TimelineOmitted int          `json:"timeline_omitted,omitempty"`
 	ActionItems     []ActionItem `json:"action_items"`
+	// Subscribers counts who gets the public updates; the list, with its
+	// addresses, is GET .../subscribers, behind a token.
+	Subscribers int `json:"subscribers,omitempty"`
 }
 
 // EscalationView says who was paged last, who is next and when.
@@ -141,6 +149,8 @@ func (st *incidentState) view() Incident {
 		_, v.TimeToResolveSeconds = since(st.CreatedAt, *st.ResolvedAt)
 	}
 	v.Escalation = st.escalationView()
+	v.Subscribers = len(st.Subscribers)
+	st.exerciseView(&v)
 	if st.Hold != nil && st.Status == incident.StatusTriggered {
 		v.Maintenance = &incident.MaintenanceHold{Until: st.Hold.Until, Reason: st.Hold.Reason}
 		v.Escalation.NextPageAt = nil

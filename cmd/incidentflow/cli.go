@@ -122,13 +122,22 @@ const declareLong = `Start an incident by hand. Whoever declares it (--by) is re
 
 Every declaration opens its own incident: its key is the time, the title and a
 random part, so two declarations of the same title at the same moment are two
-incidents, never one.`
+incidents, never one.
+
+--exercise declares a game day: it runs the whole lifecycle, pages only the
+users named by --participant (never the service's escalation policy), marks
+everything it sends [EXERCISE], stays out of metrics, reports and the status
+page, and ends with an evaluation (time to ack, to the first status update,
+roles filled and when). Nobody is made commander: taking command is part of the
+drill.`
 
 func newDeclareCmd() *cobra.Command {
 	var (
 		c                        conn
 		service, severity, title string
 		by                       string
+		exercise                 bool
+		participants             []string
 	)
 	cmd := &cobra.Command{
 		Use:     "declare --service S --severity P1 --title T",
@@ -137,8 +146,22 @@ func newDeclareCmd() *cobra.Command {
 		GroupID: groupIncidents,
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// Told before connecting: neither needs Temporal to be wrong.
+			switch {
+			case exercise && len(participants) == 0:
+				return fmt.Errorf("--participant is required with --exercise: an exercise pages only the users it names, never the real on-call")
+			case !exercise && len(participants) > 0:
+				return fmt.Errorf("--participant is only for an exercise: add --exercise")
+			}
 			return withIncidents(cmd, c, resolveBy(cmd, &by), func(ctx context.Context, inc *starter.Incidents) error {
-				id, err := inc.Declare(ctx, starter.Declaration{Service: service, Severity: severity, Title: title, By: by})
+				d := starter.Declaration{Service: service, Severity: severity, Title: title, By: by}
+				var id string
+				var err error
+				if exercise {
+					id, err = inc.DeclareExercise(ctx, d, participants)
+				} else {
+					id, err = inc.Declare(ctx, d)
+				}
 				if err != nil {
 					return err
 				}
@@ -152,12 +175,15 @@ func newDeclareCmd() *cobra.Command {
 	cmd.Flags().StringVar(&service, "service", "", "service (required)")
 	cmd.Flags().StringVar(&severity, "severity", "", "severity, e.g. P1 (required)")
 	cmd.Flags().StringVar(&title, "title", "", "title (required)")
+	cmd.Flags().BoolVar(&exercise, "exercise", false, "declare a game day that pages only its participants")
+	cmd.Flags().StringArrayVar(&participants, "participant", nil, "a configured user the exercise pages (repeat it; required with --exercise)")
 	addByFlag(cmd, &by)
 	for _, f := range []string{"service", "severity", "title"} {
 		_ = cmd.MarkFlagRequired(f)
 	}
 	_ = cmd.RegisterFlagCompletionFunc("service", completeFromConfig(func(cfg *config.Config) []string { return keysOf(cfg.Services) }))
 	_ = cmd.RegisterFlagCompletionFunc("severity", completeFromConfig(func(cfg *config.Config) []string { return cfg.SeverityNames() }))
+	_ = cmd.RegisterFlagCompletionFunc("participant", completeFromConfig(func(cfg *config.Config) []string { return keysOf(cfg.Users) }))
 	addByCompletion(cmd)
 	return cmd
 }
