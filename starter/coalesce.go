@@ -52,8 +52,21 @@ type pendingBatch struct {
 	// last is the index in batch of each fingerprint's latest entry, so a
 	// repeat of the same alert in the same status is counted, not added.
 	last map[string]int
-	done chan struct{}
-	err  error
+	// waiters are the requests whose alerts it carries. One that gives up
+	// before the batch is taken leaves it: its sender was answered 503, and
+	// an alert sent after that would be counted again when it retries.
+	waiters []*batchWaiter
+	// taken: the sender has it, and sends it whatever its waiters do now.
+	taken bool
+	done  chan struct{}
+	err   error
+}
+
+// batchWaiter is one request's share of a batch.
+type batchWaiter struct {
+	events   []AlertEvent
+	deadline time.Time // zero: none
+	gone     bool
 }
 
 func (p *pendingBatch) full() bool { return len(p.batch.Alerts) >= workflows.MaxBatchAlerts }
@@ -80,10 +93,34 @@ func (p *pendingBatch) add(ev AlertEvent) {
 	}
 }
 
+// live is the batch as its remaining waiters make it, in their order, and
+// the earliest of their deadlines (zero: none). Call with c.mu held.
+func (p *pendingBatch) live() (*pendingBatch, time.Time) {
+	out := &pendingBatch{last: map[string]int{}}
+	var deadline time.Time
+	for _, w := range p.waiters {
+		if w.gone || len(w.events) == 0 {
+			continue
+		}
+		if len(out.batch.Alerts) == 0 {
+			out.first = w.events[0]
+		}
+		for _, ev := range w.events {
+			out.add(ev)
+		}
+		if !w.deadline.IsZero() && (deadline.IsZero() || w.deadline.Before(deadline)) {
+			deadline = w.deadline
+		}
+	}
+	return out, deadline
+}
+
 // deliver hands events for incident id to Temporal with whatever else is
 // arriving for it, and returns once they are accepted (or could not be).
 func (c *coalescer) deliver(ctx context.Context, id string, events []AlertEvent) error {
 	var waits []*pendingBatch
+	var mine []*batchWaiter // this request's share of each of waits
+	deadline, _ := ctx.Deadline()
 	c.mu.Lock()
 	if c.lanes == nil {
 		c.lanes = map[string]*coalesceLane{}
@@ -103,22 +140,38 @@ func (c *coalescer) deliver(ctx context.Context, id string, events []AlertEvent)
 		}
 		l.next.add(ev)
 		if len(waits) == 0 || waits[len(waits)-1] != l.next {
-			waits = append(waits, l.next)
+			w := &batchWaiter{deadline: deadline}
+			l.next.waiters = append(l.next.waiters, w)
+			waits, mine = append(waits, l.next), append(mine, w)
 		}
+		w := mine[len(mine)-1]
+		w.events = append(w.events, ev)
 	}
 	if !l.sending {
 		l.sending = true
 		go c.run(id, l)
 	}
 	c.mu.Unlock()
-	for _, p := range waits {
+	for i, p := range waits {
 		select {
 		case <-p.done:
-			if p.err != nil {
-				return p.err
-			}
 		case <-ctx.Done():
-			return ctx.Err()
+			c.mu.Lock()
+			if !p.taken {
+				// Batches go in order: the later ones are not taken either.
+				for _, w := range mine[i:] {
+					w.gone = true
+				}
+				c.mu.Unlock()
+				return ctx.Err()
+			}
+			c.mu.Unlock()
+			// Its send ends by this request's deadline (see run): the
+			// answer must say whether Temporal took it, not guess.
+			<-p.done
+		}
+		if p.err != nil {
+			return p.err
 		}
 	}
 	return nil
@@ -186,9 +239,21 @@ func (c *coalescer) run(id string, l *coalesceLane) {
 		} else {
 			p, l.next = l.next, nil
 		}
+		p.taken = true
+		send, deadline := p.live()
 		c.mu.Unlock()
-		ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
-		p.err = c.send(ctx, id, p.first, p.batch, p.start)
+		if len(send.batch.Alerts) == 0 {
+			// Every waiter gave up (and was answered 503) before it went.
+			close(p.done)
+			continue
+		}
+		// No later than its first waiter's deadline, so no request is
+		// answered 503 for an alert that Temporal then takes.
+		if limit := time.Now().Add(c.timeout); deadline.IsZero() || deadline.After(limit) {
+			deadline = limit
+		}
+		ctx, cancel := context.WithDeadline(context.Background(), deadline)
+		p.err = c.send(ctx, id, send.first, send.batch, send.start)
 		cancel()
 		c.mu.Lock()
 		l.lastAt = time.Now()

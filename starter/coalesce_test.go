@@ -121,3 +121,62 @@ func TestCoalescerTellsEveryWaiterWhenTemporalRefuses(t *testing.T) {
 		require.ErrorIs(t, err, refused, "no 2xx for an alert Temporal did not take")
 	}
 }
+
+// A request that gives up while its batch waits behind another is answered
+// 503 by the intake: its alert must not go afterwards, or the sender's
+// retry would count it twice. Others in the same batch still go.
+func TestCoalescerDropsTheAlertsOfARequestThatGaveUp(t *testing.T) {
+	rec := &recordingSend{delay: 300 * time.Millisecond}
+	c := &coalescer{send: rec.send, timeout: time.Second}
+	first := make(chan error, 1)
+	go func() { first <- c.deliver(context.Background(), "incident-k", []AlertEvent{firingEvent("first")}) }()
+	time.Sleep(50 * time.Millisecond) // the first batch is on its way
+
+	impatient, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	patient := make(chan error, 1)
+	err := func() error {
+		go func() { patient <- c.deliver(context.Background(), "incident-k", []AlertEvent{firingEvent("patient")}) }()
+		return c.deliver(impatient, "incident-k", []AlertEvent{firingEvent("gave-up"), firingEvent("gave-up")})
+	}()
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.NoError(t, <-first)
+	require.NoError(t, <-patient)
+
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	var sent []string
+	for _, b := range rec.batches {
+		for _, a := range b.Alerts {
+			sent = append(sent, fmt.Sprintf("%s x%d", a.Fingerprint, max(a.Count, 1)))
+		}
+	}
+	require.Equal(t, []string{"first x1", "patient x1"}, sent)
+}
+
+// A send that Temporal does not answer ends by its earliest waiter's
+// deadline, not the coalescer's own timeout: past that deadline the waiter
+// would be answered 503 while the send could still succeed.
+func TestCoalescerSendEndsByItsWaitersDeadline(t *testing.T) {
+	var mu sync.Mutex
+	var deadlines []time.Duration
+	down := func(ctx context.Context, _ string, _ AlertEvent, _ workflows.AlertBatch, _ bool) error {
+		d, _ := ctx.Deadline()
+		mu.Lock()
+		deadlines = append(deadlines, time.Until(d))
+		mu.Unlock()
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	c := &coalescer{send: down, timeout: 10 * time.Second}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	began := time.Now()
+	err := c.deliver(ctx, "incident-k", []AlertEvent{firingEvent("x")})
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.Less(t, time.Since(began), 2*time.Second, "answered at its own deadline")
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, deadlines, 1)
+	require.LessOrEqual(t, deadlines[0], 200*time.Millisecond, "the send's deadline is the waiter's")
+}
