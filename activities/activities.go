@@ -47,6 +47,8 @@ type Activities struct {
 	// Maintenance, when set, answers the maintenance windows made at run
 	// time (the maintenance workflow); nil means the config's alone.
 	Maintenance MaintenanceSource
+	// Similar, when set, finds past incidents like a new one for its card.
+	Similar SimilarSource
 	// Alerts raises the alerts workflows decide on (a heartbeat's miss)
 	// through the intake's path; worker.New wires it from its client.
 	Alerts AlertRaiser

@@ -114,6 +114,9 @@ func cardBlocks(req incident.CardRequest) (string, []slack.Block) {
 	if req.Runbook != "" {
 		blocks = append(blocks, slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, fmt.Sprintf("*Runbook*: <%s>", req.Runbook), false, false), nil, nil))
 	}
+	if len(req.Similar) > 0 {
+		blocks = append(blocks, slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, similarText(req.Similar), false, false), nil, nil))
+	}
 	if req.Status != incident.StatusResolved && req.Status != incident.StatusClosed {
 		blocks = append(blocks, actionButtons(req.IncidentID))
 	}
@@ -126,3 +129,24 @@ func truncate(s string, n int) string {
 	}
 	return s[:n-1] + "…"
 }
+
+// similarText lists past incidents like this one, each with what made it
+// similar, its root cause and its post-mortem when known.
+func similarText(list []incident.SimilarIncident) string {
+	var b strings.Builder
+	b.WriteString("*Seen before*")
+	for _, s := range list {
+		fmt.Fprintf(&b, "\n• %s %s `%s` (%s, %s)", s.Severity, slackEscape(s.Title), s.ID, s.CreatedAt.UTC().Format("2006-01-02"), s.Why)
+		if s.RootCause != "" {
+			fmt.Fprintf(&b, ": root cause %s", slackEscape(s.RootCause))
+		}
+		if s.Postmortem != "" {
+			fmt.Fprintf(&b, " · <%s|post-mortem>", s.Postmortem)
+		}
+	}
+	return b.String()
+}
+
+// slackEscape keeps text that came from alerts and people from being read
+// as Slack markup (a title with <!channel> would notify the channel).
+var slackEscape = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace

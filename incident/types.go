@@ -186,6 +186,8 @@ type CardRequest struct {
 	Runbook    string            `json:"runbook_url,omitempty"`
 	// Exercise marks the card as a game day's.
 	Exercise bool `json:"exercise,omitempty"`
+	// Similar are past incidents like this one.
+	Similar []SimilarIncident `json:"similar,omitempty"`
 }
 
 // ChannelRequest opens an incident's Slack channel.

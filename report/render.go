@@ -157,6 +157,9 @@ func Markdown(w io.Writer, r *Report) error {
 				if pm == "" {
 					pm = "started"
 				}
+				if n.RootCause != "" {
+					pm += "; root cause: " + cell(n.RootCause)
+				}
 			}
 			p("| %s: %s | %s | %s | %s | %s | %d | %s | %s | %s |\n", cell(n.ID), cell(n.Title), cell(n.Severity), cell(n.Service), minute(n.CreatedAt),
 				durationText(n), n.Alerts, cell(strings.Join(n.Why, ", ")), pm, cell(n.Summary))
@@ -366,7 +369,7 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 
 <h2>Notable incidents</h2>
 {{if .Notable}}<table><tr><th>Incident</th><th>Severity</th><th>Service</th><th>Opened</th><th class="n">Duration</th><th class="n">Alerts</th><th>Why</th><th>Post-mortem</th><th>Summary</th></tr>
-{{range .Notable}}<tr><td><code>{{.ID}}</code><br>{{.Title}}</td><td>{{.Severity}}</td><td>{{.Service}}</td><td>{{minute .CreatedAt}}</td><td class="n">{{durationText .}}</td><td class="n">{{.Alerts}}</td><td>{{join .Why ", "}}</td><td>{{if .Postmortem}}{{or .PostmortemStatus "started"}}{{else}}-{{end}}</td><td>{{.Summary}}</td></tr>
+{{range .Notable}}<tr><td><code>{{.ID}}</code><br>{{.Title}}</td><td>{{.Severity}}</td><td>{{.Service}}</td><td>{{minute .CreatedAt}}</td><td class="n">{{durationText .}}</td><td class="n">{{.Alerts}}</td><td>{{join .Why ", "}}</td><td>{{if .Postmortem}}{{or .PostmortemStatus "started"}}{{if .RootCause}}<br>root cause: {{.RootCause}}{{end}}{{else}}-{{end}}</td><td>{{.Summary}}</td></tr>
 {{end}}</table>{{else}}<p>None.</p>{{end}}
 
 <h2>Action items</h2>

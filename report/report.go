@@ -153,6 +153,7 @@ type Notable struct {
 	Summary          string   `json:"summary,omitempty"`
 	Postmortem       string   `json:"postmortem,omitempty"`
 	PostmortemStatus string   `json:"postmortem_status,omitempty"`
+	RootCause        string   `json:"root_cause,omitempty"`
 	Why              []string `json:"why"`
 }
 
@@ -422,6 +423,7 @@ func notable(opts Options, cur []Record) []Notable {
 		}
 		if rec.Postmortem != nil {
 			n.PostmortemStatus = string(rec.Postmortem.Status)
+			n.RootCause = rec.Postmortem.RootCause
 		}
 		picked[key] = n
 		order = append(order, key)

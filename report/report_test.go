@@ -239,7 +239,23 @@ func TestNotableAndTopServices(t *testing.T) {
 	require.Contains(t, why["long"], "longest")
 	require.Contains(t, why["noisy"], "most alerts")
 	require.Equal(t, "p1", r.Notable[0].ID, "the highest severity first")
+	require.Empty(t, r.Notable[0].RootCause, "no post-mortem, no root cause")
 	require.Equal(t, []ServiceImpact{{Service: "search", Count: 3, Open: 1, TimeToResolveSeconds: 11 * 3600}, {Service: "checkout", Count: 1, TimeToResolveSeconds: 2 * 3600}}, r.TopServices)
+}
+
+// A notable incident's post-mortem speaks for it: its root cause is in
+// the review, in every form.
+func TestNotableShowsTheRootCause(t *testing.T) {
+	recs := records(inc{id: "p1", sev: "P1", service: "checkout", opened: nov(2, 1), ack: time.Minute, mitigated: time.Hour, resolved: 2 * time.Hour, alerts: 1})
+	recs[0].Incident.Postmortem = "postmortem-p1"
+	recs[0].Postmortem = &workflows.PostmortemState{Status: workflows.PostmortemCompleted, RootCause: "pool sized for normal load"}
+	r := Build(Options{Period: month, Severities: severity, Now: now}, recs, nil)
+	require.Equal(t, "pool sized for normal load", r.Notable[0].RootCause)
+	for _, format := range []string{FormatMarkdown, FormatHTML} {
+		var b strings.Builder
+		require.NoError(t, Render(&b, r, format))
+		require.Contains(t, b.String(), "root cause: pool sized for normal load", format)
+	}
 }
 
 func TestNormalizeTitle(t *testing.T) {

@@ -250,6 +250,9 @@ type Filter struct {
 type Page struct {
 	Incidents []Summary `json:"incidents"`
 	Next      string    `json:"next_cursor,omitempty"`
+	// Similar, when asked for (similar=true), maps incident IDs to their
+	// similar past incidents.
+	Similar map[string][]Similar `json:"similar,omitempty"`
 }
 
 // searchScanLimit bounds how many incidents one request looks through for

@@ -236,7 +236,11 @@ func (s *Server) deliver(ctx context.Context, events []AlertEvent) (string, erro
 }
 
 // searchParams are the filters GET /v1/incidents takes.
-var searchParams = []string{"status", "service", "severity", "commander", "since", "until", "q", "cursor", "limit"}
+var searchParams = []string{"status", "service", "severity", "commander", "since", "until", "q", "cursor", "limit", "similar"}
+
+// maxListSimilar bounds a listing that looks up similar incidents: each
+// service's past incidents are read once, each incident's findings once.
+const maxListSimilar = 100
 
 // listIncidents answers GET /v1/incidents: a search, newest first, with a
 // cursor to go on when there are more.
@@ -248,10 +252,24 @@ func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.Timeout)
 	defer cancel()
+	withSimilar := false
+	if v := r.URL.Query().Get("similar"); v != "" {
+		if withSimilar, err = strconv.ParseBool(v); err != nil {
+			s.fail(w, r, &BadRequest{Field: "similar", Msg: "true or false"})
+			return
+		}
+		if withSimilar && f.Limit > maxListSimilar {
+			s.fail(w, r, &BadRequest{Field: "limit", Msg: fmt.Sprintf("at most %d with similar=true", maxListSimilar)})
+			return
+		}
+	}
 	page, err := s.incidents.Search(ctx, f)
 	if err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	if withSimilar {
+		page.Similar = s.incidents.SimilarFor(ctx, page.Incidents)
 	}
 	writeJSON(w, http.StatusOK, page)
 }

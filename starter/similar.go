@@ -2,42 +2,94 @@ package starter
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"unicode"
 
+	"go.temporal.io/api/workflowservice/v1"
+
+	"github.com/incidentflow/incidentflow/incident"
 	"github.com/incidentflow/incidentflow/workflows"
 )
 
 // Similar is a past incident like this one: responders opening an
-// incident see what happened the last times (GET it for its post-mortem).
+// incident see what happened the last times, and what its post-mortem
+// found.
 type Similar struct {
 	Summary
 	// Why says what makes it similar: the same alert key, or the title.
-	Why string `json:"why"`
+	Why       string `json:"why"`
+	RootCause string `json:"root_cause,omitempty"`
+	// Postmortem is its post-mortem's document (the GitHub issue).
+	Postmortem string `json:"postmortem_url,omitempty"`
 }
 
 // similarScan bounds how many of the service's past incidents are looked at.
 const similarScan = 200
 
 // Similar finds up to three past incidents of the same service with the
-// same key or a near-identical title, newest first, from visibility alone:
-// reading each one's state would wake a worker per closed incident on
-// every read. It never fails the incident's read: without visibility it
-// finds none.
+// same key or a near-identical title, newest first, with their
+// post-mortems' findings, from visibility alone: reading each one's state
+// would wake a worker per closed incident on every read. It never fails
+// the incident's read: without visibility it finds none.
 func (in *Incidents) Similar(ctx context.Context, st *workflows.Incident) []Similar {
-	page, err := in.Search(ctx, Filter{Service: st.Service, Limit: similarScan})
+	out, _ := in.similarTo(ctx, st.ID, st.Service, st.Title)
+	return out
+}
+
+func (in *Incidents) similarTo(ctx context.Context, id, service, title string) ([]Similar, error) {
+	page, err := in.Search(ctx, Filter{Service: service, Limit: similarScan})
 	if err != nil {
-		return nil
+		return []Similar{}, err
 	}
-	words := titleWords(st.Title)
+	out := similarIn(page.Incidents, id, title)
+	in.addFindings(ctx, out)
+	return out, nil
+}
+
+// SimilarFor finds the similar incidents of each incident of a listing,
+// by ID, reading each service's past incidents once.
+func (in *Incidents) SimilarFor(ctx context.Context, list []Summary) map[string][]Similar {
+	past := map[string][]Summary{}
+	out := map[string][]Similar{}
+	for _, s := range list {
+		if _, done := out[s.ID]; done {
+			continue // an older run of the same ID: the newest speaks for it
+		}
+		if _, ok := past[s.Service]; !ok {
+			page, err := in.Search(ctx, Filter{Service: s.Service, Limit: similarScan})
+			if err != nil {
+				return out
+			}
+			past[s.Service] = page.Incidents
+		}
+		// Only incidents older than this one count as past for it.
+		var before []Summary
+		for _, p := range past[s.Service] {
+			if p.CreatedAt.Before(s.CreatedAt) {
+				before = append(before, p)
+			}
+		}
+		if found := similarIn(before, s.ID, s.Title); len(found) > 0 {
+			in.addFindings(ctx, found)
+			out[s.ID] = found
+		}
+	}
+	return out
+}
+
+// similarIn picks up to three of past like the incident id titled title,
+// in the order given (newest first).
+func similarIn(past []Summary, id, title string) []Similar {
+	words := titleWords(title)
 	out := []Similar{}
-	for _, s := range page.Incidents {
-		if s.ID == st.ID && s.Running {
+	for _, s := range past {
+		if s.ID == id && s.Running {
 			continue // this one
 		}
 		why := ""
 		switch {
-		case s.ID == st.ID:
+		case s.ID == id:
 			why = "the same alert key"
 		case overlap(words, titleWords(s.Title)) >= 0.6:
 			why = "a near-identical title"
@@ -45,11 +97,64 @@ func (in *Incidents) Similar(ctx context.Context, st *workflows.Incident) []Simi
 			continue
 		}
 		out = append(out, Similar{Summary: s, Why: why})
-		if len(out) == 3 {
+		if len(out) == incident.MaxSimilar {
 			break
 		}
 	}
 	return out
+}
+
+// addFindings fills in what each one's post-mortem found, from the memo a
+// completed post-mortem writes; one that has none is left as it is.
+func (in *Incidents) addFindings(ctx context.Context, list []Similar) {
+	if len(list) == 0 {
+		return
+	}
+	ids := make([]string, 0, len(list))
+	for _, s := range list {
+		ids = append(ids, "'"+quoteless(workflows.PostmortemID(s.ID))+"'")
+	}
+	resp, err := in.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+		Query: fmt.Sprintf("WorkflowType = '%s' AND WorkflowId IN (%s)", workflows.PostmortemWorkflowName, strings.Join(ids, ", ")),
+	})
+	if err != nil {
+		return
+	}
+	// Newest first: a key's latest post-mortem speaks for it.
+	found := map[string]map[string]string{}
+	for _, e := range resp.GetExecutions() {
+		id := e.GetExecution().GetWorkflowId()
+		if _, seen := found[id]; seen {
+			continue
+		}
+		fields := e.GetMemo().GetFields()
+		found[id] = map[string]string{
+			workflows.MemoRootCause: payloadString(fields[workflows.MemoRootCause]), workflows.MemoPostmortemURL: payloadString(fields[workflows.MemoPostmortemURL]),
+		}
+	}
+	for i := range list {
+		if f, ok := found[workflows.PostmortemID(list[i].ID)]; ok {
+			list[i].RootCause, list[i].Postmortem = f[workflows.MemoRootCause], f[workflows.MemoPostmortemURL]
+		}
+	}
+}
+
+// SimilarFinder is the activities' look-up of past incidents like a new
+// one (activities.SimilarSource); worker.New wires it.
+type SimilarFinder struct{ Incidents *Incidents }
+
+// Similar answers up to three, for the incident's card.
+func (f SimilarFinder) Similar(ctx context.Context, req incident.SimilarRequest) ([]incident.SimilarIncident, error) {
+	list, err := f.Incidents.similarTo(ctx, req.IncidentID, req.Service, req.Title)
+	if err != nil {
+		return nil, f.Incidents.explain(ctx, "", err)
+	}
+	out := make([]incident.SimilarIncident, 0, len(list))
+	for _, s := range list {
+		out = append(out, incident.SimilarIncident{ID: s.ID, Title: s.Title, Severity: s.Severity, Status: s.Status,
+			CreatedAt: s.CreatedAt, Why: s.Why, RootCause: s.RootCause, Postmortem: s.Postmortem})
+	}
+	return out, nil
 }
 
 func titleWords(title string) map[string]bool {

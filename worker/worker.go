@@ -25,8 +25,14 @@ func New(c client.Client, taskQueue string, acts *activities.Activities) sdkwork
 	if acts.Maintenance == nil {
 		acts.Maintenance = starter.MaintenanceReader{Client: c}
 	}
-	if acts.Alerts == nil && acts.Config != nil {
-		acts.Alerts = &starter.AlertRaiser{Incidents: &starter.Incidents{Client: c, Config: acts.Config, TaskQueue: taskQueue}}
+	if acts.Config != nil {
+		inc := &starter.Incidents{Client: c, Config: acts.Config, TaskQueue: taskQueue}
+		if acts.Alerts == nil {
+			acts.Alerts = &starter.AlertRaiser{Incidents: inc}
+		}
+		if acts.Similar == nil {
+			acts.Similar = starter.SimilarFinder{Incidents: inc}
+		}
 	}
 	w := sdkworker.New(c, taskQueue, sdkworker.Options{
 		// Incidents are many small, mostly idle workflows; keeping them cached

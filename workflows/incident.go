@@ -176,6 +176,7 @@ func (w *incidentWorkflow) run(ctx workflow.Context, resumed bool) (*Incident, e
 			w.st.RulesVersion = int(workflow.GetVersion(ctx, rulesChange, workflow.DefaultVersion, 1))
 		}
 		w.openChannel(ctx)
+		w.findSimilar(ctx)
 	} else {
 		w.record(ctx, KindContinued, "", fmt.Sprintf("continued as new (run %d); timers resume", w.st.Runs+1))
 	}
@@ -500,7 +501,7 @@ func (w *incidentWorkflow) syncCard(ctx workflow.Context) {
 	}
 	req := incident.CardRequest{IncidentID: st.ID, Channel: channel, Ref: st.Card, Title: st.Title, Severity: st.Severity,
 		Status: st.Status, Stage: st.Stage, Roles: maps.Clone(st.Roles), NextUpdate: st.NextUpdateDue, AlertCount: st.alertCount(),
-		Runbook: st.runbook(), Exercise: st.exercising()}
+		Runbook: st.runbook(), Exercise: st.exercising(), Similar: st.Similar}
 	if st.LastUpdate != nil {
 		req.LastUpdate = fmt.Sprintf("[%s] %s", st.LastUpdate.Stage, st.LastUpdate.Message)
 	}
@@ -528,6 +529,11 @@ func cardFingerprint(r incident.CardRequest) string {
 	}
 	for _, role := range incident.Roles {
 		parts = append(parts, r.Roles[role])
+	}
+	if len(r.Similar) > 0 {
+		// Only then: cards of incidents that never had any keep the
+		// fingerprint their histories were recorded with.
+		parts = append(parts, fmt.Sprintf("similar:%d", len(r.Similar)))
 	}
 	return strings.Join(parts, "|")
 }

@@ -529,11 +529,20 @@ func (p *postmortem) validateComplete(r CompleteRequest) error {
 	if p.st.CompletedAt != nil {
 		return fmt.Errorf("post-mortem %s was already completed by %s at %s", p.st.ID, p.st.CompletedBy, p.st.CompletedAt.UTC().Format(time.RFC3339))
 	}
+	if len(r.RootCause) > incident.MaxText {
+		return fieldError("root_cause", "%d bytes, over the limit of %d", len(r.RootCause), incident.MaxText)
+	}
 	return checkNote(r.Note)
 }
 
 func (p *postmortem) complete(ctx workflow.Context, r CompleteRequest) {
-	p.markComplete(ctx, r.By, withNote("post-mortem marked complete", r.Note))
+	msg := withNote("post-mortem marked complete", r.Note)
+	if rc := strings.TrimSpace(r.RootCause); rc != "" {
+		p.st.RootCause = rc
+		msg += "; root cause: " + rc
+	}
+	p.markComplete(ctx, r.By, msg)
+	p.publishFindings(ctx)
 }
 
 func (p *postmortem) markComplete(ctx workflow.Context, by, msg string) {

@@ -102,6 +102,7 @@ type PostmortemState struct {
 	IssueError  string                `json:"issue_error,omitempty"`
 	CompletedAt *time.Time            `json:"completed_at,omitempty"`
 	CompletedBy string                `json:"completed_by,omitempty"`
+	RootCause   string                `json:"root_cause,omitempty"`
 	// RemindersSent counts Plan.Reminders already sent (they are in order).
 	RemindersSent  int        `json:"reminders_sent"`
 	OverdueNotices int        `json:"overdue_notices"`
@@ -161,6 +162,9 @@ type TrackedActionItem struct {
 type CompleteRequest struct {
 	By   string `json:"by"`
 	Note string `json:"note,omitempty"`
+	// RootCause is the post-mortem's finding in a sentence or two: reports
+	// and similar incidents show it.
+	RootCause string `json:"root_cause,omitempty"`
 }
 
 // ActionItemChange closes or drops action item Item (1-based).

@@ -88,6 +88,9 @@ type incidentState struct {
 	// TimelineOmitted counts entries dropped to keep the timeline bounded.
 	TimelineOmitted int          `json:"timeline_omitted,omitempty"`
 	ActionItems     []ActionItem `json:"action_items"`
+	// Similar are past incidents like this one, looked up once when it
+	// opened (similar.go); its card shows them.
+	Similar []incident.SimilarIncident `json:"similar,omitempty"`
 	// Subscribers get every public status update (subscribers.go).
 	Subscribers []Subscription `json:"subscribers,omitempty"`
 }

@@ -240,6 +240,7 @@ func newListCmd() *cobra.Command {
 		f            starter.Filter
 		since, until string
 		asJSON       bool
+		withSimilar  bool
 	)
 	cmd := &cobra.Command{
 		Use:     "list",
@@ -268,12 +269,16 @@ func newListCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if withSimilar {
+				page.Similar = inc.SimilarFor(ctx, page.Incidents)
+			}
 			if *out == outputJSON {
 				return writeJSON(cmd.OutOrStdout(), page)
 			}
 			if err := printSummaries(cmd.OutOrStdout(), page.Incidents); err != nil {
 				return err
 			}
+			printSimilar(cmd.OutOrStdout(), page)
 			if page.Next != "" {
 				fmt.Fprintf(cmd.ErrOrStderr(), "more: --cursor %s\n", page.Next)
 			}
@@ -291,6 +296,7 @@ func newListCmd() *cobra.Command {
 	cmd.Flags().StringVarP(&f.Text, "query", "q", "", "words in the title or ID")
 	cmd.Flags().StringVar(&f.Cursor, "cursor", "", "go on where a list stopped")
 	cmd.Flags().IntVar(&f.Limit, "limit", 200, "at most this many incidents")
+	cmd.Flags().BoolVar(&withSimilar, "similar", false, "also show each incident's similar past incidents and their root causes")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "same as --output json")
 	_ = cmd.Flags().MarkHidden("json") // the flag CLI had it; --output json says the same
 	_ = cmd.RegisterFlagCompletionFunc("status", cobra.FixedCompletions(starter.ListStatuses, cobra.ShellCompDirectiveNoFileComp))
@@ -333,9 +339,9 @@ const postmortemLong = `Show an incident's post-mortem (--markdown: its draft), 
 
 func newPostmortemCmd() *cobra.Command {
 	var (
-		c        conn
-		by, note string
-		markdown bool
+		c                   conn
+		by, note, rootCause string
+		markdown            bool
 	)
 	cmd := &cobra.Command{
 		Use:     "postmortem ID [done | close-item N | drop-item N]",
@@ -396,7 +402,7 @@ func newPostmortemCmd() *cobra.Command {
 				err error
 			)
 			if args[1] == "done" {
-				st, err = inc.ActOnPostmortem(ctx, id, workflows.UpdatePostmortemComplete, workflows.CompleteRequest{By: by, Note: note})
+				st, err = inc.ActOnPostmortem(ctx, id, workflows.UpdatePostmortemComplete, workflows.CompleteRequest{By: by, Note: note, RootCause: rootCause})
 			} else {
 				n, _ := strconv.Atoi(args[2]) // checked by Args
 				update := workflows.UpdateCloseActionItem
@@ -415,7 +421,26 @@ func newPostmortemCmd() *cobra.Command {
 	c.addTemporalFlags(cmd)
 	addByFlag(cmd, &by)
 	cmd.Flags().StringVar(&note, "note", "", "note (required to drop an item: why)")
+	cmd.Flags().StringVar(&rootCause, "root-cause", "", "with done: the root cause in a sentence (reports and similar incidents show it)")
 	cmd.Flags().BoolVar(&markdown, "markdown", false, "print the draft as Markdown")
 	addByCompletion(cmd)
 	return cmd
+}
+
+// printSimilar lists, under the table, the past incidents each listed one
+// resembles, with what their post-mortems found.
+func printSimilar(w io.Writer, page starter.Page) {
+	if len(page.Similar) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nSeen before:")
+	for _, s := range page.Incidents {
+		for _, p := range page.Similar[s.ID] {
+			line := fmt.Sprintf("  %s ~ %s (%s, %s)", s.ID, p.ID, p.CreatedAt.Local().Format("2006-01-02"), p.Why)
+			if p.RootCause != "" {
+				line += ": " + p.RootCause
+			}
+			fmt.Fprintln(w, line)
+		}
+	}
 }
