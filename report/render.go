@@ -121,15 +121,15 @@ func Markdown(w io.Writer, r *Report) error {
 		p(" %d did not answer and have no times.", r.Unreadable)
 	}
 	p("\n\n## Totals by severity\n\n")
-	p("| Severity | Incidents | vs previous | Open | MTTA mean | MTTA median | MTTM mean | MTTM median | MTTR mean | MTTR median | MTTA vs previous | MTTR vs previous |\n")
-	p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	p("| Severity | Incidents | vs previous | Open | MTTD mean | MTTD median | MTTA mean | MTTA median | MTTM mean | MTTM median | MTTR mean | MTTR median | MTTA vs previous | MTTR vs previous |\n")
+	p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, t := range r.Totals {
 		name := cell(t.Severity)
 		if t.Severity == All {
 			name = "**all**"
 		}
-		p("| %s | %d | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", name, t.Count, countChange(t.Change, t.Previous.Count), t.Open,
-			statText(t.MTTA.MeanSeconds), statText(t.MTTA.MedianSeconds), statText(t.MTTM.MeanSeconds), statText(t.MTTM.MedianSeconds),
+		p("| %s | %d | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", name, t.Count, countChange(t.Change, t.Previous.Count), t.Open,
+			statText(t.MTTD.MeanSeconds), statText(t.MTTD.MedianSeconds), statText(t.MTTA.MeanSeconds), statText(t.MTTA.MedianSeconds), statText(t.MTTM.MeanSeconds), statText(t.MTTM.MedianSeconds),
 			statText(t.MTTR.MeanSeconds), statText(t.MTTR.MedianSeconds), percentText(t.Change.MTTAPercent), percentText(t.Change.MTTRPercent))
 	}
 	p("\n")
@@ -356,9 +356,9 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 <p class="legend">{{range .Legend}}<span><i class="swatch" style="background:{{.Fill}}"></i>{{.Name}}</span>{{end}}</p>{{end}}{{end}}
 
 <h2>Totals by severity</h2>
-<table><tr><th>Severity</th><th class="n">Incidents</th><th class="n">vs previous</th><th class="n">Open</th><th class="n">MTTA mean</th><th class="n">MTTA median</th><th class="n">MTTM mean</th><th class="n">MTTM median</th><th class="n">MTTR mean</th><th class="n">MTTR median</th><th class="n">MTTA vs previous</th><th class="n">MTTR vs previous</th></tr>
+<table><tr><th>Severity</th><th class="n">Incidents</th><th class="n">vs previous</th><th class="n">Open</th><th class="n">MTTD mean</th><th class="n">MTTD median</th><th class="n">MTTA mean</th><th class="n">MTTA median</th><th class="n">MTTM mean</th><th class="n">MTTM median</th><th class="n">MTTR mean</th><th class="n">MTTR median</th><th class="n">MTTA vs previous</th><th class="n">MTTR vs previous</th></tr>
 {{range .Totals}}<tr><td>{{if eq .Severity "all"}}<strong>all</strong>{{else}}{{.Severity}}{{end}}</td><td class="n">{{.Count}}</td><td class="n">{{countChange .Change .Previous.Count}}</td><td class="n">{{.Open}}</td>
-<td class="n">{{stat .MTTA.MeanSeconds}}</td><td class="n">{{stat .MTTA.MedianSeconds}}</td><td class="n">{{stat .MTTM.MeanSeconds}}</td><td class="n">{{stat .MTTM.MedianSeconds}}</td><td class="n">{{stat .MTTR.MeanSeconds}}</td><td class="n">{{stat .MTTR.MedianSeconds}}</td><td class="n">{{pct .Change.MTTAPercent}}</td><td class="n">{{pct .Change.MTTRPercent}}</td></tr>
+<td class="n">{{stat .MTTD.MeanSeconds}}</td><td class="n">{{stat .MTTD.MedianSeconds}}</td><td class="n">{{stat .MTTA.MeanSeconds}}</td><td class="n">{{stat .MTTA.MedianSeconds}}</td><td class="n">{{stat .MTTM.MeanSeconds}}</td><td class="n">{{stat .MTTM.MedianSeconds}}</td><td class="n">{{stat .MTTR.MeanSeconds}}</td><td class="n">{{stat .MTTR.MedianSeconds}}</td><td class="n">{{pct .Change.MTTAPercent}}</td><td class="n">{{pct .Change.MTTRPercent}}</td></tr>
 {{end}}</table>
 {{range .Notes}}<p class="muted">{{.}}</p>{{end}}
 

@@ -103,7 +103,10 @@ type Stat struct {
 
 // Figures are one severity's count and response times.
 type Figures struct {
-	Count int  `json:"count"`
+	Count int `json:"count"`
+	// MTTD: the problem's start (the first alert's startsAt) to opening,
+	// over the incidents whose alerts said when it started.
+	MTTD  Stat `json:"mttd"`
 	MTTA  Stat `json:"mtta"`
 	MTTM  Stat `json:"mttm"`
 	MTTR  Stat `json:"mttr"`
@@ -123,6 +126,7 @@ type SeverityTotals struct {
 // has none).
 type Change struct {
 	Count       int      `json:"count"`
+	MTTDPercent *float64 `json:"mttd_percent"`
 	MTTAPercent *float64 `json:"mtta_percent"`
 	MTTMPercent *float64 `json:"mttm_percent"`
 	MTTRPercent *float64 `json:"mttr_percent"`
@@ -222,11 +226,9 @@ const (
 	All = "all"
 )
 
-// NoteMTTD says why there is no MTTD column.
-const NoteMTTD = "MTTD (alert start to incident opened) is not measured: incidents do not keep their alerts' own start times (startsAt), only when incidentflow saw them."
 
 // NoteTimes says what the columns measure.
-const NoteTimes = "MTTA: opened to first acknowledgement. MTTM: opened to mitigation (a person or the alerts resolved it and monitoring began). MTTR: opened to resolved (after the monitoring window)."
+const NoteTimes = "MTTD: the problem's start (the first alert's startsAt or timestamp) to opened, over incidents whose alerts said. MTTA: opened to first acknowledgement. MTTM: opened to mitigation (a person or the alerts resolved it and monitoring began). MTTR: opened to resolved (after the monitoring window)."
 
 // Build makes the report from the incidents opened in the period (cur)
 // and in the previous one (prev). Records outside their period are left out.
@@ -237,7 +239,7 @@ func Build(opts Options, cur, prev []Record) *Report {
 	r := &Report{
 		Title: "Incident review", Period: opts.Period, Previous: prevPeriod, Service: opts.Service,
 		GeneratedAt: opts.Now, Incidents: len(cur), Exercises: exerciseRows(exercises),
-		Notes: []string{NoteTimes, NoteMTTD, NoteExercises},
+		Notes: []string{NoteTimes, NoteExercises},
 	}
 	for _, rec := range cur {
 		if rec.Unread {
@@ -278,13 +280,24 @@ func times(in workflows.Incident) (mtta, mttm, mttr *float64) {
 	return sec(in.AcknowledgedAt), sec(in.MitigatedAt), sec(in.ResolvedAt)
 }
 
+// detection is the incident's time to detect in seconds, nil when its
+// alerts never said when the problem started.
+func detection(in workflows.Incident) *float64 {
+	if in.ProblemStartedAt == nil || in.CreatedAt.IsZero() {
+		return nil
+	}
+	s := in.CreatedAt.Sub(*in.ProblemStartedAt).Seconds()
+	return &s
+}
+
 func figures(recs []Record) Figures {
-	var a, m, r []float64
+	var d, a, m, r []float64
 	for _, rec := range recs {
 		mtta, mttm, mttr := times(rec.Incident)
+		d = appendSome(d, detection(rec.Incident))
 		a, m, r = appendSome(a, mtta), appendSome(m, mttm), appendSome(r, mttr)
 	}
-	return Figures{Count: len(recs), MTTA: stat(a), MTTM: stat(m), MTTR: stat(r)}
+	return Figures{Count: len(recs), MTTD: stat(d), MTTA: stat(a), MTTM: stat(m), MTTR: stat(r)}
 }
 
 func appendSome(xs []float64, x *float64) []float64 {
@@ -346,7 +359,7 @@ func totals(severities []string, cur, prev []Record) []SeverityTotals {
 				t.Open++
 			}
 		}
-		t.Change = Change{Count: t.Count - t.Previous.Count,
+		t.Change = Change{Count: t.Count - t.Previous.Count, MTTDPercent: percent(t.MTTD, t.Previous.MTTD),
 			MTTAPercent: percent(t.MTTA, t.Previous.MTTA), MTTMPercent: percent(t.MTTM, t.Previous.MTTM), MTTRPercent: percent(t.MTTR, t.Previous.MTTR)}
 		return t
 	}

@@ -290,6 +290,12 @@ func goldenReport() *Report {
 		inc{id: "incident-checkout-5xx", key: "checkout-5xx", title: "checkout *5xx* above 5%", service: "checkout", sev: "P2", opened: nov(20, 13), ack: 1 * m, mitigated: 15 * m, resolved: 45 * m, alerts: 250},
 		inc{id: "incident-search-slow", key: "search-slow", title: "search slow", service: "search", sev: "P3", opened: nov(29, 8), ack: 20 * m, status: incident.StatusAcknowledged, alerts: 1},
 	)
+	// The disk alerts said when the disk began to fill: detected 4 and 10
+	// minutes later; the others' senders did not say.
+	for i, lag := range []time.Duration{4 * m, 10 * m} {
+		started := cur[i].Incident.CreatedAt.Add(-lag)
+		cur[i].Incident.ProblemStartedAt = &started
+	}
 	cur[0].Incident.LastUpdate = &workflows.StatusUpdate{Message: "old snapshots removed; disk at 60%"}
 	cur[0].Incident.Postmortem = "postmortem-db-disk"
 	cur[0].Postmortem = &workflows.PostmortemState{Status: workflows.PostmortemCompleted, ActionItems: []workflows.TrackedActionItem{
