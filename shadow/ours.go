@@ -37,8 +37,8 @@ func Ours(ctx context.Context, src report.Source, p report.Period, service strin
 func fromState(st *workflows.Incident) Incident {
 	in := Incident{Ref: st.ID, Key: st.Key, Title: st.Title, OpenedAt: st.CreatedAt, Pages: []Page{}, Shadow: st.Shadow}
 	for _, e := range st.Timeline {
-		if who, via, _, ok := workflows.PageIn(e); ok {
-			in.Pages = append(in.Pages, Page{User: who, At: e.At, Via: via})
+		if p, ok := workflows.PageIn(e); ok {
+			in.Pages = append(in.Pages, Page{User: p.Recipient, At: p.At, Via: p.Via})
 		}
 	}
 	return in

@@ -954,7 +954,10 @@ func (w *incidentWorkflow) pagePerson(ctx workflow.Context, round, step int, p i
 			case n.Error != "":
 				w.record(gctx, KindPageFailed, "", fmt.Sprintf("page to %s by %s failed: %s", p.User, viaName(n.Via), n.Error))
 			case n.Channel == shadowChannel:
-				w.record(gctx, KindPaged, "", fmt.Sprintf("would have paged %s by %s (%s; shadow mode: nothing sent)", n.Recipient, viaName(n.Via), targets))
+				// Recorded when the person's rules are done (or an ack stops
+				// them), so each says when it would have gone out: the
+				// shadow comparison times pages by it.
+				w.record(gctx, KindPaged, "", fmt.Sprintf("would have paged %s by %s at %s (%s; shadow mode: nothing sent)", n.Recipient, viaName(n.Via), n.At.UTC().Format(time.RFC3339), targets))
 			default:
 				w.record(gctx, KindPaged, "", pagedText(n.Recipient, n.Channel, n.Digest, targets))
 			}
