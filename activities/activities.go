@@ -150,6 +150,11 @@ func (a *Activities) ResolvePlan(ctx context.Context, req incident.PlanRequest) 
 	} else {
 		plan.Warning = fmt.Sprintf("unknown severity %q; paging as if it were %s", req.Severity, cfg.LowestPagingSeverity())
 	}
+	for _, name := range cfg.AccessGrantsFor(req.Service) {
+		g := cfg.AccessGrants[name]
+		plan.Access = append(plan.Access, incident.AccessGrant{Name: name, Kind: g.Kind, Org: g.Org, Team: g.Team,
+			Roles: append([]string(nil), g.Roles...), Max: g.Max.D()})
+	}
 	svc, ok := cfg.Services[req.Service]
 	if !ok {
 		plan.Warning = fmt.Sprintf("unknown service %q: no escalation policy; telling the fallback", req.Service)

@@ -47,6 +47,8 @@ type Config struct {
 	// http.public_reads); each names the user who acts.
 	APITokens  []APIToken           `yaml:"api_tokens"`
 	Heartbeats map[string]Heartbeat `yaml:"heartbeats"`
+	// AccessGrants are given to responders while they respond (access.go).
+	AccessGrants map[string]AccessGrant `yaml:"access_grants"`
 	// Shadow makes every incident a shadow one (see Integration.Shadow).
 	Shadow bool `yaml:"shadow"`
 	// Maintenance windows planned in the file; more are made at run time.
@@ -291,6 +293,8 @@ type User struct {
 	Email   string `yaml:"email"`
 	// Phone is E.164 (+4915112345678), for sms and voice.
 	Phone string `yaml:"phone"`
+	// GitHub is their GitHub login, for access grants of kind github_team.
+	GitHub string `yaml:"github"`
 	// ContactMethods, when set, are the only ways this person may be paged.
 	ContactMethods []string `yaml:"contact_methods"`
 	// NotificationRules say how a page reaches this person, step by step;

@@ -98,6 +98,7 @@ func (c *Config) Validate() Problems {
 	}
 	c.validateAPITokens(add)
 	c.validateHeartbeats(add)
+	c.validateAccessGrants(add)
 	c.validateMaintenance(add)
 	c.ValidateStatusPage(add)
 	if (c.Temporal.TLS.CertFile == "") != (c.Temporal.TLS.KeyFile == "") {

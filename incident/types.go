@@ -101,6 +101,8 @@ type Policy struct {
 	// history events, even if Temporal has not suggested it yet (0: only
 	// when suggested).
 	ContinueAsNewEvents int `json:"continue_as_new_events,omitempty"`
+	// Access are the grants responders of this service get (access_grants).
+	Access []AccessGrant `json:"access,omitempty"`
 }
 
 // SeverityPlan is one severity's settings.

@@ -106,10 +106,10 @@ type Figures struct {
 	Count int `json:"count"`
 	// MTTD: the problem's start (the first alert's startsAt) to opening,
 	// over the incidents whose alerts said when it started.
-	MTTD  Stat `json:"mttd"`
-	MTTA  Stat `json:"mtta"`
-	MTTM  Stat `json:"mttm"`
-	MTTR  Stat `json:"mttr"`
+	MTTD Stat `json:"mttd"`
+	MTTA Stat `json:"mtta"`
+	MTTM Stat `json:"mttm"`
+	MTTR Stat `json:"mttr"`
 }
 
 // SeverityTotals is a row of the totals table; Severity "all" sums them.
@@ -225,7 +225,6 @@ const (
 	// All names the row of the totals that sums every severity.
 	All = "all"
 )
-
 
 // NoteTimes says what the columns measure.
 const NoteTimes = "MTTD: the problem's start (the first alert's startsAt or timestamp) to opened, over incidents whose alerts said. MTTA: opened to first acknowledgement. MTTM: opened to mitigation (a person or the alerts resolved it and monitoring began). MTTR: opened to resolved (after the monitoring window)."

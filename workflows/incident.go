@@ -186,6 +186,7 @@ func (w *incidentWorkflow) run(ctx workflow.Context, resumed bool) (*Incident, e
 			w.advance(ctx)
 			w.publish(ctx)
 			w.syncCard(ctx)
+			w.reconcileAccess(ctx)
 			if w.shouldContinueAsNew(ctx) {
 				return nil, w.continueAsNew(ctx)
 			}
@@ -211,6 +212,7 @@ func (w *incidentWorkflow) run(ctx workflow.Context, resumed bool) (*Incident, e
 		w.publish(ctx)
 		w.flushCard(ctx)
 		w.settleExercise(ctx)
+		w.revokeAccess(ctx)
 
 		// Completing with signals still queued would lose them: an alert that
 		// fired again at the last moment must reopen the incident, not vanish.

@@ -137,7 +137,8 @@ func (w *incidentWorkflow) defineCommands(ctx workflow.Context) error {
 		},
 	}
 	var err error
-	w.commands, err = defineAll(append(defs, w.subscriberCommands(ctx)...))
+	defs = append(defs, w.subscriberCommands(ctx)...)
+	w.commands, err = defineAll(append(defs, w.accessCommands(ctx)...))
 	return err
 }
 

@@ -91,6 +91,8 @@ type incidentState struct {
 	// Similar are past incidents like this one, looked up once when it
 	// opened (similar.go); its card shows them.
 	Similar []incident.SimilarIncident `json:"similar,omitempty"`
+	// Access are the grants given to responders (access.go).
+	Access []AccessRecord `json:"access,omitempty"`
 	// Subscribers get every public status update (subscribers.go).
 	Subscribers []Subscription `json:"subscribers,omitempty"`
 }

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/incidentflow/incidentflow/incident"
@@ -85,6 +86,8 @@ type Incident struct {
 	// bounded (the first, the trigger, is always kept).
 	TimelineOmitted int          `json:"timeline_omitted,omitempty"`
 	ActionItems     []ActionItem `json:"action_items"`
+	// Access are the grants given to responders, and when each ends.
+	Access []AccessRecord `json:"access,omitempty"`
 	// Subscribers counts who gets the public updates; the list, with its
 	// addresses, is GET .../subscribers, behind a token.
 	Subscribers int `json:"subscribers,omitempty"`
@@ -150,6 +153,7 @@ func (st *incidentState) view() Incident {
 	}
 	v.Escalation = st.escalationView()
 	v.Subscribers = len(st.Subscribers)
+	v.Access = slices.Clone(st.Access)
 	st.exerciseView(&v)
 	if st.Hold != nil && st.Status == incident.StatusTriggered {
 		v.Maintenance = &incident.MaintenanceHold{Until: st.Hold.Until, Reason: st.Hold.Reason}

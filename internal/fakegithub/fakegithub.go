@@ -1,5 +1,6 @@
 // Package fakegithub is a local HTTP server speaking the parts of GitHub's
-// REST API incidentflow uses (issues: list, create, get, edit, add labels), with GitHub's
+// REST API incidentflow uses (issues: list, create, get, edit, add labels;
+// team memberships: add, remove), with GitHub's
 // JSON shapes, 404s, and rate-limit answers, for the real go-github client.
 package fakegithub
 
@@ -34,6 +35,8 @@ type Server struct {
 	failures []failure
 	// Writes records every creating or editing request, for pacing checks.
 	writes []Write
+	// members are team memberships, "org/team" -> logins.
+	members map[string]map[string]bool
 }
 
 // Write is one mutating request as GitHub saw it.
@@ -157,8 +160,13 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 	}
-	// /repos/{owner}/{repo}/issues[/{number}[/labels]]
+	// /orgs/{org}/teams/{team_slug}/memberships/{username}
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	if len(parts) == 6 && parts[0] == "orgs" && parts[2] == "teams" && parts[4] == "memberships" {
+		s.membership(w, r, parts[1]+"/"+parts[3], parts[5])
+		return
+	}
+	// /repos/{owner}/{repo}/issues[/{number}[/labels]]
 	if len(parts) < 4 || parts[0] != "repos" || parts[3] != "issues" {
 		writeJSON(w, http.StatusNotFound, map[string]any{"message": "Not Found"})
 		return
@@ -296,4 +304,55 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// AddTeam makes an organisation's team exist ("org/team-slug").
+func (s *Server) AddTeam(team string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.members == nil {
+		s.members = map[string]map[string]bool{}
+	}
+	s.members[team] = map[string]bool{}
+}
+
+// Members lists a team's members.
+func (s *Server) Members(team string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for login := range s.members[team] {
+		out = append(out, login)
+	}
+	return out
+}
+
+// membership answers GitHub's team membership calls: PUT adds (active,
+// as a member), DELETE removes (204; 404 when not a member), GET reads.
+func (s *Server) membership(w http.ResponseWriter, r *http.Request, team, login string) {
+	members, ok := s.members[team]
+	if !ok {
+		writeJSON(w, http.StatusNotFound, map[string]any{"message": "Not Found", "documentation_url": "https://docs.github.com/rest/teams/members"})
+		return
+	}
+	switch r.Method {
+	case http.MethodPut:
+		members[login] = true
+		writeJSON(w, http.StatusOK, map[string]any{"url": s.srv.URL + r.URL.Path, "role": "member", "state": "active"})
+	case http.MethodDelete:
+		if !members[login] {
+			writeJSON(w, http.StatusNotFound, map[string]any{"message": "Not Found"})
+			return
+		}
+		delete(members, login)
+		w.WriteHeader(http.StatusNoContent)
+	case http.MethodGet:
+		if !members[login] {
+			writeJSON(w, http.StatusNotFound, map[string]any{"message": "Not Found"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"role": "member", "state": "active"})
+	default:
+		writeJSON(w, http.StatusMethodNotAllowed, map[string]any{"message": "Method Not Allowed"})
+	}
 }
