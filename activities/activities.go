@@ -139,6 +139,8 @@ func (a *Activities) ResolvePlan(ctx context.Context, req incident.PlanRequest) 
 		SlackChannels:       a.Slack != nil,
 		Announce:            cfg.Slack.AnnounceChannelTarget(),
 	}
+	major := cfg.MajorPlan()
+	plan.Major = &major
 	for name, sev := range cfg.Severities {
 		plan.Severities[name] = incident.SeverityPlan{
 			UpdateEvery: sev.UpdateEvery.D(), ResolveTimeout: sev.ResolveTimeout.D(),
@@ -306,6 +308,9 @@ func (a *Activities) Announce(ctx context.Context, req incident.AnnounceRequest)
 		_, err = a.pageUser(ctx, t.Name, m)
 	case config.TargetTeams, config.TargetMattermost:
 		_, err = a.sendChat(ctx, t, m)
+	case config.TargetEmail:
+		// A major incident's executive briefs go to its exec email list.
+		_, err = a.sendEmail(ctx, t.Name, m)
 	default:
 		// The mark goes before the mention, which needs the bare text.
 		m.Text = incident.ExerciseText(req.Exercise, a.mentioning(req.Addressee, req.Text))

@@ -119,6 +119,9 @@ func cardBlocks(req incident.CardRequest) (string, []slack.Block) {
 	}
 	if req.Status != incident.StatusResolved && req.Status != incident.StatusClosed {
 		blocks = append(blocks, actionButtons(req.IncidentID))
+		if len(req.RunbookSteps) > 0 {
+			blocks = append(blocks, runbookButtons(req.IncidentID, req.RunbookSteps))
+		}
 	}
 	return text, blocks
 }

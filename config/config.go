@@ -49,11 +49,17 @@ type Config struct {
 	Heartbeats map[string]Heartbeat `yaml:"heartbeats"`
 	// AccessGrants are given to responders while they respond (access.go).
 	AccessGrants map[string]AccessGrant `yaml:"access_grants"`
+	// Runbooks are automated runbook steps, offered on incidents (runbooks.go).
+	Runbooks map[string]RunbookStep `yaml:"runbooks"`
 	// Shadow makes every incident a shadow one (see Integration.Shadow).
 	Shadow bool `yaml:"shadow"`
 	// Maintenance windows planned in the file; more are made at run time.
 	Maintenance []MaintenanceWindow `yaml:"maintenance"`
 	StatusPage  StatusPage          `yaml:"status_page"`
+	// Privacy: the data-breach (GDPR Art. 33) deadline and contact (privacy.go).
+	Privacy Privacy `yaml:"privacy"`
+	// MajorIncident is the major-incident protocol (major.go).
+	MajorIncident MajorIncident `yaml:"major_incident"`
 }
 
 // Triage decides severity when an alert carries none it recognises.

@@ -287,7 +287,7 @@ func TestValidationProblems(t *testing.T) {
 			edit: func(s string) string {
 				return s + "severities:\n  P1: {roles: [commander, janitor], page: true}\n  P2: {page: true}\n"
 			},
-			want: `severities.P1.roles: unknown role "janitor" (commander, comms, ops, scribe)`,
+			want: `severities.P1.roles: unknown role "janitor" (commander, comms, ops, scribe, deputy, planning, liaison)`,
 		},
 	}
 	for _, tc := range tests {

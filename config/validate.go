@@ -8,7 +8,12 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/incidentflow/incidentflow/incident"
 )
+
+// roleNames are the roles a severity (or an access grant) may name.
+var roleNames = incident.Roles
 
 // Target kinds an escalation step may page.
 const (
@@ -42,8 +47,6 @@ func ParseTarget(s string) (Target, error) {
 	}
 	return Target{}, fmt.Errorf("unknown target kind %q in %q (use user, schedule, slack_channel, webhook, email, teams or mattermost)", kind, s)
 }
-
-var roleNames = []string{"commander", "comms", "ops", "scribe"}
 
 var weekdays = map[string]time.Weekday{
 	"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday, "wed": time.Wednesday,
@@ -99,8 +102,11 @@ func (c *Config) Validate() Problems {
 	c.validateAPITokens(add)
 	c.validateHeartbeats(add)
 	c.validateAccessGrants(add)
+	c.validateRunbooks(add)
 	c.validateMaintenance(add)
 	c.ValidateStatusPage(add)
+	c.validatePrivacy(add)
+	c.validateMajorIncident(add)
 	if (c.Temporal.TLS.CertFile == "") != (c.Temporal.TLS.KeyFile == "") {
 		add("temporal.tls", "cert_file and key_file go together")
 	}
@@ -190,7 +196,7 @@ func (c *Config) Validate() Problems {
 		}
 		for _, r := range sev.Roles {
 			if !slices.Contains(roleNames, r) {
-				add(key+".roles", "unknown role %q (commander, comms, ops, scribe)", r)
+				add(key+".roles", "unknown role %q (%s)", r, strings.Join(roleNames, ", "))
 			}
 		}
 	}

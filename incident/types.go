@@ -51,8 +51,9 @@ const (
 	RoleScribe    = "scribe"
 )
 
-// Roles lists every role, commander first.
-var Roles = []string{RoleCommander, RoleComms, RoleOps, RoleScribe}
+// Roles lists every role, commander first; the last three are those a
+// major incident adds (MajorRoles).
+var Roles = []string{RoleCommander, RoleComms, RoleOps, RoleScribe, RoleDeputy, RolePlanning, RoleLiaison}
 
 // Alert statuses, as Alertmanager spells them.
 const (
@@ -103,6 +104,9 @@ type Policy struct {
 	ContinueAsNewEvents int `json:"continue_as_new_events,omitempty"`
 	// Access are the grants responders of this service get (access_grants).
 	Access []AccessGrant `json:"access,omitempty"`
+	// Major is the major-incident protocol (major_incident); nil: the
+	// incident never becomes major by itself.
+	Major *MajorPlan `json:"major,omitempty"`
 }
 
 // SeverityPlan is one severity's settings.
@@ -190,6 +194,8 @@ type CardRequest struct {
 	Exercise bool `json:"exercise,omitempty"`
 	// Similar are past incidents like this one.
 	Similar []SimilarIncident `json:"similar,omitempty"`
+	// RunbookSteps are the runbook steps it offers as buttons.
+	RunbookSteps []RunbookButton `json:"runbook_steps,omitempty"`
 }
 
 // ChannelRequest opens an incident's Slack channel.

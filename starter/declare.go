@@ -23,6 +23,10 @@ type declareBody struct {
 	// Exercise declares a game day: it pages only Participants.
 	Exercise     bool     `json:"exercise"`
 	Participants []string `json:"participants"`
+	// DataBreach marks it a personal-data breach from the start, aware
+	// since AwareAt (RFC 3339 or how long ago; absent: now).
+	DataBreach bool   `json:"data_breach"`
+	AwareAt    string `json:"aware_at"`
 }
 
 // declareIncident opens an incident by hand and answers 201 with it; the
@@ -54,6 +58,11 @@ func (s *Server) declareIncident(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, &BadRequest{Field: "participants", Msg: `only for an exercise ("exercise": true)`})
 		return
 	}
+	breach, err := s.breachAtDeclaration(body)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.Timeout)
 	defer cancel()
 	d := Declaration{Service: body.Service, Severity: body.Severity, Title: body.Title, By: body.By, Commander: body.Commander}
@@ -69,6 +78,9 @@ func (s *Server) declareIncident(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Location", "/v1/incidents/"+id)
 	var st *workflows.Incident
+	if err == nil && breach != nil {
+		_, err = s.incidents.DeclareBreach(ctx, id, *breach)
+	}
 	if err == nil {
 		st, err = s.incidents.Get(ctx, id)
 	}
@@ -148,4 +160,25 @@ func (in *Incidents) DeclareExercise(ctx context.Context, d Declaration, partici
 		}
 	}
 	return id, nil
+}
+
+// breachAtDeclaration reads the data-breach fields of a declaration, and
+// refuses a bad one before anything is opened.
+func (s *Server) breachAtDeclaration(body declareBody) (*BreachDeclaration, error) {
+	if !body.DataBreach {
+		if body.AwareAt != "" {
+			return nil, &BadRequest{Field: "aware_at", Msg: `only with "data_breach": true`}
+		}
+		return nil, nil
+	}
+	aware, err := PointInTime("aware_at", body.AwareAt)
+	if err != nil {
+		return nil, err
+	}
+	if !aware.IsZero() {
+		if err := incident.CheckAwareAt(aware, time.Now()); err != nil {
+			return nil, &BadRequest{Field: "aware_at", Msg: err.Error()}
+		}
+	}
+	return &BreachDeclaration{By: body.By, AwareAt: aware}, nil
 }

@@ -36,6 +36,8 @@ type Incidents struct {
 
 	coalesceOnce sync.Once
 	coalesce     *coalescer
+	// redirects names, in answers, the incident a merged one's alerts went to.
+	redirects redirectCache
 }
 
 // AlertEvent is one alert for the incident named by Key.
@@ -78,7 +80,7 @@ func (in *Incidents) Alerts(ctx context.Context, events []AlertEvent) (string, e
 		if err := in.coalesce.deliver(ctx, id, byID[id]); err != nil {
 			return id, err
 		}
-		last = id
+		last = in.redirects.answerID(id)
 	}
 	return last, nil
 }
@@ -99,15 +101,19 @@ func (in *Incidents) sendBatch(ctx context.Context, id string, first AlertEvent,
 	if !start {
 		err := in.Client.SignalWorkflow(ctx, id, "", workflows.SignalAlerts, batch)
 		if isNotFound(err) {
-			return nil
+			// Perhaps merged into another incident, which takes it.
+			return in.sendToMerged(ctx, id, first, batch, start)
 		}
 		return err
 	}
-	_, err := in.Client.SignalWithStartWorkflow(ctx, id, workflows.SignalAlerts, batch, in.startOptions(id, first),
-		workflows.IncidentWorkflowName, workflows.IncidentInput{
-			Key: first.Key, Title: first.Title, Service: first.Service, Severity: first.Severity, Source: first.Source,
-			Shadow: in.shadow(first.Source), Runbook: first.Alert.Runbook,
-		})
+	// A closed run of the ID is refused rather than followed by a new one at
+	// once: only then is it read for a merge (see sendToMerged).
+	opts := in.startOptions(id, first)
+	opts.WorkflowIDReusePolicy = enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE
+	_, err := in.Client.SignalWithStartWorkflow(ctx, id, workflows.SignalAlerts, batch, opts, workflows.IncidentWorkflowName, in.alertInput(first))
+	if isAlreadyStarted(err) {
+		return in.sendToMerged(ctx, id, first, batch, start)
+	}
 	return err
 }
 

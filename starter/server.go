@@ -106,8 +106,17 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/incidents/{id}", s.readable(false, s.getIncident))
 	mux.HandleFunc("POST /v1/incidents/{id}/{action}", s.act)
 	mux.HandleFunc("POST /v1/incidents/{id}/subscribers", s.addSubscriber)
+	mux.HandleFunc("POST /v1/incidents/{id}/merge", s.mergeIncident)
+	mux.HandleFunc("POST /v1/incidents/{id}/link", s.linkIncident)
+	mux.HandleFunc("POST /v1/incidents/{id}/unlink", s.unlinkIncident)
+	mux.HandleFunc("POST /v1/incidents/{id}/major", s.declareMajor)
 	mux.HandleFunc("GET /v1/incidents/{id}/subscribers", s.listSubscribers)
 	mux.HandleFunc("DELETE /v1/incidents/{id}/subscribers/{subscriber}", s.removeSubscriber)
+	mux.HandleFunc("GET /v1/incidents/{id}/runbook", s.readable(false, s.listRunbook))
+	mux.HandleFunc("POST /v1/incidents/{id}/runbook/{step}", s.runStep)
+	mux.HandleFunc("POST /v1/incidents/{id}/data-breach", s.declareBreach)
+	mux.HandleFunc("GET /v1/incidents/{id}/data-breach", s.readable(false, s.getBreach))
+	mux.HandleFunc("POST /v1/incidents/{id}/data-breach/{item}", s.checkBreach)
 	mux.HandleFunc("GET /v1/incidents/{id}/postmortem", s.readable(false, s.getPostmortem))
 	mux.HandleFunc("POST /v1/incidents/{id}/postmortem/complete", s.completePostmortem)
 	mux.HandleFunc("POST /v1/incidents/{id}/action-items/{item}/{change}", s.changeActionItem)
@@ -518,7 +527,12 @@ func decodeCommand(r *http.Request, v any) error {
 	dec.DisallowUnknownFields()
 	err = dec.Decode(v)
 	if field, ok := strings.CutPrefix(fmt.Sprint(err), "json: unknown field "); ok {
-		return &BadRequest{Field: incident.Cut(strings.Trim(field, `"`), incident.MaxName), Msg: "unknown field (this command takes " + strings.Join(jsonFields(v), ", ") + ")"}
+		name := strings.Trim(field, `"`)
+		if name == "" {
+			// {"": ...}: the answer must still name the field at fault.
+			name = `""`
+		}
+		return &BadRequest{Field: incident.Cut(name, incident.MaxName), Msg: "unknown field (this command takes " + strings.Join(jsonFields(v), ", ") + ")"}
 	}
 	if err != nil {
 		return unmarshalBody(body, v)

@@ -27,9 +27,10 @@ const slackBudget = 2500 * time.Millisecond
 
 const slashUsage = "Usage: `/incident declare [--exercise @user...] <severity> [service] <title>` · `ack <id>` · `resolve <id> [summary]` · " +
 	"`reopen <id>` · `close <id>` · `escalate <id> [step N]` · `status <id> <investigating|identified|monitoring|resolved> <message>` · " +
-	"`severity <id> <level>` · `role <id> <commander|comms|ops|scribe> <@user>` · `note <id> <text>` · " +
+	"`severity <id> <level>` · `role <id> <commander|comms|ops|scribe|deputy|planning|liaison> <@user>` · `note <id> <text>` · " +
+	"`major <id> [reason]` · `brief <id> <message>` (a major incident's executive brief) · " +
 	"`action <id> <title> [owner @user] [due YYYY-MM-DD] [type prevent|detect|respond]` · `page <id> <@user|schedule:name>` · " +
-	"`postmortem <id> [done [note]]` · `subscribe <id>` · `unsubscribe <id>` · `oncall [schedule]` · `oncall override <schedule> <12h | FROM TO> [@user]` · `help`. " +
+	"`postmortem <id> [done [note]]` · `merge <duplicate> <into>` · `link <child> <parent>` · `unlink <child>` · `breach <id> [aware-at] | <checklist item> | status` (a personal-data breach) · `subscribe <id>` · `unsubscribe <id>` · `oncall [schedule]` · `oncall override <schedule> <12h | FROM TO> [@user]` · `help`. " +
 	"In an incident's channel, leave out the id."
 
 // verifySlack checks Slack's v0 signature over the raw body and the
@@ -151,6 +152,8 @@ func (s *Server) runSlash(ctx context.Context, slackUser, channelID, text string
 		return s.slashOncall(ctx, by, args)
 	case "maintenance":
 		return s.slashMaintenance(ctx, by, args)
+	case "merge", "link", "unlink":
+		return s.slashLinked(ctx, by, channelID, sub, args)
 	}
 	var id string
 	var rest []string
@@ -190,7 +193,7 @@ func (s *Server) runSlash(ctx context.Context, slackUser, channelID, text string
 		update, req = workflows.UpdateSetSeverity, workflows.SeverityRequest{By: by, Severity: sev}
 	case "role":
 		if len(rest) < 2 {
-			return ephemeral("Usage: `/incident role <id> <commander|comms|ops|scribe> <@user>`")
+			return ephemeral("Usage: `/incident role <id> <commander|comms|ops|scribe|deputy|planning|liaison> <@user>`")
 		}
 		user, ok := s.mentionedUser(ctx, rest[1])
 		if !ok {
@@ -199,6 +202,10 @@ func (s *Server) runSlash(ctx context.Context, slackUser, channelID, text string
 		update, req = workflows.UpdateAssignRole, workflows.RoleRequest{By: by, Role: rest[0], User: user, Note: strings.Join(rest[2:], " ")}
 	case "note":
 		update, req = workflows.UpdateNote, workflows.NoteRequest{By: by, Text: text}
+	case "major":
+		update, req = workflows.UpdateMajor, workflows.MajorRequest{By: by, Reason: text}
+	case "brief":
+		update, req = workflows.UpdateStatusUpdate, workflows.StatusUpdate{By: by, Audience: workflows.AudienceExec, Message: text}
 	case "action":
 		item, msg := s.parseActionItem(ctx, by, rest)
 		if msg != "" {
@@ -215,6 +222,8 @@ func (s *Server) runSlash(ctx context.Context, slackUser, channelID, text string
 		return slackReply{ResponseType: "in_channel", Text: fmt.Sprintf("%s added an action item (%s): %s", by, where, item.Title)}
 	case "postmortem":
 		return s.slashPostmortem(ctx, by, id, rest)
+	case "breach":
+		return s.slashBreach(ctx, by, id, rest)
 	case "page":
 		if len(rest) < 1 {
 			return ephemeral("Usage: `/incident page <id> <@user|schedule:name [next]>`")
@@ -415,6 +424,10 @@ func describe(sub string) string {
 		return "added an action item"
 	case "page":
 		return "paged"
+	case "major":
+		return "declared a major incident"
+	case "brief":
+		return "sent the executive brief"
 	}
 	return "added a note"
 }
@@ -470,6 +483,9 @@ func (s *Server) runAction(ctx context.Context, cb slack.InteractionCallback) sl
 		return ephemeral(fmt.Sprintf("Your Slack user %s is not one of incidentflow's users: add `slack_id: %s` to your user in the config.", cb.User.ID, cb.User.ID))
 	}
 	a := cb.ActionCallback.BlockActions[0]
+	if strings.HasPrefix(a.ActionID, activities.ActionRunbookPrefix) {
+		return s.runbookClick(ctx, by, a)
+	}
 	id := workflows.NormalizeID(a.Value)
 	var update, sub string
 	var req any = workflows.ActionRequest{By: by}

@@ -186,8 +186,11 @@ type StatusUpdate struct {
 	Workaround string         `json:"workaround,omitempty"`
 	// Public: the comms lead means it for customers too; only public
 	// updates reach the status page.
-	Public bool      `json:"public,omitempty"`
-	At     time.Time `json:"at,omitempty"`
+	Public bool `json:"public,omitempty"`
+	// Audience "exec" makes it a major incident's executive brief
+	// (major.go), sent to the executives instead of the team.
+	Audience string    `json:"audience,omitempty"`
+	At       time.Time `json:"at,omitempty"`
 }
 
 // NoteRequest adds a line to the timeline.

@@ -177,6 +177,8 @@ func (w *incidentWorkflow) run(ctx workflow.Context, resumed bool) (*Incident, e
 		}
 		w.openChannel(ctx)
 		w.findSimilar(ctx)
+		w.startMajor(ctx)
+		w.loadRunbookSteps(ctx)
 	} else {
 		w.record(ctx, KindContinued, "", fmt.Sprintf("continued as new (run %d); timers resume", w.st.Runs+1))
 	}
@@ -187,6 +189,7 @@ func (w *incidentWorkflow) run(ctx workflow.Context, resumed bool) (*Incident, e
 			w.publish(ctx)
 			w.syncCard(ctx)
 			w.reconcileAccess(ctx)
+			w.reportToParent(ctx)
 			if w.shouldContinueAsNew(ctx) {
 				return nil, w.continueAsNew(ctx)
 			}
@@ -219,7 +222,8 @@ func (w *incidentWorkflow) run(ctx workflow.Context, resumed bool) (*Incident, e
 		if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 			return nil, err
 		}
-		if !w.drain(ctx) {
+		// A linked incident's last signals must be out before it ends.
+		if !w.drain(ctx) && !w.settleLinks(ctx) {
 			final := w.st.view()
 			return &final, nil
 		}
@@ -503,7 +507,7 @@ func (w *incidentWorkflow) syncCard(ctx workflow.Context) {
 	}
 	req := incident.CardRequest{IncidentID: st.ID, Channel: channel, Ref: st.Card, Title: st.Title, Severity: st.Severity,
 		Status: st.Status, Stage: st.Stage, Roles: maps.Clone(st.Roles), NextUpdate: st.NextUpdateDue, AlertCount: st.alertCount(),
-		Runbook: st.runbook(), Exercise: st.exercising(), Similar: st.Similar}
+		Runbook: st.runbook(), Exercise: st.exercising(), Similar: st.Similar, RunbookSteps: st.runbookButtons()}
 	if st.LastUpdate != nil {
 		req.LastUpdate = fmt.Sprintf("[%s] %s", st.LastUpdate.Stage, st.LastUpdate.Message)
 	}
@@ -536,6 +540,9 @@ func cardFingerprint(r incident.CardRequest) string {
 		// Only then: cards of incidents that never had any keep the
 		// fingerprint their histories were recorded with.
 		parts = append(parts, fmt.Sprintf("similar:%d", len(r.Similar)))
+	}
+	if rb := runbookFingerprint(r.RunbookSteps); rb != "" {
+		parts = append(parts, rb)
 	}
 	return strings.Join(parts, "|")
 }
@@ -637,6 +644,9 @@ func (w *incidentWorkflow) alertBatch(ctx workflow.Context, b AlertBatch) {
 }
 
 func (w *incidentWorkflow) alert(ctx workflow.Context, s AlertSignal) {
+	if w.forwardMerged(ctx, s) {
+		return
+	}
 	now := workflow.Now(ctx)
 	fp := incident.CutID(s.Fingerprint, incident.MaxFingerprint)
 	if fp == "" {
@@ -812,6 +822,7 @@ func (st *incidentState) details(now time.Time) string {
 	if st.Exercise != nil {
 		b.WriteString("- exercise: pages only " + strings.Join(st.Exercise.Participants, ", ") + "\n")
 	}
+	b.WriteString(st.majorDetails())
 	return b.String()
 }
 

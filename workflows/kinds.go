@@ -62,7 +62,7 @@ const (
 var Kinds = []Kind{
 	KindTriggered, KindContinued, KindAlert, KindAck, KindAckTimeout, KindResolve, KindReopen, KindClose,
 	KindSeverity, KindRole, KindStatusUpdate, KindNote, KindActionItem, KindPostmortem,
-	KindEscalation, KindEscalate, KindPaged, KindPageFailed, KindExercise, KindAccess,
+	KindEscalation, KindEscalate, KindPaged, KindPageFailed, KindExercise, KindAccess, KindMajor, KindExecBrief, KindRunbook, KindRunbookFailed, KindMerge, KindLink,
 	KindReminder, KindNudge, KindOverdue, KindNotifyFailed, KindSubscriber, KindSubscribersNotified,
 	KindChannel, KindChannelFailed, KindCardFailed, KindIssue, KindGitHub, KindGitHubFailed,
 	KindStarted, KindCompleted, KindFinished, KindItemClosed, KindItemDropped, KindItemOverdue,

@@ -138,7 +138,11 @@ func (w *incidentWorkflow) defineCommands(ctx workflow.Context) error {
 	}
 	var err error
 	defs = append(defs, w.subscriberCommands(ctx)...)
-	w.commands, err = defineAll(append(defs, w.accessCommands(ctx)...))
+	defs = append(defs, w.accessCommands(ctx)...)
+	defs = append(defs, w.breachCommands(ctx)...)
+	defs = append(defs, w.majorCommands(ctx)...)
+	defs = append(defs, w.linkCommands(ctx)...)
+	w.commands, err = defineAll(append(defs, w.runbookCommands(ctx)...))
 	return err
 }
 
@@ -483,6 +487,9 @@ func (w *incidentWorkflow) setCommander(now time.Time, user string) {
 }
 
 func (w *incidentWorkflow) validateStatusUpdate(u StatusUpdate) error {
+	if u.Audience != "" {
+		return w.validateExecBrief(u)
+	}
 	if err := requireBy(u.By); err != nil {
 		return err
 	}
@@ -519,6 +526,10 @@ func stageNames() string {
 // statusUpdate records a stakeholder update, resets the cadence and says
 // when the next one is due. Stage "resolved" resolves the incident.
 func (w *incidentWorkflow) statusUpdate(ctx workflow.Context, u StatusUpdate) {
+	if u.Audience != "" {
+		w.execBrief(ctx, u)
+		return
+	}
 	now := workflow.Now(ctx)
 	u.At = now
 	w.noteExerciseUpdate(now)
@@ -761,7 +772,7 @@ func (w *incidentWorkflow) nextDue() (due, bool) {
 			ds = append(ds, due{*st.MonitoringUntil, dueStable, "monitoring window ends"})
 		}
 	}
-	return earliest(ds)
+	return earliest(w.majorDues(ds))
 }
 
 // earliest is the first deadline due; the earlier-listed wins a tie.
@@ -875,7 +886,7 @@ func (w *incidentWorkflow) fire(ctx workflow.Context, kind string) {
 	case dueStable:
 		w.finalize(ctx, now, fmt.Sprintf("stable for %s: resolved", st.Policy.ResolveStableFor), "")
 		switch {
-		case !w.severityPlan().Postmortem:
+		case !w.severityPlan().Postmortem && st.Major == nil:
 			w.close(ctx, ActionRequest{Note: st.Severity + " needs no post-mortem"})
 		case st.Shadow:
 			w.close(ctx, ActionRequest{Note: "shadow mode: no post-mortem"})
@@ -888,6 +899,8 @@ func (w *incidentWorkflow) fire(ctx workflow.Context, kind string) {
 			}
 			w.close(ctx, ActionRequest{Note: note})
 		}
+	default:
+		w.fireMajor(ctx, kind)
 	}
 }
 

@@ -98,6 +98,7 @@ func (p *postmortem) run(ctx workflow.Context, resumed bool) (*PostmortemState, 
 	if !resumed {
 		p.st.Plan = p.resolvePlan(ctx)
 		p.st.DueAt = p.st.ResolvedAt.Add(p.st.Plan.Due)
+		p.takeMajorDeadlines(ctx)
 		p.st.NextCheckAt = workflow.Now(ctx).Add(p.st.Plan.CheckEvery)
 		for i := range p.st.ActionItems {
 			p.st.ActionItems[i].Repo = p.st.Plan.Repo
@@ -216,7 +217,7 @@ func (p *postmortem) nextDue() (due, bool) {
 	if !st.CheckPending {
 		ds = append(ds, due{st.NextCheckAt, dueCheck, "check post-mortem and action items"})
 	}
-	return earliest(ds)
+	return earliest(p.hotWashDue(ds))
 }
 
 func (p *postmortem) fireDue(ctx workflow.Context) {
@@ -264,6 +265,8 @@ func (p *postmortem) fireDue(ctx workflow.Context) {
 			st.ActionItems[i].Error = ""
 		}
 		st.CheckPending = true
+	case dueHotWash:
+		p.remindHotWash(ctx)
 	}
 }
 

@@ -127,6 +127,8 @@ type PostmortemState struct {
 	// TimelineOmitted counts the oldest entries dropped to keep it bounded.
 	TimelineOmitted int `json:"timeline_omitted,omitempty"`
 	Runs            int `json:"runs"`
+	// HotWash is a major incident's hot wash (major.go).
+	HotWash *hotWash `json:"hot_wash,omitempty"`
 }
 
 // PostmortemResult is what every post-mortem Update answers: small, as

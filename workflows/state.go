@@ -63,6 +63,7 @@ type incidentState struct {
 	CardVersion       int `json:"card_version,omitempty"`
 	PostmortemVersion int `json:"postmortem_version,omitempty"`
 	RulesVersion      int `json:"rules_version,omitempty"`
+	MajorVersion      int `json:"major_version,omitempty"`
 
 	// What the incident did outside: its channel, its card, its post-mortem.
 	SlackChannel *incident.SlackChannel `json:"slack_channel,omitempty"`
@@ -93,8 +94,16 @@ type incidentState struct {
 	Similar []incident.SimilarIncident `json:"similar,omitempty"`
 	// Access are the grants given to responders (access.go).
 	Access []AccessRecord `json:"access,omitempty"`
+	// Links are merges and parent/child links (linked.go); nil without any.
+	Links *links `json:"links,omitempty"`
 	// Subscribers get every public status update (subscribers.go).
 	Subscribers []Subscription `json:"subscribers,omitempty"`
+	// Breach is set once the incident is a personal-data breach (breach.go).
+	Breach *BreachView `json:"data_breach,omitempty"`
+	// Major is set once the incident is a major one (major.go).
+	Major *majorState `json:"major_incident,omitempty"`
+	// Automation is the runbook steps it offers and their runs (runbook.go).
+	Automation *runbookAutomation `json:"runbook_automation,omitempty"`
 }
 
 // escalation is where the incident is in its policy. Position counts pages
@@ -193,7 +202,7 @@ func (st *incidentState) missingRoles() []string {
 			missing = append(missing, r)
 		}
 	}
-	return missing
+	return st.withMajorRoles(missing)
 }
 
 func (st *incidentState) alertCount() int {

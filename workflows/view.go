@@ -88,9 +88,22 @@ type Incident struct {
 	ActionItems     []ActionItem `json:"action_items"`
 	// Access are the grants given to responders, and when each ends.
 	Access []AccessRecord `json:"access,omitempty"`
+	// MergedInto names the incident this duplicate was merged into;
+	// MergedFrom the duplicates merged into this one (MergedOmitted counts
+	// those past the list's bound). Parent and Children are the links.
+	MergedInto    string           `json:"merged_into,omitempty"`
+	MergedFrom    []MergedIncident `json:"merged_from,omitempty"`
+	MergedOmitted int              `json:"merged_omitted,omitempty"`
+	Parent        string           `json:"parent,omitempty"`
+	Children      []ChildIncident  `json:"children,omitempty"`
 	// Subscribers counts who gets the public updates; the list, with its
 	// addresses, is GET .../subscribers, behind a token.
 	Subscribers int `json:"subscribers,omitempty"`
+	// DataBreach is set once the incident is a personal-data breach;
+	// GET .../data-breach has its deadline's whole state (breach.go).
+	DataBreach *BreachView `json:"data_breach,omitempty"`
+	// Major is the major-incident protocol, once declared (major.go).
+	Major *MajorView `json:"major,omitempty"`
 }
 
 // EscalationView says who was paged last, who is next and when.
@@ -153,8 +166,11 @@ func (st *incidentState) view() Incident {
 	}
 	v.Escalation = st.escalationView()
 	v.Subscribers = len(st.Subscribers)
+	v.DataBreach = st.breachView()
+	v.Major = st.majorView()
 	v.Access = slices.Clone(st.Access)
 	st.exerciseView(&v)
+	st.linksView(&v)
 	if st.Hold != nil && st.Status == incident.StatusTriggered {
 		v.Maintenance = &incident.MaintenanceHold{Until: st.Hold.Until, Reason: st.Hold.Reason}
 		v.Escalation.NextPageAt = nil

@@ -50,17 +50,19 @@ func newRootCmd() *cobra.Command {
 	)
 	root.AddCommand(
 		newDevCmd(), newWorkerCmd(), newServeCmd(),
-		newDeclareCmd(), newPageCmd(),
+		newDeclareCmd(), newPageCmd(), newMajorCmd(),
 	)
 	for _, a := range incidentActions {
 		root.AddCommand(newActionCmd(a))
 	}
 	root.AddCommand(
-		newListCmd(), newShowCmd(), newPostmortemCmd(),
+		newListCmd(), newShowCmd(), newPostmortemCmd(), newBreachCmd(),
 		newOncallCmd(), newMaintenanceCmd(), newHeartbeatsCmd(), newShadowCmd(),
 		newConfigCmd(), newVersionCmd(), newImportCmd(),
 	)
 	root.AddCommand(newReportCmd())
+	root.AddCommand(newMergeCmd(), newLinkCmd(), newUnlinkCmd())
+	root.AddCommand(newRunbookCmd())
 	return root
 }
 
