@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 
+	"github.com/incidentflow/incidentflow/config"
 	"github.com/incidentflow/incidentflow/incident"
 	"github.com/incidentflow/incidentflow/workflows"
 )
@@ -144,7 +145,8 @@ func TestMergeAndLinkOverHTTP(t *testing.T) {
 		c := h.incident(kept).Children
 		return len(c) == 1 && c[0].Status == incident.StatusClosed
 	})
-	require.False(t, h.running(child))
+	// It reports its close to its parent just before its run ends.
+	waitFor(t, "the child's run to end", 10*time.Second, func() bool { return !h.running(child) })
 	code, out = h.post("/v1/incidents/"+kept+"/resolve", []byte(`{}`), aliceToken)
 	require.Equal(t, http.StatusOK, code, out)
 	waitFor(t, "the parent to close", 15*time.Second, func() bool { return !h.running(kept) })
@@ -165,4 +167,33 @@ func timelineText(st workflows.Incident) string {
 		b.WriteString(e.Message + "\n")
 	}
 	return b.String()
+}
+
+// One outage on two services is a major incident: linking an incident of
+// another service under a parent reaches the protocol's services threshold,
+// and the parent declares itself major.
+func TestLinkedIncidentsOnTwoServicesMakeTheParentMajor(t *testing.T) {
+	h := newHarnessWith(t, func(c *config.Config) {
+		c.Services["search"] = config.Service{EscalationPolicy: "primary"}
+		c.MajorIncident.ServicesThreshold = 2
+	})
+	open := func(key, service string) string {
+		t.Helper()
+		code, body := h.post("/v1/alerts", []byte(`{"key":"`+key+`-`+t.Name()+`","title":"`+service+` failing","severity":"warning","service":"`+service+`"}`), genericToken)
+		require.Equal(t, http.StatusAccepted, code, body)
+		return body["incident_id"].(string)
+	}
+	parent, child := open("major-parent", "checkout"), open("major-child", "search")
+	waitFor(t, "both open", 10*time.Second, func() bool { return h.running(parent) && h.running(child) })
+	require.Nil(t, h.incident(parent).Major, "one service: not major")
+	code, out := h.post("/v1/incidents/"+child+"/link", []byte(`{"parent":"`+parent+`"}`), bobToken)
+	require.Equal(t, http.StatusOK, code, out)
+	waitFor(t, "the parent to become major", 10*time.Second, func() bool { return h.incident(parent).Major != nil })
+	m := h.incident(parent).Major
+	require.True(t, m.Automatic)
+	require.Contains(t, m.Reason, "linked incidents on 2 services (checkout, search)")
+	for _, id := range []string{child, parent} {
+		code, out = h.post("/v1/incidents/"+id+"/resolve", []byte(`{}`), bobToken)
+		require.Equal(t, http.StatusOK, code, out)
+	}
 }

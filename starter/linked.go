@@ -125,7 +125,7 @@ func (in *Incidents) Link(ctx context.Context, child string, r LinkRequest) (*wo
 		up = a.Parent
 	}
 	return in.Act(ctx, parent, workflows.UpdateLinkChild, workflows.LinkRequest{By: r.By, Child: child, ChildTitle: c.Title,
-		ChildStatus: c.Status, ChildStage: c.Stage, Note: r.Note})
+		ChildService: c.Service, ChildStatus: c.Status, ChildStage: c.Stage, Note: r.Note})
 }
 
 // Unlink takes child from under its parent and answers the child.

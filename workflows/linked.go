@@ -104,12 +104,13 @@ type MergeIn struct {
 // status and stage are what the API read; the child reports them itself
 // from then on.
 type LinkRequest struct {
-	By          string          `json:"by"`
-	Child       string          `json:"child"`
-	ChildTitle  string          `json:"child_title,omitempty"`
-	ChildStatus incident.Status `json:"child_status,omitempty"`
-	ChildStage  incident.Stage  `json:"child_stage,omitempty"`
-	Note        string          `json:"note,omitempty"`
+	By           string          `json:"by"`
+	Child        string          `json:"child"`
+	ChildTitle   string          `json:"child_title,omitempty"`
+	ChildService string          `json:"child_service,omitempty"`
+	ChildStatus  incident.Status `json:"child_status,omitempty"`
+	ChildStage   incident.Stage  `json:"child_stage,omitempty"`
+	Note         string          `json:"note,omitempty"`
 }
 
 // ParentRequest, on the child, names its parent; an empty Parent unlinks.
@@ -141,6 +142,7 @@ type ChildIncident struct {
 	ID        string          `json:"id"`
 	Title     string          `json:"title,omitempty"`
 	Severity  string          `json:"severity,omitempty"`
+	Service   string          `json:"service,omitempty"`
 	Status    incident.Status `json:"status,omitempty"`
 	Stage     incident.Stage  `json:"stage,omitempty"`
 	LinkedBy  string          `json:"linked_by"`
@@ -498,8 +500,9 @@ func (w *incidentWorkflow) linkChild(ctx workflow.Context, r LinkRequest) error 
 	}
 	now := workflow.Now(ctx)
 	l.Children = append(l.Children, ChildIncident{ID: child, Title: incident.Cut(r.ChildTitle, incident.MaxTitle), Status: r.ChildStatus, Stage: r.ChildStage,
-		LinkedBy: r.By, LinkedAt: now, UpdatedAt: now})
+		Service: incident.Cut(r.ChildService, incident.MaxName), LinkedBy: r.By, LinkedAt: now, UpdatedAt: now})
 	w.record(ctx, KindLink, r.By, withNote(fmt.Sprintf("%s linked as a child of this incident (%s)", child, countOf(len(l.Children), "child")), r.Note))
+	w.majorByServices(ctx)
 	return nil
 }
 

@@ -220,6 +220,26 @@ func (w *incidentWorkflow) majorDues(ds []due) []due {
 	return ds
 }
 
+// majorByServices declares the protocol when the incident and its linked
+// children span the plan's services threshold: one outage on several
+// critical services is major whatever its age.
+func (w *incidentWorkflow) majorByServices(ctx workflow.Context) {
+	st := &w.st
+	plan := st.majorPlan()
+	if st.MajorVersion < 1 || st.Major != nil || plan.ServicesThreshold <= 0 || st.exercising() || !st.majorOpen() || st.Links == nil {
+		return
+	}
+	services := []string{st.Service}
+	for _, c := range st.Links.Children {
+		if c.Service != "" && !slices.Contains(services, c.Service) {
+			services = append(services, c.Service)
+		}
+	}
+	if len(services) >= plan.ServicesThreshold {
+		w.declareMajor(ctx, "", fmt.Sprintf("linked incidents on %d services (%s)", len(services), strings.Join(services, ", ")))
+	}
+}
+
 // commsLead is who speaks for the incident: the comms role, else the
 // commander who holds it meanwhile.
 func (st *incidentState) commsLead() string {
