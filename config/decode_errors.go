@@ -58,6 +58,13 @@ func decodeProblems(b []byte, strict error) Problems {
 		if line > 0 && w.lines[line] {
 			continue
 		}
+		if line == 0 && len(w.problems) > 0 {
+			// yaml.v3 gives no line for a value it could not decode at all
+			// (bad base64 under !!binary, a `<<` of no mapping) and stops
+			// there; the walk, which decodes each value as it does, has
+			// named that value by its key already.
+			continue
+		}
 		found = append(found, idx.locate(line, msg))
 	}
 
@@ -226,6 +233,13 @@ func (w *walker) mapping(n *yaml.Node, t reflect.Type, path string) {
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
+			if !mergeable(v) {
+				// yaml.v3 says only "map merge requires map or sequence of
+				// maps as the value", with no line; name the key instead.
+				w.add(k, k, joinPath(path, k.Value), "want a mapping or a list of mappings to merge, got "+yamlGot(v))
+				w.drops[k] = true
+				continue
+			}
 			w.merge(v, t, path)
 			continue
 		}
@@ -257,6 +271,29 @@ func (w *walker) mapping(n *yaml.Node, t reflect.Type, path string) {
 		}
 		w.walk(v, k, ft, kpath)
 	}
+}
+
+// mergeable says whether v is what a `<<` key may bring in: a mapping or a
+// list of them, through aliases.
+func mergeable(v *yaml.Node) bool {
+	if v.Kind == yaml.AliasNode && v.Alias != nil {
+		v = v.Alias
+	}
+	switch v.Kind {
+	case yaml.MappingNode:
+		return true
+	case yaml.SequenceNode:
+		for _, item := range v.Content {
+			if item.Kind == yaml.AliasNode && item.Alias != nil {
+				item = item.Alias
+			}
+			if item.Kind != yaml.MappingNode {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // merge walks what a `<<` key brings in: a mapping or a list of them.
