@@ -161,6 +161,7 @@ func TestCLI(t *testing.T) {
 		{name: "declare needs its flags", args: []string{"declare"}, code: 1, stderr: []string{`"service"`, `"severity"`, `"title"`}},
 		{name: "declare help says keys are unique", args: []string{"declare", "--help"}, stdout: []string{"Every declaration opens its own incident"}},
 		{name: "action needs ID", args: []string{"ack"}, code: 2, stderr: []string{"missing ID"}},
+		{name: "role needs a role and a user", args: []string{"role", "incident-x"}, code: 2, stderr: []string{"missing ROLE USER"}},
 		{name: "postmortem unknown action", args: []string{"postmortem", "incident-x", "frob"}, code: 2, stderr: []string{`unknown post-mortem action "frob"`}},
 		{name: "postmortem item number", args: []string{"postmortem", "incident-x", "close-item", "one"}, code: 2, stderr: []string{`"one" is not an action item number`}},
 

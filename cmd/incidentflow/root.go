@@ -50,7 +50,7 @@ func newRootCmd() *cobra.Command {
 	)
 	root.AddCommand(
 		newDevCmd(), newWorkerCmd(), newServeCmd(),
-		newDeclareCmd(), newPageCmd(), newMajorCmd(),
+		newDeclareCmd(), newPageCmd(), newMajorCmd(), newRoleCmd(),
 	)
 	for _, a := range incidentActions {
 		root.AddCommand(newActionCmd(a))
