@@ -1,4 +1,4 @@
-package e2e
+package procs
 
 import (
 	"encoding/json"
@@ -66,7 +66,7 @@ func buildIncidentflow(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "incidentflow")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/incidentflow")
-	build.Dir = ".."
+	build.Dir = "../.."
 	out, err := build.CombinedOutput()
 	require.NoError(t, err, "go build: %s", out)
 	return bin

@@ -1,4 +1,4 @@
-package e2e
+package procs
 
 import (
 	"bytes"
@@ -179,7 +179,7 @@ func TestProductionPathPostgresTwoWorkersOneKilled(t *testing.T) {
 	// 4. The real binary, two workers and serve, configured by a file.
 	bin := filepath.Join(dir, "incidentflow")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/incidentflow")
-	build.Dir = ".."
+	build.Dir = "../.."
 	out, err := build.CombinedOutput()
 	require.NoError(t, err, "go build: %s", out)
 	t.Logf("incidentflow built after %s", time.Since(began).Round(100*time.Millisecond))

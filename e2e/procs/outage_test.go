@@ -1,4 +1,4 @@
-package e2e
+package procs
 
 import (
 	"context"
@@ -112,7 +112,7 @@ func TestTemporalOutageUnderLoadLosesNoAcceptedAlert(t *testing.T) {
 
 	bin := filepath.Join(dir, "incidentflow")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/incidentflow")
-	build.Dir = ".."
+	build.Dir = "../.."
 	out, err := build.CombinedOutput()
 	require.NoError(t, err, "go build: %s", out)
 

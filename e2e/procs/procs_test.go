@@ -1,0 +1,34 @@
+// Package procs holds the end-to-end tests that run incidentflow as its
+// real binary, in processes of its own (dev, worker, serve) against a
+// Temporal server that is a process of its own too, on PostgreSQL or a
+// SQLite file: the production path, Temporal down under load, dev killed
+// at random, Slack and GitHub failing for a minute. They are a package of
+// their own so that each of the two end-to-end packages stays well within
+// go test's ten minutes.
+package procs
+
+import (
+	"testing"
+	"time"
+)
+
+const (
+	botToken     = "xoxb-test-token"
+	genericToken = "generic-secret"
+	githubToken  = "ghp_e2e"
+	aliceToken   = "alice-api-token"
+	// The direct-message channels the Slack-speaking server opens for them.
+	aliceDM = "D0ALICE"
+	bobDM   = "D0BOB"
+)
+
+func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
