@@ -53,6 +53,7 @@ func runChildWorker() {
 // it within seconds (the heartbeat timeout), not after the attempt's whole
 // timeout, and only once.
 func TestWorkerKilledMidPageCostsSecondsAndPagesOnce(t *testing.T) {
+	slow(t)
 	fake := fakeslack.New(botToken)
 	t.Cleanup(fake.Close)
 	fake.AddChannel("incidents", "")

@@ -19,6 +19,7 @@ import (
 // of attempts that had given up paged 31 of 100 in 332 s, then nobody; one
 // message per page took 99 s.)
 func TestHundredIncidentsPagingOnePersonAllReachHer(t *testing.T) {
+	slow(t)
 	h := newHarnessPaced(t, time.Second, func(c *config.Config) {
 		// Nobody acks: step 2 would page bob much later, out of the picture.
 		c.EscalationPolicies["primary"].Steps[1].Delay = ptr(config.Duration(time.Hour))

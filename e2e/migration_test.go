@@ -27,6 +27,7 @@ import (
 //  3. compare what incidentflow would have done with what Opsgenie did;
 //  4. (drop shadow: nothing to test beyond the other end-to-end tests).
 func TestMovingFromOpsgenieInAnAfternoon(t *testing.T) {
+	slow(t)
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "incidentflow")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/incidentflow")

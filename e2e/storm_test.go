@@ -20,6 +20,7 @@ import (
 // the first page goes within 2 s of the first alert, and the incident can
 // be read throughout.
 func TestStormOnOneKeyLosesNothingAndPagesAtOnce(t *testing.T) {
+	slow(t)
 	h := newHarness(t)
 	key := "storm-" + t.Name()
 	id := workflows.IncidentID(key)
@@ -81,6 +82,7 @@ func TestStormOnOneKeyLosesNothingAndPagesAtOnce(t *testing.T) {
 // One Alertmanager webhook of 2,000 distinct alerts: one 2xx, each alert
 // counted once (a retry-storm of 503s used to count them again and again).
 func TestAlertmanagerGroupOfTwoThousandIsOneAcceptedDelivery(t *testing.T) {
+	slow(t)
 	h := newHarness(t)
 	groupKey := "big-group-" + t.Name()
 	alerts := make([]map[string]any, 2000)

@@ -18,9 +18,14 @@ import (
 )
 
 // ReportSource lets a report read incidents from Temporal.
-func (in *Incidents) ReportSource() report.Source { return reportSource{in} }
+func (in *Incidents) ReportSource() report.Source { return reportSource{in: in} }
 
-type reportSource struct{ in *Incidents }
+// reportSource reads incidents for reports; where, when set, narrows the
+// visibility query further.
+type reportSource struct {
+	in    *Incidents
+	where string
+}
 
 // List reads the visibility store itself rather than through Search: a
 // report needs each run's ID, since an alert key that opens a new incident
@@ -34,6 +39,9 @@ func (s reportSource) List(ctx context.Context, p report.Period, service string,
 	}
 	// To the nanosecond: an incident opened in the request's last second counts.
 	q += fmt.Sprintf(" AND StartTime < '%s' AND ExecutionStatus != 'ContinuedAsNew'", p.To.UTC().Format(time.RFC3339Nano))
+	if s.where != "" {
+		q += " AND " + s.where
+	}
 	var out []report.Ref
 	var token []byte
 	for {

@@ -58,7 +58,10 @@ func (in *Incidents) ShadowCompare(ctx context.Context, req ShadowRequest) (Shad
 		}
 	}
 	mapped, unmapped := shadow.MapUsers(inPeriod, byEmail)
-	ours, unreadable, err := shadow.Ours(ctx, in.ReportSource(), p, "")
+	// This deployment's incidents only: another's (a staging install on the
+	// same namespace) have no worker here, and each would cost a timeout.
+	src := reportSource{in: in, where: fmt.Sprintf("TaskQueue = '%s'", quoteless(in.TaskQueue))}
+	ours, unreadable, err := shadow.Ours(ctx, src, p, "")
 	if err != nil {
 		return ShadowReport{}, in.explain(ctx, "", err)
 	}

@@ -205,6 +205,7 @@ type lifecycle struct {
 // no step is missed, no step pages more than twice, and every incident
 // closes.
 func TestDevKilledAtRandomLosesNothing(t *testing.T) {
+	needsProcesses(t)
 	if testing.Short() {
 		t.Skip("runs the real binary through 20 incident lifecycles and kills it -9 several times (~70 s)")
 	}

@@ -77,6 +77,7 @@ type outcome struct {
 // counting twice. /healthz says 503 while Temporal is gone and 200 after;
 // worker and serve carry on without a restart, and a new incident pages.
 func TestTemporalOutageUnderLoadLosesNoAcceptedAlert(t *testing.T) {
+	needsProcesses(t)
 	if testing.Short() {
 		t.Skip("starts PostgreSQL, a Temporal server and two incidentflow processes, and stops the server for 30 s (~80 s)")
 	}

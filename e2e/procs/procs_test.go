@@ -8,9 +8,22 @@
 package procs
 
 import (
+	"os"
 	"testing"
 	"time"
 )
+
+// needsProcesses skips a test unless INCIDENTFLOW_E2E_PROCS is set. Each
+// runs PostgreSQL, a Temporal server and the real binary for a minute or
+// more: beside the other end-to-end tests they would load both cores and
+// slow those tests' timings, so .ci/run runs this package on its own,
+// after them, with the variable set.
+func needsProcesses(t *testing.T) {
+	t.Helper()
+	if os.Getenv("INCIDENTFLOW_E2E_PROCS") == "" {
+		t.Skip("set INCIDENTFLOW_E2E_PROCS=1 to run (.ci/run does, in a step of its own)")
+	}
+}
 
 const (
 	botToken     = "xoxb-test-token"

@@ -134,6 +134,7 @@ func (p *proc) exited() bool {
 // started again on the same database: the incident is still there and its
 // escalation timer still fires.
 func TestProductionPathPostgresTwoWorkersOneKilled(t *testing.T) {
+	needsProcesses(t)
 	if testing.Short() {
 		t.Skip("starts PostgreSQL, a Temporal server and three incidentflow processes (~60 s)")
 	}

@@ -69,6 +69,7 @@ var slackReads = map[string]bool{
 // person, at Slack) and every post-mortem and action item has exactly one
 // issue.
 func TestSlackAndGitHubDownForAMinuteDeliverEverythingOnce(t *testing.T) {
+	needsProcesses(t)
 	if testing.Short() {
 		t.Skip("takes Slack and GitHub down for a minute under the real binary (~100 s)")
 	}
