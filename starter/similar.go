@@ -78,28 +78,32 @@ func (in *Incidents) SimilarFor(ctx context.Context, list []Summary) map[string]
 	return out
 }
 
-// similarIn picks up to three of past like the incident id titled title,
-// in the order given (newest first).
+// similarIn picks up to three of past like the incident id titled title:
+// earlier runs of the same key first (the strongest likeness), then
+// closed incidents with a near-identical title, then open ones, each in
+// the order given (visibility lists running incidents first).
 func similarIn(past []Summary, id, title string) []Similar {
 	words := titleWords(title)
-	out := []Similar{}
+	var sameKey, closed, open []Similar
 	for _, s := range past {
-		if s.ID == id && s.Running {
-			continue // this one
-		}
-		why := ""
 		switch {
+		case s.ID == id && s.Running:
+			// this one
 		case s.ID == id:
-			why = "the same alert key"
-		case overlap(words, titleWords(s.Title)) >= 0.6:
-			why = "a near-identical title"
+			sameKey = append(sameKey, Similar{Summary: s, Why: "the same alert key"})
+		case overlap(words, titleWords(s.Title)) < 0.6:
+		case s.Running:
+			open = append(open, Similar{Summary: s, Why: "a near-identical title"})
 		default:
-			continue
+			closed = append(closed, Similar{Summary: s, Why: "a near-identical title"})
 		}
-		out = append(out, Similar{Summary: s, Why: why})
-		if len(out) == incident.MaxSimilar {
-			break
-		}
+	}
+	out := append(append(sameKey, closed...), open...)
+	if len(out) > incident.MaxSimilar {
+		out = out[:incident.MaxSimilar]
+	}
+	if out == nil {
+		out = []Similar{}
 	}
 	return out
 }
