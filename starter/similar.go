@@ -80,25 +80,22 @@ func (in *Incidents) SimilarFor(ctx context.Context, list []Summary) map[string]
 
 // similarIn picks up to three of past like the incident id titled title:
 // earlier runs of the same key first (the strongest likeness), then
-// closed incidents with a near-identical title, then open ones, each in
-// the order given (visibility lists running incidents first).
+// incidents with a near-identical title, in the order given (visibility
+// lists open incidents first: one like it open now matters most).
 func similarIn(past []Summary, id, title string) []Similar {
 	words := titleWords(title)
-	var sameKey, closed, open []Similar
+	var sameKey, sameTitle []Similar
 	for _, s := range past {
 		switch {
 		case s.ID == id && s.Running:
 			// this one
 		case s.ID == id:
 			sameKey = append(sameKey, Similar{Summary: s, Why: "the same alert key"})
-		case overlap(words, titleWords(s.Title)) < 0.6:
-		case s.Running:
-			open = append(open, Similar{Summary: s, Why: "a near-identical title"})
-		default:
-			closed = append(closed, Similar{Summary: s, Why: "a near-identical title"})
+		case overlap(words, titleWords(s.Title)) >= 0.6:
+			sameTitle = append(sameTitle, Similar{Summary: s, Why: "a near-identical title"})
 		}
 	}
-	out := append(append(sameKey, closed...), open...)
+	out := append(sameKey, sameTitle...)
 	if len(out) > incident.MaxSimilar {
 		out = out[:incident.MaxSimilar]
 	}
