@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -59,18 +58,6 @@ const (
 	// devCrashSeedEnv replays a run: its seed is printed at the start.
 	devCrashSeedEnv = "INCIDENTFLOW_E2E_SEED"
 )
-
-// buildIncidentflow builds the real binary into the test's temp dir (the
-// build cache makes every build after the first a link).
-func buildIncidentflow(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "incidentflow")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/incidentflow")
-	build.Dir = "../.."
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "go build: %s", out)
-	return bin
-}
 
 // devProcess is `incidentflow dev` on a db file and fixed ports, so it can
 // be killed and started again as the same installation.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -111,11 +110,7 @@ func TestTemporalOutageUnderLoadLosesNoAcceptedAlert(t *testing.T) {
 	t.Cleanup(tc.Close)
 	require.NoError(t, pgtemporal.AddSearchAttributes(ctx, tc, "default", workflows.SearchAttributeNames()))
 
-	bin := filepath.Join(dir, "incidentflow")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/incidentflow")
-	build.Dir = "../.."
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "go build: %s", out)
+	bin := buildIncidentflow(t)
 
 	fake := fakeslack.New(botToken)
 	t.Cleanup(fake.Close)

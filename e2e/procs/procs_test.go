@@ -9,8 +9,12 @@ package procs
 
 import (
 	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 // needsProcesses skips a test unless INCIDENTFLOW_E2E_PROCS is set. Each
@@ -44,4 +48,16 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// buildIncidentflow builds the real binary into the test's temp dir (the
+// build cache makes every build after the first a link).
+func buildIncidentflow(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "incidentflow")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/incidentflow")
+	build.Dir = "../.."
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "go build: %s", out)
+	return bin
 }

@@ -178,11 +178,7 @@ func TestProductionPathPostgresTwoWorkersOneKilled(t *testing.T) {
 	t.Logf("temporal server up after %s", time.Since(began).Round(100*time.Millisecond))
 
 	// 4. The real binary, two workers and serve, configured by a file.
-	bin := filepath.Join(dir, "incidentflow")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/incidentflow")
-	build.Dir = "../.."
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "go build: %s", out)
+	bin := buildIncidentflow(t)
 	t.Logf("incidentflow built after %s", time.Since(began).Round(100*time.Millisecond))
 
 	fake := fakeslack.New(botToken)
