@@ -2,7 +2,6 @@ package starter
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"net/http"
 	"slices"
@@ -124,23 +123,12 @@ func (in *Incidents) DeclareExercise(ctx context.Context, d Declaration, partici
 	if err != nil {
 		return "", err
 	}
-	if _, ok := in.Config.Services[d.Service]; !ok {
-		return "", &BadRequest{Field: "service", Msg: fmt.Sprintf("unknown service %q", d.Service)}
+	sev, err := in.checkDeclaration(d)
+	if err != nil {
+		return "", err
 	}
-	sev, ok := in.Config.NormalizeSeverity(d.Severity)
-	if !ok {
-		return "", &BadRequest{Field: "severity", Msg: fmt.Sprintf("unknown severity %q (one of %s)", d.Severity, strings.Join(in.Config.SeverityNames(), ", "))}
-	}
-	if strings.TrimSpace(d.Title) == "" {
-		return "", &BadRequest{Field: "title", Msg: "required"}
-	}
-	if err := incident.CheckLen("title", d.Title, incident.MaxTitle); err != nil {
-		return "", &BadRequest{Field: "title", Msg: strings.TrimPrefix(err.Error(), "title: ")}
-	}
-	var nonce [3]byte
-	_, _ = rand.Read(nonce[:])
 	// The ID says exercise too, as does everything that shows it.
-	key := fmt.Sprintf("exercise-%s-%s-%x", time.Now().UTC().Format("20060102-150405"), incident.Slug(d.Title, "", 40), nonce)
+	key := declaredKey("exercise", d.Title)
 	id := workflows.IncidentID(key)
 	ev := AlertEvent{Key: key, Title: d.Title, Service: d.Service, Severity: sev, Source: "declared:" + d.By}
 	opts := in.startOptions(id, ev)

@@ -518,8 +518,9 @@ type Declaration struct {
 	Commander string
 }
 
-// Declare starts a new incident with its own key and returns its ID.
-func (in *Incidents) Declare(ctx context.Context, d Declaration) (string, error) {
+// checkDeclaration refuses a declaration by its field and answers its
+// severity as configured.
+func (in *Incidents) checkDeclaration(d Declaration) (string, error) {
 	if _, ok := in.Config.Services[d.Service]; !ok {
 		return "", &BadRequest{Field: "service", Msg: fmt.Sprintf("unknown service %q", d.Service)}
 	}
@@ -533,17 +534,32 @@ func (in *Incidents) Declare(ctx context.Context, d Declaration) (string, error)
 	if err := incident.CheckLen("title", d.Title, incident.MaxTitle); err != nil {
 		return "", &BadRequest{Field: "title", Msg: strings.TrimPrefix(err.Error(), "title: ")}
 	}
+	return sev, nil
+}
+
+// declaredKey is a declared incident's key: its own, with a random part, so
+// two declared in the same second with the same title never merge.
+func declaredKey(kind, title string) string {
+	var nonce [3]byte
+	_, _ = rand.Read(nonce[:])
+	return fmt.Sprintf("%s-%s-%s-%x", kind, time.Now().UTC().Format("20060102-150405"), incident.Slug(title, "", 40), nonce)
+}
+
+// Declare starts a new incident with its own key and returns its ID.
+func (in *Incidents) Declare(ctx context.Context, d Declaration) (string, error) {
+	sev, err := in.checkDeclaration(d)
+	if err != nil {
+		return "", err
+	}
 	// Every declaration is its own incident: two in the same second with
 	// the same title must not merge, so the key carries a random part and
 	// the start refuses a running workflow of the same ID.
-	var nonce [3]byte
-	_, _ = rand.Read(nonce[:])
-	key := fmt.Sprintf("declared-%s-%s-%x", time.Now().UTC().Format("20060102-150405"), incident.Slug(d.Title, "", 40), nonce)
+	key := declaredKey("declared", d.Title)
 	id := workflows.IncidentID(key)
 	ev := AlertEvent{Key: key, Title: d.Title, Service: d.Service, Severity: sev, Source: "declared:" + d.By}
 	opts := in.startOptions(id, ev)
 	opts.WorkflowExecutionErrorWhenAlreadyStarted = true
-	_, err := in.Client.ExecuteWorkflow(ctx, opts, workflows.IncidentWorkflowName, workflows.IncidentInput{
+	_, err = in.Client.ExecuteWorkflow(ctx, opts, workflows.IncidentWorkflowName, workflows.IncidentInput{
 		Key: key, Title: d.Title, Service: d.Service, Severity: sev, Source: ev.Source, Shadow: in.Config.Shadow,
 	})
 	if err != nil {
