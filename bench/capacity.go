@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -172,17 +174,20 @@ func holdOpen(ctx context.Context, a capacityArgs) ([]capacityPoint, error) {
 		p := capacityPoint{Open: n, OpenCPUS: cpuSeconds() - cpu0, OpenS: time.Since(t0).Seconds(), Unpaged: len(ids) - paged}
 		time.Sleep(time.Duration(a.SettleS * float64(time.Second)))
 		p.RSSMiB = rssMiB()
+		stopCPU := profileStart(fmt.Sprintf("%s-%d-idle.cpu", a.Kind, n))
 		cpu1 := cpuSeconds()
 		time.Sleep(time.Duration(a.WindowS * float64(time.Second)))
 		p.IdleCPUPct = (cpuSeconds() - cpu1) / a.WindowS * 100
+		stopCPU()
 		runtime.GC()
 		debug.FreeOSMemory()
 		p.RSSAfterGCMiB = rssMiB()
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
 		p.HeapMiB = float64(ms.HeapInuse) / (1 << 20)
-		fmt.Fprintf(os.Stderr, "%s capacity %s: %d open (opened in %.1f s, %.1f CPU s, %d unpaged): RSS %.0f MiB (%.0f after GC), heap %.0f MiB, idle CPU %.1f%%\n",
-			time.Now().Format("15:04:05"), a.Kind, n, p.OpenS, p.OpenCPUS, p.Unpaged, p.RSSMiB, p.RSSAfterGCMiB, p.HeapMiB, p.IdleCPUPct)
+		profileHeap(fmt.Sprintf("%s-%d.heap", a.Kind, n))
+		fmt.Fprintf(os.Stderr, "%s capacity %s: %d open (opened in %.1f s, %.1f CPU s, %d unpaged): RSS %.0f MiB (%.0f after GC), heap %.0f MiB, stacks %.0f MiB in %d goroutines, idle CPU %.1f%%\n",
+			time.Now().Format("15:04:05"), a.Kind, n, p.OpenS, p.OpenCPUS, p.Unpaged, p.RSSMiB, p.RSSAfterGCMiB, p.HeapMiB, float64(ms.StackInuse)/(1<<20), runtime.NumGoroutine(), p.IdleCPUPct)
 		pts = append(pts, p)
 	}
 	return pts, nil
@@ -211,4 +216,44 @@ func cpuSeconds() float64 {
 	}
 	tv := func(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
 	return tv(ru.Utime) + tv(ru.Stime)
+}
+
+// profileEnv names a directory the capacity child writes profiles to: a
+// CPU profile of each idle window and a heap profile at each point, so
+// where an open incident's memory and idle CPU go can be read with
+// go tool pprof.
+const profileEnv = "INCIDENTFLOW_BENCH_PROFILE"
+
+func profileStart(name string) (stop func()) {
+	dir := os.Getenv(profileEnv)
+	if dir == "" {
+		return func() {}
+	}
+	f, err := os.Create(filepath.Join(dir, name))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench child: profile:", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		fmt.Fprintln(os.Stderr, "bench child: profile:", err)
+		f.Close()
+		return func() {}
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }
+}
+
+func profileHeap(name string) {
+	dir := os.Getenv(profileEnv)
+	if dir == "" {
+		return
+	}
+	f, err := os.Create(filepath.Join(dir, name))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench child: profile:", err)
+		return
+	}
+	defer f.Close()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		fmt.Fprintln(os.Stderr, "bench child: profile:", err)
+	}
 }

@@ -152,6 +152,9 @@ func latencyAt(ctx context.Context, s *stack, fake *fakeslack.Server, rate float
 		d.SlackCalls[c.Method]++
 	}
 	logf("latency %.0f/s: Slack calls so far %v", rate, d.SlackCalls)
+	if traceLatency {
+		traceOne(ctx, s, fake, ids[len(ids)/2], sent[len(ids)/2])
+	}
 
 	// The floor: the same schedule, SignalWithStart straight to Temporal.
 	fids := make([]string, n)
@@ -255,4 +258,45 @@ func postJSON(c *http.Client, url string, body []byte) (int, error) {
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return resp.StatusCode, nil
+}
+
+// traceLatency (-latency-trace) prints where one incident's first page
+// spent its time: each history event of the incident and of the children
+// it started, and each Slack call, as milliseconds after the alert POST.
+var traceLatency bool
+
+func traceOne(ctx context.Context, s *stack, fake *fakeslack.Server, id string, sent time.Time) {
+	type line struct {
+		at   time.Duration
+		what string
+	}
+	var lines []line
+	var dump func(wid string, depth int)
+	dump = func(wid string, depth int) {
+		it := s.c.GetWorkflowHistory(ctx, wid, "", false, 0)
+		for it.HasNext() {
+			e, err := it.Next()
+			if err != nil {
+				return
+			}
+			at := e.GetEventTime().AsTime().Sub(sent)
+			if at > 2*time.Second {
+				return
+			}
+			lines = append(lines, line{at, fmt.Sprintf("%s%s %s", strings.Repeat("  ", depth), wid, e.GetEventType())})
+			if ci := e.GetStartChildWorkflowExecutionInitiatedEventAttributes(); ci != nil {
+				dump(ci.GetWorkflowId(), depth+1)
+			}
+		}
+	}
+	dump(id, 0)
+	for _, c := range fake.Calls("") {
+		if at := c.At.Sub(sent); at >= 0 && at < 2*time.Second {
+			lines = append(lines, line{at, "slack " + c.Method + " " + c.Form.Get("users") + c.Form.Get("channel")})
+		}
+	}
+	slices.SortStableFunc(lines, func(a, b line) int { return int(a.at - b.at) })
+	for _, l := range lines {
+		fmt.Fprintf(progress, "  %8.1f ms  %s\n", float64(l.at)/float64(time.Millisecond), l.what)
+	}
 }

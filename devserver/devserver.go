@@ -271,6 +271,15 @@ func buildServer(opts Options) (temporal.Server, error) {
 		dynamicconfig.HistoryPersistenceMaxQPS.Key():                     45000,
 		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
 		dynamicconfig.HistoryCacheHostLevelMaxSize.Key():                 8096,
+		// This server has one history shard, so each of its task queues
+		// is read by one reader for every workflow. At the default 20
+		// reads a second, every hop through the transfer queue (a child
+		// started, a workflow task after an activity) waited ~45 ms and
+		// every timer up to 50 ms; a page crosses six such hops.
+		dynamicconfig.TransferProcessorMaxPollRPS.Key():   shardReadsPerSecond,
+		dynamicconfig.TimerProcessorMaxPollRPS.Key():      shardReadsPerSecond,
+		dynamicconfig.VisibilityProcessorMaxPollRPS.Key(): shardReadsPerSecond,
+		dynamicconfig.OutboundProcessorMaxPollRPS.Key():   shardReadsPerSecond,
 	}
 	return temporal.NewServer(
 		temporal.WithConfig(conf),
@@ -282,6 +291,11 @@ func buildServer(opts Options) (temporal.Server, error) {
 		temporal.WithDynamicConfigClient(dyn),
 	)
 }
+
+// shardReadsPerSecond bounds how often the one shard reads each of its
+// task queues. Reads are driven by new tasks, so this bounds a hop's wait
+// (1 ms), not the load: an idle server reads no more than before.
+const shardReadsPerSecond = 1000
 
 func sqlConfig(opts Options) (*config.SQL, error) {
 	conf := &config.SQL{PluginName: sqliteplugin.PluginName}

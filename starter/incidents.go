@@ -38,6 +38,9 @@ type Incidents struct {
 	coalesce     *coalescer
 	// redirects names, in answers, the incident a merged one's alerts went to.
 	redirects redirectCache
+	// past shares scans of a service's incidents among openings (see
+	// similarAtOpening).
+	past pastScans
 }
 
 // AlertEvent is one alert for the incident named by Key.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
+	"time"
 	"unicode"
 
 	"go.temporal.io/api/workflowservice/v1"
@@ -45,6 +47,81 @@ func (in *Incidents) similarTo(ctx context.Context, id, service, title string) (
 	out := similarIn(page.Incidents, id, title)
 	in.addFindings(ctx, out)
 	return out, nil
+}
+
+// similarAtOpening is similarTo for an incident that is opening. Its
+// earlier runs are read fresh, by ID; the service's other incidents come
+// from a scan shared by every incident of the service opening within
+// pastFresh of it. A flood of openings on one service would otherwise scan
+// visibility once each: with a thousand open, that kept the server busy
+// for minutes after the flood, and a title seen a second late costs
+// nothing.
+func (in *Incidents) similarAtOpening(ctx context.Context, id, service, title string) ([]Similar, error) {
+	resp, err := in.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+		Query:    fmt.Sprintf("WorkflowType = '%s' AND WorkflowId = '%s'", workflows.IncidentWorkflowName, quoteless(id)),
+		PageSize: similarScan,
+	})
+	if err != nil {
+		return []Similar{}, err
+	}
+	var past []Summary
+	for _, e := range resp.GetExecutions() {
+		past = append(past, summaryOf(e))
+	}
+	others, err := in.pastOf(ctx, service)
+	if err != nil {
+		return []Similar{}, err
+	}
+	for _, s := range others {
+		if s.ID != id {
+			past = append(past, s)
+		}
+	}
+	out := similarIn(past, id, title)
+	in.addFindings(ctx, out)
+	return out, nil
+}
+
+// pastFresh is how long one scan of a service's incidents serves the
+// incidents opening on it.
+const pastFresh = 2 * time.Second
+
+// pastScans shares scans of each service's incidents among openings.
+type pastScans struct {
+	mu sync.Mutex
+	by map[string]*pastScan
+}
+
+type pastScan struct {
+	// mu is held for the scan, so openings that come during it wait for
+	// it rather than scan again.
+	mu   sync.Mutex
+	at   time.Time
+	list []Summary
+}
+
+func (in *Incidents) pastOf(ctx context.Context, service string) ([]Summary, error) {
+	in.past.mu.Lock()
+	if in.past.by == nil {
+		in.past.by = map[string]*pastScan{}
+	}
+	sc := in.past.by[service]
+	if sc == nil {
+		sc = &pastScan{}
+		in.past.by[service] = sc // services come from the config: the map stays small
+	}
+	in.past.mu.Unlock()
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if !sc.at.IsZero() && time.Since(sc.at) < pastFresh {
+		return sc.list, nil
+	}
+	page, err := in.Search(ctx, Filter{Service: service, Limit: similarScan})
+	if err != nil {
+		return nil, err
+	}
+	sc.at, sc.list = time.Now(), page.Incidents
+	return sc.list, nil
 }
 
 // SimilarFor finds the similar incidents of each incident of a listing,
@@ -146,7 +223,7 @@ type SimilarFinder struct{ Incidents *Incidents }
 
 // Similar answers up to three, for the incident's card.
 func (f SimilarFinder) Similar(ctx context.Context, req incident.SimilarRequest) ([]incident.SimilarIncident, error) {
-	list, err := f.Incidents.similarTo(ctx, req.IncidentID, req.Service, req.Title)
+	list, err := f.Incidents.similarAtOpening(ctx, req.IncidentID, req.Service, req.Title)
 	if err != nil {
 		return nil, f.Incidents.explain(ctx, "", err)
 	}
