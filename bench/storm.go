@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,13 +35,20 @@ type stormResult struct {
 	FloorCalls   int            `json:"floor_calls"`
 	FloorErrors  int64          `json:"floor_errors"`
 	FloorPerS    float64        `json:"floor_signals_per_s"`
+	// FirstPageP50/Max: each new incident's first page after its first
+	// alert was sent (ms); PagedDuring: how many came before the storm
+	// ended.
+	FirstPageP50 float64 `json:"first_page_p50_ms,omitempty"`
+	FirstPageMax float64 `json:"first_page_max_ms,omitempty"`
+	PagedDuring  int     `json:"paged_during_storm,omitempty"`
 }
 
 // runStorm: three storms through the real HTTP intake, each followed by
 // the floor, the same number of raw SignalWithStart calls from the same
 // number of goroutines over the same keys to the trivial workflow.
 func runStorm(ctx context.Context, o *options) ([]figure, any, error) {
-	s, err := startStack(ctx, stackOptions{configYAML: configYAML([][]time.Duration{{time.Hour}}, false), notifier: discardNotifier{}, temporal: o.temporal})
+	rec := newPageRecorder()
+	s, err := startStack(ctx, stackOptions{configYAML: configYAML([][]time.Duration{{time.Hour}}, false), notifier: rec, temporal: o.temporal})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -63,7 +71,7 @@ func runStorm(ctx context.Context, o *options) ([]figure, any, error) {
 		if st.keys == 0 {
 			r, err = amGroupStorm(ctx, s, st.name, st.alerts)
 		} else {
-			r, err = httpStorm(ctx, s, st.name, st.alerts, st.keys, senders)
+			r, err = httpStorm(ctx, s, rec, st.name, st.alerts, st.keys, senders)
 		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", st.name, err)
@@ -81,11 +89,15 @@ func runStorm(ctx context.Context, o *options) ([]figure, any, error) {
 			lost,
 			fig("storm", st.name+": incidents made", "", float64(r.Incidents)).note(fmt.Sprintf("%d runs (continue-as-new included)", r.Runs)),
 		)
+		if st.keys > 1 {
+			figs = append(figs, fig("storm", st.name+": first page p50", "ms", r.FirstPageP50).
+				note(fmt.Sprintf("each new incident's first page after its first alert was sent, during the storm; max %.0f ms, %d of %d paged before the storm ended", r.FirstPageMax, r.PagedDuring, st.keys)))
+		}
 	}
 	return figs, results, nil
 }
 
-func httpStorm(ctx context.Context, s *stack, name string, alerts, nkeys, senders int) (stormResult, error) {
+func httpStorm(ctx context.Context, s *stack, rec *pageRecorder, name string, alerts, nkeys, senders int) (stormResult, error) {
 	r := stormResult{Storm: name, Alerts: alerts, Keys: nkeys, Senders: senders, RefusedCodes: map[string]int{}}
 	keys := make([]string, nkeys)
 	bodies := make([][]byte, nkeys)
@@ -95,8 +107,12 @@ func httpStorm(ctx context.Context, s *stack, name string, alerts, nkeys, sender
 	}
 	var accepted, refused atomic.Int64
 	var mu sync.Mutex
+	firstSent := make([]time.Time, nkeys)
 	start := time.Now()
 	fanOut(senders, alerts, func(n int) {
+		if n < nkeys {
+			firstSent[n] = time.Now()
+		}
 		code, err := postJSON(s.httpc, s.api.URL+"/v1/alerts", bodies[n%nkeys])
 		if err == nil && code/100 == 2 {
 			accepted.Add(1)
@@ -115,6 +131,22 @@ func httpStorm(ctx context.Context, s *stack, name string, alerts, nkeys, sender
 	r.Accepted, r.Refused = accepted.Load(), refused.Load()
 	r.AlertsPerS = float64(r.Accepted) / r.WallS
 	logf("storm %s: %d accepted in %.1f s (%.0f/s), %d refused", name, r.Accepted, r.WallS, r.AlertsPerS, r.Refused)
+	// Pages must not stall in a storm: each new incident's first page,
+	// from its first alert's sending.
+	ended := start.Add(time.Duration(r.WallS * float64(time.Second)))
+	var firsts []time.Duration
+	for i, k := range keys {
+		if at, ok := rec.at(workflows.IncidentID(k), 1); ok {
+			firsts = append(firsts, at.Sub(firstSent[i]))
+			if !at.After(ended) {
+				r.PagedDuring++
+			}
+		}
+	}
+	if len(firsts) > 0 {
+		slices.Sort(firsts)
+		r.FirstPageP50, r.FirstPageMax = pct(firsts, 50), ms(firsts[len(firsts)-1])
+	}
 	if err := readBack(ctx, s, &r, keys); err != nil {
 		return r, err
 	}
@@ -261,12 +293,17 @@ func countIncidents(ctx context.Context, s *stack, ids []string) (int, int, erro
 	return lastI, lastR, listErr
 }
 
+var stormFloorSeq atomic.Int64
+
 // stormFloor makes calls SignalWithStart calls from senders goroutines,
 // round-robin over nkeys trivial workflows.
 func stormFloor(ctx context.Context, s *stack, r *stormResult, calls, nkeys, senders int) error {
+	// Each storm has floor workflows of its own: the one-key storm's,
+	// still taking its last signals as it stops, must not be the group's.
+	seq := stormFloorSeq.Add(1)
 	ids := make([]string, nkeys)
 	for i := range ids {
-		ids[i] = fmt.Sprintf("floor-storm-%s-%d-%03d", s.run, nkeys, i)
+		ids[i] = fmt.Sprintf("floor-storm-%s-%d-%d-%03d", s.run, seq, nkeys, i)
 	}
 	var failed atomic.Int64
 	var firstErr atomic.Value

@@ -15,10 +15,10 @@ import (
 // coalescer folds the alerts that arrive together for one incident into one
 // signal. While a signal for an incident is on its way to Temporal, the
 // alerts that come for it wait in the next batch, which goes as one signal
-// as soon as the first is accepted (and no sooner than minGap after it). A
-// request is answered only once the signal carrying its alerts is
-// accepted, so a 2xx still means durable; a storm on one key is a few
-// signals a second, however many alerts it has.
+// as soon as the first is accepted (and no sooner than the gap after it,
+// see gapLocked). A request is answered only once the signal carrying its
+// alerts is accepted, so a 2xx still means durable; a storm on one key
+// sends one signal per round trip to Temporal, however many alerts it has.
 type coalescer struct {
 	send   func(ctx context.Context, id string, first AlertEvent, batch workflows.AlertBatch, start bool) error
 	minGap time.Duration
@@ -177,8 +177,12 @@ func (c *coalescer) deliver(ctx context.Context, id string, events []AlertEvent)
 	return nil
 }
 
-// gapLocked is the time between two signals to one incident: minGap, or
-// each busy incident's share of the budget when that is longer. Call with
+// gapLocked is the time between two signals to one incident: minGap, or,
+// while other incidents are busy too, each one's share of the budget when
+// that is longer. An incident storming alone is spaced only by its own
+// sends (one at a time, each carrying all that arrived meanwhile): the
+// budget keeps the workflow tasks of many open incidents from burying a
+// new incident's first page, and one incident cannot bury it. Call with
 // c.mu held.
 func (c *coalescer) gapLocked() time.Duration {
 	gap := c.minGap
@@ -189,7 +193,9 @@ func (c *coalescer) gapLocked() time.Duration {
 				busy++
 			}
 		}
-		gap = max(gap, time.Duration(busy)*time.Second/time.Duration(c.budget))
+		if busy > 1 {
+			gap = max(gap, time.Duration(busy)*time.Second/time.Duration(c.budget))
+		}
 	}
 	return min(gap, time.Second)
 }
@@ -226,8 +232,8 @@ func (c *coalescer) run(id string, l *coalesceLane) {
 			c.mu.Unlock()
 			return
 		}
-		// No batch goes sooner than minGap after the last, so a storm
-		// gathers into a few signals a second; the first goes at once.
+		// No batch goes sooner than the gap after the last, so while many
+		// incidents storm each gathers its share; the first goes at once.
 		if wait := c.gapLocked() - time.Since(l.lastAt); wait > 0 && len(l.queue) == 0 {
 			c.mu.Unlock()
 			time.Sleep(wait)

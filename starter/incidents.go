@@ -88,16 +88,16 @@ func (in *Incidents) Alerts(ctx context.Context, events []AlertEvent) (string, e
 	return last, nil
 }
 
-// coalesceGap spaces the signals to one incident: a storm on one key is at
-// most twenty signals a second, each carrying every alert that arrived in
-// the meantime (the workflow takes them a task at a time), while a lone
-// alert goes at once. Senders that wait for their answer before sending
-// again get through at about (senders / gap) alerts a second.
-const coalesceGap = 50 * time.Millisecond
+// coalesceGap is the least time between two signals to one incident. It
+// is none: an incident's signals go one at a time, so while one is on its
+// way the alerts that come wait and go together in the next, and a storm
+// on one key is as many signals as Temporal accepts one after another,
+// each carrying every alert that arrived meanwhile.
+const coalesceGap = 0
 
 // signalBudget shares signals among busy incidents (see coalescer.budget):
 // with 100 busy incidents each gets one signal a second, carrying all its
-// alerts; a lone storm keeps coalesceGap.
+// alerts; an incident storming alone is not held back.
 const signalBudget = 100
 
 func (in *Incidents) sendBatch(ctx context.Context, id string, first AlertEvent, batch workflows.AlertBatch, start bool) error {
