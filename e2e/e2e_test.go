@@ -564,6 +564,8 @@ func TestLifecycleOverHTTP(t *testing.T) {
 	recordHistory(t, id, "v3_lifecycle_reopen")
 	// And once each person a step names is paged through their rules by a child.
 	recordHistory(t, id, "v4_lifecycle_notification_rules")
+	// And once a person's immediate first rule went from the incident itself.
+	recordHistory(t, id, "v16_first_rule_direct")
 }
 
 func TestEventsV2AndGenericIntake(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/incidentflow/incidentflow/activities"
+	"github.com/incidentflow/incidentflow/config"
 	"github.com/incidentflow/incidentflow/incident"
 )
 
@@ -45,6 +46,9 @@ const (
 	// integrationAckChange: an integration's ack no longer makes it
 	// commander.
 	integrationAckChange = "integration-ack"
+	// firstRuleChange sends a person's immediate first rule from the
+	// incident, not from the child that pages them through their rules.
+	firstRuleChange = "first-rule-direct"
 )
 
 // maintenanceRecheck is how often a held incident asks again whether its
@@ -946,12 +950,21 @@ func (w *incidentWorkflow) pagePerson(ctx workflow.Context, round, step int, p i
 		summary = "shadow: would page " + strings.TrimPrefix(summary, "paging ")
 		memo = map[string]interface{}{MemoIncident: w.st.ID}
 	}
+	targets := strings.Join(p.Targets, ", ")
+	in := NotifyPersonInput{Page: req, User: p.User, Rules: p.Rules, Shadow: w.st.Shadow}
+	if w.notifiesFirstRule(ctx, p) {
+		// The first rule goes from here, at once: through the child it
+		// waited for the child's start and first task (a third of the page's
+		// time). The child keeps the later rules, timed from now, and its
+		// memo still says whom this incident paged.
+		w.notifyFirst(ctx, req, p, targets)
+		in.Rules, in.From, in.Skipped = p.Rules[1:], workflow.Now(ctx), 1
+	}
 	cctx, cancel := workflow.WithCancel(ctx)
 	cctx = workflow.WithChildOptions(cctx, workflow.ChildWorkflowOptions{WorkflowID: id, StaticSummary: incident.Cut(summary, 200), Memo: memo})
 	w.paging = append(w.paging, cancel)
-	f := workflow.ExecuteChildWorkflow(cctx, NotifyPersonWorkflowName, NotifyPersonInput{Page: req, User: p.User, Rules: p.Rules, Shadow: w.st.Shadow})
+	f := workflow.ExecuteChildWorkflow(cctx, NotifyPersonWorkflowName, in)
 	w.inFlight++
-	targets := strings.Join(p.Targets, ", ")
 	workflow.Go(ctx, func(gctx workflow.Context) {
 		defer func() {
 			w.inFlight--
@@ -978,6 +991,36 @@ func (w *incidentWorkflow) pagePerson(ctx workflow.Context, round, step int, p i
 		if res.Stopped {
 			w.record(gctx, KindEscalation, "", fmt.Sprintf("stopped paging %s: the incident was acknowledged", p.User))
 		}
+	})
+}
+
+// notifiesFirstRule: whether a person's first rule, due at once, is sent
+// by the incident itself rather than by the child that pages them. Before
+// the first-rule-direct gate the child sent every rule. Shadow pages send
+// nothing, so their child times them all. A text stays with the child: a
+// reply to it names no incident, and is matched to the child that last
+// paged its sender, which must be visible by the time the reply comes.
+func (w *incidentWorkflow) notifiesFirstRule(ctx workflow.Context, p incident.Person) bool {
+	if w.st.Shadow || len(p.Rules) == 0 || p.Rules[0].After > 0 || p.Rules[0].Via == config.ViaSMS {
+		return false
+	}
+	return workflow.GetVersion(ctx, firstRuleChange, workflow.DefaultVersion, 1) >= 1
+}
+
+// notifyFirst sends a person's first rule beside the main loop, keyed as
+// the child would have keyed it, so a retry or a replay never sends it
+// twice.
+func (w *incidentWorkflow) notifyFirst(ctx workflow.Context, page incident.PageRequest, p incident.Person, targets string) {
+	via := p.Rules[0].Via
+	req := incident.NotifyRequest{Page: page, User: p.User, Via: via}
+	req.Page.IdempotencyKey = ruleKey(page.IdempotencyKey, p.User, 0, via)
+	var got incident.PageResult
+	w.beside(ctx, fmt.Sprintf("page %s by %s", p.User, viaName(via)), a.NotifyPerson, req, &got, func(gctx workflow.Context, err error) {
+		if err != nil {
+			w.record(gctx, KindPageFailed, "", fmt.Sprintf("page to %s by %s failed: %s", p.User, viaName(via), errorMessage(err)))
+			return
+		}
+		w.record(gctx, KindPaged, "", pagedText(got.Recipient, got.Channel, got.Digest, targets))
 	})
 }
 

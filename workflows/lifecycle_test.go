@@ -653,13 +653,22 @@ type notified struct {
 func (s *incidentSuite) TestNotificationRulesStopAtTheAck() {
 	s.recordAnnouncements()
 	var got []notified
+	var keys, pagedAt30s []string
 	s.env.OnActivity(s.acts.NotifyPerson, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, req incident.NotifyRequest) (incident.PageResult, error) {
 			s.mu.Lock()
 			defer s.mu.Unlock()
 			got = append(got, notified{at: s.env.Now().Sub(s.start), user: req.User, via: req.Via})
+			keys = append(keys, req.Page.IdempotencyKey[strings.LastIndex(req.Page.IdempotencyKey, "/dave/"):])
 			return incident.PageResult{Recipient: req.User, Channel: req.Via}, nil
 		})
+	s.at(30*time.Second, func() {
+		for _, e := range s.state().Timeline {
+			if e.Kind == workflows.KindPaged {
+				pagedAt30s = append(pagedAt30s, e.Message)
+			}
+		}
+	})
 	s.ackAt(2*time.Minute, "dave")
 	s.resolveAt(20 * time.Minute)
 	in := s.input()
@@ -667,6 +676,9 @@ func (s *incidentSuite) TestNotificationRulesStopAtTheAck() {
 	s.env.ExecuteWorkflow(workflows.IncidentWorkflow, in)
 	st := s.result()
 	s.Equal([]notified{{0, "dave", "slack"}, {time.Minute, "dave", "sms"}}, got, "no call after the ack, and no page to bob")
+	s.Equal([]string{"/dave/0-slack", "/dave/1-sms"}, keys, "each rule keeps its number in its key, whoever sends it")
+	s.Equal([]string{"paged dave via slack (user:dave, schedule:db-oncall)"}, pagedAt30s,
+		"the first rule is on the timeline as soon as it is sent, not when the last rule is done")
 	var lines []string
 	for _, e := range st.Timeline {
 		if e.Kind == workflows.KindPaged || strings.HasPrefix(e.Message, "stopped paging") {

@@ -24,6 +24,11 @@ type NotifyPersonInput struct {
 	// Shadow: fire the rules on time but send nothing, recording what
 	// would have gone out.
 	Shadow bool `json:"shadow,omitempty"`
+	// From is when the rules' delays count from (zero: the child's start);
+	// Skipped is how many rules the incident sent before Rules, so each
+	// rule keeps its idempotency key (first-rule-direct).
+	From    time.Time `json:"from,omitempty"`
+	Skipped int       `json:"skipped,omitempty"`
 }
 
 // Notified is the outcome of one rule.
@@ -52,6 +57,9 @@ type NotifyPersonResult struct {
 func NotifyPersonWorkflow(ctx workflow.Context, in NotifyPersonInput) (*NotifyPersonResult, error) {
 	res := &NotifyPersonResult{User: in.User, Notified: []Notified{}}
 	start := workflow.Now(ctx)
+	if !in.From.IsZero() {
+		start = in.From
+	}
 	for i, rule := range in.Rules {
 		if wait := start.Add(rule.After).Sub(workflow.Now(ctx)); wait > 0 {
 			summary := fmt.Sprintf("paging %s: %s in %s", in.User, viaName(rule.Via), incident.Duration(rule.After))
@@ -65,7 +73,7 @@ func NotifyPersonWorkflow(ctx workflow.Context, in NotifyPersonInput) (*NotifyPe
 			continue
 		}
 		req := incident.NotifyRequest{Page: in.Page, User: in.User, Via: rule.Via}
-		req.Page.IdempotencyKey = fmt.Sprintf("%s/%s/%d-%s", in.Page.IdempotencyKey, in.User, i, viaKey(rule.Via))
+		req.Page.IdempotencyKey = ruleKey(in.Page.IdempotencyKey, in.User, in.Skipped+i, rule.Via)
 		actx := workflow.WithActivityOptions(ctx, notifyOptions(fmt.Sprintf("page %s by %s", in.User, viaName(rule.Via))))
 		var got incident.PageResult
 		err := workflow.ExecuteActivity(actx, a.NotifyPerson, req).Get(ctx, &got)
@@ -93,6 +101,11 @@ func pagedText(recipient, channel string, digest int, targets string) string {
 		via = fmt.Sprintf("%s, in one message with %d other incidents", channel, digest-1)
 	}
 	return fmt.Sprintf("paged %s via %s (%s)", recipient, via, targets)
+}
+
+// ruleKey is the idempotency key of rule i of a person's page.
+func ruleKey(pageKey, user string, i int, via string) string {
+	return fmt.Sprintf("%s/%s/%d-%s", pageKey, user, i, viaKey(via))
 }
 
 func viaKey(via string) string {
