@@ -956,9 +956,14 @@ func (w *incidentWorkflow) pagePerson(ctx workflow.Context, round, step int, p i
 		// The first rule goes from here, at once: through the child it
 		// waited for the child's start and first task (a third of the page's
 		// time). The child keeps the later rules, timed from now, and its
-		// memo still says whom this incident paged.
+		// memo says whom this incident paged, for replies to their texts.
 		w.notifyFirst(ctx, req, p, targets)
 		in.Rules, in.From, in.Skipped = p.Rules[1:], workflow.Now(ctx), 1
+		if len(in.Rules) == 0 {
+			// Nothing left for a child to do; no text went, so no reply
+			// needs its memo.
+			return
+		}
 	}
 	cctx, cancel := workflow.WithCancel(ctx)
 	cctx = workflow.WithChildOptions(cctx, workflow.ChildWorkflowOptions{WorkflowID: id, StaticSummary: incident.Cut(summary, 200), Memo: memo})
