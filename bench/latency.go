@@ -75,7 +75,7 @@ func runLatency(ctx context.Context, o *options) ([]figure, any, error) {
 		rate float64
 		n    int
 	}{{5, o.scaled(o.latencyAt5)}, {20, o.scaled(o.latencyAt20)}} {
-		d, err := latencyAt(ctx, s, fake, step.rate, step.n)
+		d, err := latencyAt(ctx, s, fake, step.rate, step.n, o.latencyTrace)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -95,7 +95,7 @@ func runLatency(ctx context.Context, o *options) ([]figure, any, error) {
 	return figs, details, nil
 }
 
-func latencyAt(ctx context.Context, s *stack, fake *fakeslack.Server, rate float64, n int) (latencyDetail, error) {
+func latencyAt(ctx context.Context, s *stack, fake *fakeslack.Server, rate float64, n int, trace bool) (latencyDetail, error) {
 	d := latencyDetail{Rate: rate, Incidents: n}
 	interval := time.Duration(float64(time.Second) / rate)
 
@@ -152,7 +152,7 @@ func latencyAt(ctx context.Context, s *stack, fake *fakeslack.Server, rate float
 		d.SlackCalls[c.Method]++
 	}
 	logf("latency %.0f/s: Slack calls so far %v", rate, d.SlackCalls)
-	if traceLatency {
+	if trace {
 		traceOne(ctx, s, fake, ids[len(ids)/2], sent[len(ids)/2])
 	}
 
@@ -260,11 +260,9 @@ func postJSON(c *http.Client, url string, body []byte) (int, error) {
 	return resp.StatusCode, nil
 }
 
-// traceLatency (-latency-trace) prints where one incident's first page
-// spent its time: each history event of the incident and of the children
-// it started, and each Slack call, as milliseconds after the alert POST.
-var traceLatency bool
-
+// traceOne (-latency-trace) prints where one incident's first page spent
+// its time: each history event of the incident and of the children it
+// started, and each Slack call, as milliseconds after the alert POST.
 func traceOne(ctx context.Context, s *stack, fake *fakeslack.Server, id string, sent time.Time) {
 	type line struct {
 		at   time.Duration

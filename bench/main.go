@@ -39,6 +39,7 @@ type options struct {
 	output   string
 
 	latencyAt5, latencyAt20 int
+	latencyTrace            bool
 	stormAlerts, stormGroup int
 	stormSenders            int
 	timersN, timersSpread   int
@@ -58,7 +59,7 @@ func (o *options) flags(fs *flag.FlagSet) {
 	fs.StringVar(&o.output, "o", "table", "table | json (to stdout; progress goes to stderr either way)")
 	fs.IntVar(&o.latencyAt5, "latency-n5", 100, "latency: incidents sent at 5/s")
 	fs.IntVar(&o.latencyAt20, "latency-n20", 200, "latency: incidents sent at 20/s")
-	fs.BoolVar(&traceLatency, "latency-trace", false, "latency: print one incident's history events and Slack calls, in ms after its alert POST")
+	fs.BoolVar(&o.latencyTrace, "latency-trace", false, "latency: print one incident's history events and Slack calls, in ms after its alert POST")
 	fs.IntVar(&o.stormAlerts, "storm-alerts", 10000, "storm: alerts in the one-key and 200-keys storms (issue 14: 20000)")
 	fs.IntVar(&o.stormGroup, "storm-group", 5000, "storm: alerts in the one Alertmanager group")
 	fs.IntVar(&o.stormSenders, "storm-senders", 16, "storm: concurrent closed-loop senders (and floor goroutines)")
