@@ -408,11 +408,14 @@ func printTable(w io.Writer, rep report) {
 		fmt.Fprintf(w, "  FAILED: %s\n", e)
 	}
 	if len(rep.Scenarios) == len(scenarioNames) {
+		// The budget is for one pass over every scenario: -runs 3 is three.
+		perRun := rep.WallS / float64(max(rep.Runs, 1))
 		within := "under"
-		if rep.WallS >= 15*60 {
+		if perRun >= 15*60 {
 			within = "NOT under"
 		}
-		fmt.Fprintf(w, "\nall took %s: %s the 15-minute budget\n", (time.Duration(rep.WallS) * time.Second).Round(time.Second), within)
+		fmt.Fprintf(w, "\nall took %s (%s a run): %s the 15-minute budget\n",
+			(time.Duration(rep.WallS) * time.Second).Round(time.Second), (time.Duration(perRun) * time.Second).Round(time.Second), within)
 	}
 }
 
