@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/slack-go/slack"
 	"go.temporal.io/sdk/client"
@@ -528,9 +529,10 @@ func decodeCommand(r *http.Request, v any) error {
 	err = dec.Decode(v)
 	if field, ok := strings.CutPrefix(fmt.Sprint(err), "json: unknown field "); ok {
 		name := strings.Trim(field, `"`)
-		if name == "" {
-			// {"": ...}: the answer must still name the field at fault.
-			name = `""`
+		if strings.TrimSpace(name) == "" || strings.IndexFunc(name, func(r rune) bool { return !unicode.IsGraphic(r) }) >= 0 {
+			// {"": ...}, {" ": ...}, a control character: the answer must
+			// still name the field at fault, visibly.
+			name = strconv.Quote(name)
 		}
 		return &BadRequest{Field: incident.Cut(name, incident.MaxName), Msg: "unknown field (this command takes " + strings.Join(jsonFields(v), ", ") + ")"}
 	}
