@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -327,13 +328,42 @@ func sqlConfig(opts Options) (*config.SQL, error) {
 	return conf, nil
 }
 
+// handedOut is every port freePort gave in this process: two servers
+// starting side by side (tests, the bench) must never be given the same.
+var handedOut = struct {
+	sync.Mutex
+	ports map[int]bool
+}{ports: map[int]bool{}}
+
+// freePort finds a port the server can bind a moment later. It looks
+// below Linux's ephemeral range (32768-60999): a port the kernel hands out
+// for ":0" is one it also hands to outgoing connections, and once released
+// one of those took it before the server bound it (the server's worker
+// service then failed to listen, and panicked).
 func freePort(ip string) (int, error) {
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	for range 200 {
+		port := 20000 + rand.IntN(12000)
+		if handedOut.ports[port] {
+			continue
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port)))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		handedOut.ports[port] = true
+		return port, nil
+	}
 	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
 	if err != nil {
 		return 0, fmt.Errorf("find a free port on %s: %w", ip, err)
 	}
 	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	port := l.Addr().(*net.TCPAddr).Port
+	handedOut.ports[port] = true
+	return port, nil
 }
 
 // serverLogger adapts slog to the server's tag-based logger interface.
