@@ -225,13 +225,8 @@ func cpuSeconds() float64 {
 const profileEnv = "INCIDENTFLOW_BENCH_PROFILE"
 
 func profileStart(name string) (stop func()) {
-	dir := os.Getenv(profileEnv)
-	if dir == "" {
-		return func() {}
-	}
-	f, err := os.Create(filepath.Join(dir, name))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "bench child: profile:", err)
+	f := profileFile(name)
+	if f == nil {
 		return func() {}
 	}
 	if err := pprof.StartCPUProfile(f); err != nil {
@@ -243,17 +238,27 @@ func profileStart(name string) (stop func()) {
 }
 
 func profileHeap(name string) {
-	dir := os.Getenv(profileEnv)
-	if dir == "" {
-		return
-	}
-	f, err := os.Create(filepath.Join(dir, name))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "bench child: profile:", err)
+	f := profileFile(name)
+	if f == nil {
 		return
 	}
 	defer f.Close()
 	if err := pprof.WriteHeapProfile(f); err != nil {
 		fmt.Fprintln(os.Stderr, "bench child: profile:", err)
 	}
+}
+
+// profileFile creates name in the profile directory; nil when none is
+// named (or it cannot be written, which is said).
+func profileFile(name string) *os.File {
+	dir := os.Getenv(profileEnv)
+	if dir == "" {
+		return nil
+	}
+	f, err := os.Create(filepath.Join(dir, name))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench child: profile:", err)
+		return nil
+	}
+	return f
 }

@@ -276,7 +276,8 @@ func buildServer(opts Options) (temporal.Server, error) {
 		// is read by one reader for every workflow. At the default 20
 		// reads a second, every hop through the transfer queue (a child
 		// started, a workflow task after an activity) waited ~45 ms and
-		// every timer up to 50 ms; a page crosses six such hops.
+		// every timer up to 50 ms: a first page through a child waited on
+		// two of them (its start and its first task), 112 ms in all.
 		dynamicconfig.TransferProcessorMaxPollRPS.Key():   shardReadsPerSecond,
 		dynamicconfig.TimerProcessorMaxPollRPS.Key():      shardReadsPerSecond,
 		dynamicconfig.VisibilityProcessorMaxPollRPS.Key(): shardReadsPerSecond,

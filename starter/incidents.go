@@ -67,7 +67,11 @@ func (in *Incidents) Alert(ctx context.Context, ev AlertEvent) (string, error) {
 // it would open nothing.
 func (in *Incidents) Alerts(ctx context.Context, events []AlertEvent) (string, error) {
 	in.coalesceOnce.Do(func() {
-		in.coalesce = &coalescer{send: in.sendBatch, minGap: coalesceGap, budget: signalBudget, timeout: 10 * time.Second}
+		// No least gap between one incident's signals: they go one at a
+		// time, each carrying every alert that arrived while the one before
+		// was on its way, so a storm on one key is as many signals as
+		// Temporal accepts one after another.
+		in.coalesce = &coalescer{send: in.sendBatch, budget: signalBudget, timeout: 10 * time.Second}
 	})
 	var order []string
 	byID := map[string][]AlertEvent{}
@@ -87,13 +91,6 @@ func (in *Incidents) Alerts(ctx context.Context, events []AlertEvent) (string, e
 	}
 	return last, nil
 }
-
-// coalesceGap is the least time between two signals to one incident. It
-// is none: an incident's signals go one at a time, so while one is on its
-// way the alerts that come wait and go together in the next, and a storm
-// on one key is as many signals as Temporal accepts one after another,
-// each carrying every alert that arrived meanwhile.
-const coalesceGap = 0
 
 // signalBudget shares signals among busy incidents (see coalescer.budget):
 // with 100 busy incidents each gets one signal a second, carrying all its

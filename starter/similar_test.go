@@ -8,8 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
@@ -48,16 +50,15 @@ func (f *visFake) ListWorkflow(_ context.Context, req *workflowservice.ListWorkf
 }
 
 func visIncident(id, title string, running bool, started time.Time) *workflowpb.WorkflowExecutionInfo {
-	title64, _ := converter.GetDefaultDataConverter().ToPayload(title)
+	titlePayload, _ := converter.GetDefaultDataConverter().ToPayload(title)
 	e := &workflowpb.WorkflowExecutionInfo{
 		Execution: &commonpb.WorkflowExecution{WorkflowId: id},
 		StartTime: timestamppb.New(started),
-		Memo:      &commonpb.Memo{Fields: map[string]*commonpb.Payload{workflows.MemoTitle: title64}},
+		Memo:      &commonpb.Memo{Fields: map[string]*commonpb.Payload{workflows.MemoTitle: titlePayload}},
+		Status:    enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING,
 	}
-	if running {
-		e.Status = 1 // WORKFLOW_EXECUTION_STATUS_RUNNING
-	} else {
-		e.Status = 2
+	if !running {
+		e.Status = enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED
 		e.CloseTime = timestamppb.New(started.Add(time.Hour))
 	}
 	return e
@@ -82,7 +83,7 @@ func TestOpeningsOnOneServiceShareAScanOfItsPast(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			list, err := in.similarAtOpening(context.Background(), "incident-db-slow", "checkout", "Database latency high on checkout")
-			require.NoError(t, err)
+			assert.NoError(t, err) // require would stop only this goroutine
 			results[i] = list
 		}()
 	}

@@ -981,17 +981,7 @@ func (w *incidentWorkflow) pagePerson(ctx workflow.Context, round, step int, p i
 			return
 		}
 		for _, n := range res.Notified {
-			switch {
-			case n.Error != "":
-				w.record(gctx, KindPageFailed, "", fmt.Sprintf("page to %s by %s failed: %s", p.User, viaName(n.Via), n.Error))
-			case n.Channel == shadowChannel:
-				// Recorded when the person's rules are done (or an ack stops
-				// them), so each says when it would have gone out: the
-				// shadow comparison times pages by it.
-				w.record(gctx, KindPaged, "", fmt.Sprintf("would have paged %s by %s at %s (%s; shadow mode: nothing sent)", n.Recipient, viaName(n.Via), n.At.UTC().Format(time.RFC3339), targets))
-			default:
-				w.record(gctx, KindPaged, "", pagedText(n.Recipient, n.Channel, n.Digest, targets))
-			}
+			w.recordNotified(gctx, p.User, targets, n)
 		}
 		if res.Stopped {
 			w.record(gctx, KindEscalation, "", fmt.Sprintf("stopped paging %s: the incident was acknowledged", p.User))
@@ -1021,12 +1011,28 @@ func (w *incidentWorkflow) notifyFirst(ctx workflow.Context, page incident.PageR
 	req.Page.IdempotencyKey = ruleKey(page.IdempotencyKey, p.User, 0, via)
 	var got incident.PageResult
 	w.beside(ctx, fmt.Sprintf("page %s by %s", p.User, viaName(via)), a.NotifyPerson, req, &got, func(gctx workflow.Context, err error) {
+		n := Notified{Via: via, Recipient: got.Recipient, Channel: got.Channel, Digest: got.Digest}
 		if err != nil {
-			w.record(gctx, KindPageFailed, "", fmt.Sprintf("page to %s by %s failed: %s", p.User, viaName(via), errorMessage(err)))
-			return
+			n.Error = errorMessage(err)
 		}
-		w.record(gctx, KindPaged, "", pagedText(got.Recipient, got.Channel, got.Digest, targets))
+		w.recordNotified(gctx, p.User, targets, n)
 	})
+}
+
+// recordNotified puts one rule's outcome for user on the timeline, whether
+// the incident or the person's child sent it.
+func (w *incidentWorkflow) recordNotified(ctx workflow.Context, user, targets string, n Notified) {
+	switch {
+	case n.Error != "":
+		w.record(ctx, KindPageFailed, "", fmt.Sprintf("page to %s by %s failed: %s", user, viaName(n.Via), n.Error))
+	case n.Channel == shadowChannel:
+		// Recorded when the person's rules are done (or an ack stops
+		// them), so each says when it would have gone out: the shadow
+		// comparison times pages by it.
+		w.record(ctx, KindPaged, "", fmt.Sprintf("would have paged %s by %s at %s (%s; shadow mode: nothing sent)", n.Recipient, viaName(n.Via), n.At.UTC().Format(time.RFC3339), targets))
+	default:
+		w.record(ctx, KindPaged, "", pagedText(n.Recipient, n.Channel, n.Digest, targets))
+	}
 }
 
 // stopPaging cancels every person still being paged through their rules.
